@@ -1,0 +1,12 @@
+# Train for one epoch on the detected device
+trainer = pl.Trainer(
+    max_epochs=____,
+    accelerator=device.type,
+    devices=1,
+    logger=False,
+    enable_checkpointing=False,
+    enable_progress_bar=False,
+)
+# Fit the model, validating after the epoch
+trainer.____(model, train_loader, val_loader)
+print(trainer.callback_metrics)

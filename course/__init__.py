@@ -1,0 +1,1 @@
+"""Designing Scalable AI Systems: the course package."""

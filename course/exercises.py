@@ -1,0 +1,392 @@
+"""Reads and validates the course content: chapters, lessons, videos and exercises.
+
+The layout mirrors one exercise across three trees, so each part has exactly one home:
+
+    chapters/02-pytorch-lightning/chapter.toml                 chapter title and summary
+    chapters/02-pytorch-lightning/03-training/lesson.toml      lesson title, objective, video
+    chapters/02-pytorch-lightning/03-training/pre_exercise.py  optional, runs before every exercise
+    chapters/02-pytorch-lightning/03-training/01-fit.toml      exercise text (learner-facing)
+    chapters/02-pytorch-lightning/03-training/01-fit.py        scaffold with ____ blanks
+    solutions/02-pytorch-lightning/03-training/01-fit.py       solution
+    graders/02-pytorch-lightning/03-training/01-fit.py         SCT and wrong-answer cases
+
+Exercises with several steps (iterative, sequential) keep one scaffold and one solution
+per step: ``01-fit.step1.py``, ``01-fit.step2.py``. IDs come from the numeric prefixes
+(``2.3.1``), so they cannot disagree with where the files are.
+
+Only stdlib is imported here, so ``course list`` stays instant.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISE_TYPES = ("coding", "multiple_choice", "iterative", "sequential")
+STEPPED_TYPES = ("iterative", "sequential")
+BLANK = "____"
+_PREFIX = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
+
+
+class CourseFormatError(ValueError):
+    """A content file is broken; ``problems`` lists ``(path, field, message)``."""
+
+    def __init__(self, problems: list[tuple[Path, str, str]]):
+        self.problems = problems
+        lines = [f"{_rel(p)}: {fld}: {msg}" if fld else f"{_rel(p)}: {msg}" for p, fld, msg in problems]
+        super().__init__("the course content has problems:\n  " + "\n  ".join(lines))
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class Slide:
+    title: str
+    steps: tuple[dict, ...]  # each: {"bullet": str|None, "code": str|None}; a step adds to the slide
+
+
+@dataclass(frozen=True)
+class Video:
+    id: str
+    title: str
+    script: str
+    slides: tuple[Slide, ...]
+    type: str = "video"
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    instructions: tuple[str, ...]
+    hints: tuple[str, ...]
+    success: str
+    scaffold_path: Path
+    solution_path: Path
+
+    @property
+    def scaffold(self) -> str:
+        return self.scaffold_path.read_text()
+
+    @property
+    def solution(self) -> str:
+        return self.solution_path.read_text()
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    slug: str
+    title: str
+    type: str
+    context: str
+    steps: tuple[Step, ...]
+    pre_exercise_code: str
+    source_path: Path  # the exercise's .toml under chapters/
+    sct_path: Path
+    options: tuple[str, ...] = ()
+    timeout_s: float = 10.0
+    lesson_id: str = ""
+    capstone: bool = False
+
+    @property
+    def stepped(self) -> bool:
+        return self.type in STEPPED_TYPES
+
+    def step(self, number: int | None = None) -> Step:
+        if number is None:
+            if len(self.steps) != 1:
+                raise ValueError(f"exercise {self.id} has {len(self.steps)} steps: say which one")
+            return self.steps[0]
+        if not 1 <= number <= len(self.steps):
+            raise ValueError(f"exercise {self.id} has steps 1 to {len(self.steps)}, not {number}")
+        return self.steps[number - 1]
+
+    def pre_code(self, number: int | None = None) -> str:
+        """Code that runs before the learner's code: lesson and exercise set-up, and, in a
+        sequential exercise, the solutions of the earlier steps it builds on."""
+        parts = [self.pre_exercise_code]
+        if self.type == "sequential":
+            parts += [s.solution for s in self.steps[: self.step(number).number - 1]]
+        return "\n".join(p for p in parts if p.strip())
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    slug: str
+    title: str
+    objective: str
+    video: Video
+    exercises: tuple[Exercise, ...]
+    path: Path
+
+
+@dataclass(frozen=True)
+class Chapter:
+    id: str
+    slug: str
+    title: str
+    summary: str
+    lessons: tuple[Lesson, ...]
+    path: Path
+
+
+@dataclass
+class Course:
+    chapters: tuple[Chapter, ...]
+    root: Path = ROOT
+    _index: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def lessons(self) -> list[Lesson]:
+        return [lesson for ch in self.chapters for lesson in ch.lessons]
+
+    @property
+    def exercises(self) -> list[Exercise]:
+        return [ex for lesson in self.lessons for ex in lesson.exercises]
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        if not self._index:
+            self._index = {ex.id: ex for ex in self.exercises}
+        try:
+            return self._index[exercise_id]
+        except KeyError:
+            known = ", ".join(self._index) or "none"
+            raise KeyError(f"no exercise {exercise_id!r}; known exercises: {known}") from None
+
+    def lesson(self, lesson_id: str) -> Lesson:
+        for lesson in self.lessons:
+            if lesson.id == lesson_id:
+                return lesson
+        raise KeyError(f"no lesson {lesson_id!r}; known lessons: {', '.join(l.id for l in self.lessons)}")
+
+
+class _Reader:
+    """Collects every problem in the content instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[Path, str, str]] = []
+
+    def fail(self, path: Path, fld: str, msg: str) -> None:
+        self.problems.append((path, fld, msg))
+
+    def toml(self, path: Path) -> dict:
+        try:
+            return tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            self.fail(path, "", "file is missing")
+        except tomllib.TOMLDecodeError as err:
+            self.fail(path, "", f"not valid TOML ({err})")
+        return {}
+
+    def text(self, data: dict, path: Path, key: str, required: bool = True) -> str:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.fail(path, key, "is required")
+            return ""
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.fail(path, key, "must be a non-empty string")
+            return ""
+        return value.strip()
+
+    def texts(self, data: dict, path: Path, key: str) -> tuple[str, ...]:
+        value = data.get(key)
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+            self.fail(path, key, "must be a non-empty list of strings")
+            return ()
+        return tuple(v.strip() for v in value)
+
+    def file(self, path: Path, what: str, owner: Path) -> Path:
+        if not path.is_file():
+            self.fail(owner, what, f"expected {_rel(path)}, which is missing")
+        return path
+
+    def unknown_keys(self, data: dict, path: Path, allowed: set[str]) -> None:
+        for key in sorted(set(data) - allowed):
+            self.fail(path, key, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+def _numbered_dirs(reader: _Reader, parent: Path, what: str) -> list[tuple[int, str, Path]]:
+    found = []
+    for path in sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        match = _PREFIX.match(path.name)
+        if not match:
+            reader.fail(path, "", f"{what} folders are named NN-words-with-dashes")
+            continue
+        found.append((int(match.group(1)), match.group(2), path))
+    numbers = [n for n, _, _ in found]
+    # Chapters and lessons may have gaps while a course is being written (the rubric
+    # counts them); two folders with one number would give two things one ID.
+    if len(set(numbers)) != len(numbers) or 0 in numbers:
+        reader.fail(parent, "", f"{what}s need distinct numbers from 01; found {numbers}")
+    return found
+
+
+def _check_numbering(reader: _Reader, parent: Path, what: str, numbers: list[int]) -> None:
+    if numbers != list(range(1, len(numbers) + 1)):
+        reader.fail(parent, "", f"{what}s must be numbered 01, 02, ... without gaps; found {numbers}")
+
+
+_VIDEO_KEYS = {"title", "script", "slides"}
+_LESSON_KEYS = {"title", "objective", "video"}
+_EXERCISE_KEYS = {"title", "type", "context", "instructions", "hints", "success", "pre_exercise_code",
+                  "options", "steps", "timeout_s", "capstone"}
+_STEP_KEYS = {"instructions", "hints", "success"}
+
+
+def _read_video(reader: _Reader, data: dict, path: Path, lesson_id: str) -> Video:
+    video = data.get("video")
+    if not isinstance(video, dict):
+        reader.fail(path, "video", "is required: a table with title, script and slides")
+        video = {}
+    reader.unknown_keys(video, path, _VIDEO_KEYS)
+    slides = []
+    for i, slide in enumerate(video.get("slides") or [], 1):
+        where = f"video.slides[{i}]"
+        if not isinstance(slide, dict) or not isinstance(slide.get("title"), str):
+            reader.fail(path, where, "needs a title and steps")
+            continue
+        steps = []
+        for j, step in enumerate(slide.get("steps") or [], 1):
+            if not isinstance(step, dict) or not (set(step) <= {"bullet", "code"}) or not step:
+                reader.fail(path, f"{where}.steps[{j}]", "each step has a bullet, code or both")
+                continue
+            steps.append({"bullet": step.get("bullet"), "code": step.get("code")})
+        if not steps:
+            reader.fail(path, where, "needs at least one step")
+        slides.append(Slide(title=slide["title"].strip(), steps=tuple(steps)))
+    if not slides:
+        reader.fail(path, "video.slides", "needs at least one slide")
+    return Video(id=f"{lesson_id}.0", title=reader.text(video, path, "title"),
+                 script=reader.text(video, path, "script"), slides=tuple(slides))
+
+
+def _read_exercise(reader: _Reader, root: Path, toml_path: Path, ex_id: str, lesson_id: str,
+                   lesson_pre: str) -> Exercise:
+    data = reader.toml(toml_path)
+    reader.unknown_keys(data, toml_path, _EXERCISE_KEYS)
+    rel = toml_path.relative_to(root / "chapters").with_suffix("")
+    ex_type = data.get("type")
+    if ex_type not in EXERCISE_TYPES:
+        reader.fail(toml_path, "type", f"must be one of {', '.join(EXERCISE_TYPES)}; got {ex_type!r}")
+    steps: list[Step] = []
+    if ex_type in STEPPED_TYPES:
+        raw_steps = data.get("steps")
+        if not isinstance(raw_steps, list) or not 2 <= len(raw_steps) <= 4:
+            reader.fail(toml_path, "steps", f"a {ex_type} exercise has 2 to 4 [[steps]]")
+            raw_steps = []
+        for field_name in ("instructions", "hints", "success"):
+            if field_name in data:
+                reader.fail(toml_path, field_name, "belongs in each [[steps]] of a stepped exercise")
+        for n, raw in enumerate(raw_steps, 1):
+            reader.unknown_keys(raw, toml_path, _STEP_KEYS)
+            name = f"{rel.name}.step{n}.py"
+            steps.append(Step(
+                number=n, instructions=reader.texts(raw, toml_path, "instructions"),
+                hints=reader.texts(raw, toml_path, "hints"), success=reader.text(raw, toml_path, "success"),
+                scaffold_path=reader.file(toml_path.parent / name, f"steps[{n}] scaffold", toml_path),
+                solution_path=reader.file(root / "solutions" / rel.parent / name, f"steps[{n}] solution", toml_path),
+            ))
+    else:
+        if "steps" in data:
+            reader.fail(toml_path, "steps", f"only iterative and sequential exercises have steps")
+        steps.append(Step(
+            number=1, instructions=reader.texts(data, toml_path, "instructions"),
+            hints=reader.texts(data, toml_path, "hints"), success=reader.text(data, toml_path, "success"),
+            scaffold_path=reader.file(toml_path.with_suffix(".py"), "scaffold", toml_path),
+            solution_path=reader.file(root / "solutions" / rel.with_suffix(".py"), "solution", toml_path),
+        ))
+    options: tuple[str, ...] = ()
+    if ex_type == "multiple_choice":
+        options = reader.texts(data, toml_path, "options")
+        if options and len(options) < 2:
+            reader.fail(toml_path, "options", "a multiple-choice exercise needs at least 2 options")
+    elif "options" in data:
+        reader.fail(toml_path, "options", "only multiple-choice exercises have options")
+    timeout = data.get("timeout_s", 10.0)
+    if not isinstance(timeout, (int, float)) or not 3 < timeout <= 60:
+        reader.fail(toml_path, "timeout_s", "must be a number of seconds above the 3 s budget, at most 60")
+        timeout = 10.0
+    own_pre = data.get("pre_exercise_code", "")
+    if not isinstance(own_pre, str):
+        reader.fail(toml_path, "pre_exercise_code", "must be a string of Python code")
+        own_pre = ""
+    return Exercise(
+        id=ex_id, slug=rel.name, title=reader.text(data, toml_path, "title"), type=ex_type or "coding",
+        context=reader.text(data, toml_path, "context"), steps=tuple(steps),
+        pre_exercise_code="\n".join(p for p in (lesson_pre, own_pre) if p.strip()),
+        source_path=toml_path, sct_path=reader.file(root / "graders" / rel.with_suffix(".py"), "SCT", toml_path),
+        options=options, timeout_s=float(timeout), lesson_id=lesson_id, capstone=bool(data.get("capstone", False)),
+    )
+
+
+def _read_lesson(reader: _Reader, root: Path, path: Path, lesson_id: str, slug: str) -> Lesson:
+    meta_path = path / "lesson.toml"
+    data = reader.toml(meta_path)
+    reader.unknown_keys(data, meta_path, _LESSON_KEYS)
+    pre_path = path / "pre_exercise.py"
+    lesson_pre = pre_path.read_text() if pre_path.is_file() else ""
+    exercises = []
+    numbers = []
+    for toml_path in sorted(path.glob("*.toml")):
+        if toml_path.name == "lesson.toml":
+            continue
+        match = _PREFIX.match(toml_path.stem)
+        if not match:
+            reader.fail(toml_path, "", "exercise files are named NN-words-with-dashes.toml")
+            continue
+        numbers.append(int(match.group(1)))
+        exercises.append(_read_exercise(reader, root, toml_path, f"{lesson_id}.{int(match.group(1))}",
+                                        lesson_id, lesson_pre))
+    _check_numbering(reader, path, "exercise", numbers)
+    if not exercises:
+        reader.fail(path, "", "a lesson needs at least one exercise")
+    return Lesson(id=lesson_id, slug=slug, title=reader.text(data, meta_path, "title"),
+                  objective=reader.text(data, meta_path, "objective"),
+                  video=_read_video(reader, data, meta_path, lesson_id), exercises=tuple(exercises), path=path)
+
+
+def load_course(root: Path | str = ROOT) -> Course:
+    """Read every chapter under ``root/chapters``; raise CourseFormatError listing all problems."""
+    root = Path(root)
+    reader = _Reader()
+    chapters = []
+    if not (root / "chapters").is_dir():
+        raise CourseFormatError([(root / "chapters", "", "folder is missing")])
+    for ch_num, ch_slug, ch_path in _numbered_dirs(reader, root / "chapters", "chapter"):
+        meta_path = ch_path / "chapter.toml"
+        meta = reader.toml(meta_path)
+        reader.unknown_keys(meta, meta_path, {"title", "summary"})
+        lessons = [
+            _read_lesson(reader, root, l_path, f"{ch_num}.{l_num}", l_slug)
+            for l_num, l_slug, l_path in _numbered_dirs(reader, ch_path, "lesson")
+        ]
+        chapters.append(Chapter(id=str(ch_num), slug=ch_slug, title=reader.text(meta, meta_path, "title"),
+                                summary=reader.text(meta, meta_path, "summary"), lessons=tuple(lessons),
+                                path=ch_path))
+    _check_mirrors(reader, root)
+    if reader.problems:
+        raise CourseFormatError(reader.problems)
+    return Course(chapters=tuple(chapters), root=root)
+
+
+def _check_mirrors(reader: _Reader, root: Path) -> None:
+    """A solution or SCT with no exercise beside it is drift: report it."""
+    chapters = root / "chapters"
+    for tree in ("solutions", "graders"):
+        base = root / tree
+        if not base.is_dir():
+            continue
+        for path in sorted(base.glob("[0-9][0-9]-*/[0-9][0-9]-*/*.py")):
+            rel = path.relative_to(base)
+            stem = rel.name.split(".")[0]
+            if not (chapters / rel.parent / f"{stem}.toml").is_file():
+                reader.fail(path, "", f"has no exercise at chapters/{rel.parent}/{stem}.toml")

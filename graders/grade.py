@@ -1,0 +1,131 @@
+"""Grading one submission: static checks first, then a sandboxed run, then the verdict.
+
+Order of feedback: leftover blanks (found before anything runs), syntax errors, the
+code's own errors (exceptions, time-outs, crashes, memory), then the SCT's checks.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+
+from course.blanks import blank_lines
+from course.exercises import Exercise
+from graders import sandbox
+from graders.feedback import BLANKS, ERROR, FAILED, INTERNAL, PASSED, Fail, Feedback
+from graders.sct import Ctx, load_sct
+
+_solution_runs: dict[str, sandbox.RunResult] = {}
+
+
+def solution_run(exercise: Exercise, step: int | None = None, *, fresh: bool = False) -> sandbox.RunResult:
+    """Run the solution like a learner's code, once per process (keyed on every input)."""
+    number = exercise.step(step).number
+    pre, code = exercise.pre_code(number), exercise.step(number).solution
+    key = hashlib.sha256("\0".join([pre, code, exercise.sct_path.read_text(), str(number)]).encode()).hexdigest()
+    if fresh or key not in _solution_runs:
+        _solution_runs[key] = sandbox.run(pre, code, exercise.sct_path, number if exercise.stepped else None,
+                                          timeout_s=exercise.timeout_s)
+    return _solution_runs[key]
+
+
+def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
+    """Grade ``code`` as the answer to ``exercise`` (and ``step``, for stepped exercises)."""
+    started = time.perf_counter()
+    number = exercise.step(step).number
+    shown_step = number if exercise.stepped else None
+
+    def feedback(outcome: str, fail: Fail, run: sandbox.RunResult | None = None) -> Feedback:
+        times = dict(run.times) if run else {}
+        times["total"] = time.perf_counter() - started
+        lines = code.splitlines()
+        code_line = lines[fail.line - 1] if fail.line and 1 <= fail.line <= len(lines) else None
+        return Feedback(exercise.id, outcome, fail.message, expected=fail.expected, got=fail.got, line=fail.line,
+                        code_line=code_line, detail=fail.detail, stdout=run.stdout if run else "",
+                        stdout_dropped=run.stdout_dropped if run else 0, times=times, step=shown_step)
+
+    blanks = blank_lines(code)
+    if blanks:
+        where = "line " + str(blanks[0]) if len(blanks) == 1 else "lines " + ", ".join(map(str, blanks))
+        return feedback(BLANKS, Fail(f"Fill in the blanks (____) first: {where} still has one." if len(blanks) == 1
+                                     else f"Fill in the blanks (____) first: {where} still have them.",
+                                     line=blanks[0]))
+    try:
+        compile(code, "<your code>", "exec")
+    except SyntaxError as err:
+        pointer = " " * max((err.offset or 1) - 1, 0) + "^" if err.text else None
+        detail = f"{err.text.rstrip()}\n{pointer}" if err.text else None
+        return feedback(ERROR, Fail(f"Your code has a syntax error on line {err.lineno}: {err.msg}.",
+                                    line=err.lineno, detail=detail))
+
+    want = solution_run(exercise, number)
+    if want.status != "ok":
+        return feedback(INTERNAL, Fail(f"The exercise's own solution failed ({want.status}): "
+                                       f"{(want.error or {}).get('message', '')} - please report this."), want)
+    run = sandbox.run(exercise.pre_code(number), code, exercise.sct_path, shown_step, timeout_s=exercise.timeout_s)
+    problem = run_problem(run, exercise.timeout_s)
+    if problem:
+        outcome = INTERNAL if run.status in ("pre_error", "internal") else ERROR
+        return feedback(outcome, problem, run)
+
+    sct = load_sct(exercise.sct_path, shown_step)
+    ctx = Ctx(code, exercise.pre_code(number), exercise.id)
+    judge_start = time.perf_counter()
+    for check, got, expected in zip(sct.checks, run.probes, want.probes):
+        fail = probe_failure(got) or check.judge(got, expected, ctx)
+        if fail:
+            result = feedback(FAILED, fail, run)
+            result.times["judge"] = time.perf_counter() - judge_start
+            return result
+    result = feedback(PASSED, Fail(sct.success or exercise.step(number).success), run)
+    result.times["judge"] = time.perf_counter() - judge_start
+    return result
+
+
+def probe_failure(got) -> Fail | None:
+    """A probe that raised in the sandbox: the learner's object misbehaved."""
+    if isinstance(got, sandbox.ProbeError):
+        err = got.error
+        return Fail(f"Checking your result raised {err['type']}: {err['message']}", line=err.get("line"))
+    return None
+
+
+def run_problem(run: sandbox.RunResult, timeout_s: float) -> Fail | None:
+    """What went wrong with the run itself, in the learner's terms (None if it ran)."""
+    if run.status == "ok":
+        return None
+    if run.status == "timeout":
+        return Fail(f"Your code ran for more than {timeout_s:g} seconds and was stopped. Look for a loop that "
+                    "never ends, or work far larger than the exercise needs (the budget is 3 seconds).")
+    if run.status == "crashed":
+        code = run.exitcode
+        if code is not None and code < 0:
+            import signal
+
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+            return Fail(f"The process running your code was killed by {name} before it finished: your code "
+                        "ended it (os.kill), or it used far too much memory.")
+        return Fail(f"Your code ended the Python process (exit code {code}) before it finished, for example with "
+                    "os._exit(). Remove that call: the checker needs your code to run to its end.")
+    err = run.error or {}
+    if run.status == "error":
+        if err.get("type") == "SystemExit":
+            return Fail(f"Your code called exit() or sys.exit({err.get('message')}): remove it, so your code runs "
+                        "to its end.", line=err.get("line"))
+        if err.get("type") == "KeyboardInterrupt":
+            return Fail("Your code was interrupted (KeyboardInterrupt).", line=err.get("line"))
+        if err.get("memory"):
+            return Fail(f"Your code ran out of memory ({err['type']}): it tried to use more than the "
+                        f"{sandbox.DEFAULT_MEMORY_MB:,} MB allowed. Work on smaller tensors or batches.",
+                        line=err.get("line"))
+        frames = err.get("frames") or []
+        where = f" on line {err['line']}" if err.get("line") else ""
+        detail = None
+        if len(frames) > 1:
+            detail = "\n".join(f"line {ln}, in {fn}" for ln, fn in frames)
+        return Fail(f"Your code raised {err.get('type')}{where}: {err.get('message')}", line=err.get("line"),
+                    detail=detail)
+    if run.status == "pre_error":
+        return Fail(f"The exercise's pre-exercise code failed ({err.get('type')}: {err.get('message')}). "
+                    "This is a problem with the exercise, not your code: please report it.",
+                    detail=run.traceback or None)
+    return Fail(f"The checker failed ({err.get('type')}: {err.get('message')}). Please report this.")

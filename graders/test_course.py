@@ -1,0 +1,56 @@
+"""``pytest graders/``: every exercise's solution passes within budget, every scaffold is
+reported as not attempted, and every known answer gets the verdict and message it should."""
+from __future__ import annotations
+
+import pytest
+
+from course.exercises import load_course
+from graders.budget import BUDGET_S, RESULTS, solution_seconds
+from graders.feedback import BLANKS
+from graders.grade import grade
+from graders.sct import load_module
+
+COURSE = load_course()
+STEPS = [(ex, step.number if ex.stepped else None) for ex in COURSE.exercises for step in ex.steps]
+
+
+def _label(ex, step) -> str:
+    return f"{ex.id} step {step}" if step else ex.id
+
+
+def _cases():
+    for ex in COURSE.exercises:
+        for case in getattr(load_module(ex.sct_path), "cases", []):
+            yield pytest.param(ex, case, id=f"{ex.id}: {case.name}")
+
+
+@pytest.mark.parametrize("ex,step", STEPS, ids=[_label(*s) for s in STEPS])
+def test_solution_passes_within_budget(ex, step):
+    feedback = grade(ex, ex.step(step).solution, step)
+    seconds = solution_seconds(feedback.times)
+    label = _label(ex, step)
+    over = seconds > BUDGET_S
+    RESULTS[label] = {"id": label, "result": "passed" if feedback.passed and not over else
+                      ("over budget" if feedback.passed else feedback.outcome),
+                      "seconds": round(seconds, 3), "pre_seconds": round(feedback.times.get("pre", 0.0), 3)}
+    assert feedback.passed, f"{label}: the solution does not pass its SCT:\n{feedback.text()}"
+    assert not over, f"{label}: solution + SCT took {seconds:.2f} s; the budget is {BUDGET_S:.1f} s"
+
+
+@pytest.mark.parametrize("ex,step", STEPS, ids=[_label(*s) for s in STEPS])
+def test_scaffold_asks_to_fill_in_the_blanks(ex, step):
+    feedback = grade(ex, ex.step(step).scaffold, step)
+    assert feedback.outcome == BLANKS, f"{_label(ex, step)}: the scaffold should fail as not attempted:\n{feedback}"
+    assert "Fill in the blanks" in feedback.message
+
+
+@pytest.mark.parametrize("ex,case", list(_cases()))
+def test_known_answer(ex, case):
+    source = case.source(ex.step(case.step).solution)
+    feedback = grade(ex, source, case.step)
+    if case.passes:
+        assert feedback.passed, f"{ex.id}: the correct alternative '{case.name}' should pass:\n{feedback}"
+    else:
+        assert not feedback.passed, f"{ex.id}: the wrong answer '{case.name}' passed"
+        assert case.says in feedback.text(), (
+            f"{ex.id}: the wrong answer '{case.name}' should say {case.says!r}; it said:\n{feedback}")

@@ -1,0 +1,186 @@
+"""The sandboxed side: runs pre-exercise code, learner code and the SCT's probes.
+
+This module is preloaded by the fork server (see ``sandbox.py``), so the heavy imports
+below are paid once; each submission then runs in a fresh fork of that warm process.
+Nothing in here decides pass or fail: it only reports what happened, as plain data.
+"""
+from __future__ import annotations
+
+import io
+import os
+import random
+import resource
+import signal
+import sys
+import time
+import traceback
+import warnings
+
+import numpy as np
+import torch
+
+from graders import wire
+
+LEARNER_FILE = "<your code>"
+PRE_FILE = "<pre-exercise code>"
+
+# Warm what every exercise needs, without running any parallel torch op: a fork server
+# that has started OpenMP threads deadlocks its children.
+try:  # pragma: no cover - exercised through the fork server
+    import pytorch_lightning  # noqa: F401
+    import torchmetrics  # noqa: F401
+
+    from course import data as _data
+
+    _data.load_arrays("train")
+    _data.load_arrays("test")
+except Exception:  # a broken optional import must not stop grading; the child reports it
+    pass
+
+
+class CappedWriter(io.TextIOBase):
+    """Keeps the first ``limit`` characters written and counts the rest."""
+
+    def __init__(self, limit: int):
+        self.limit, self.parts, self.size, self.dropped = limit, [], 0, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = self.limit - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+def _limit_memory(extra_mb: int) -> None:
+    """Cap address space at what the warm process already maps plus ``extra_mb``."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[0])
+    current = pages * os.sysconf("SC_PAGE_SIZE")
+    limit = current + extra_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _learner_error(err: BaseException) -> dict:
+    """The exception in the learner's terms: type, message, their line, their frames only."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == LEARNER_FILE]
+    line = frames[-1].lineno if frames else getattr(err, "lineno", None)
+    in_pre = any(f.filename == PRE_FILE for f in traceback.extract_tb(err.__traceback__)) and not frames
+    return {
+        "type": type(err).__name__,
+        "message": _safe_str(err),
+        "line": line,
+        "frames": [[f.lineno, f.name] for f in frames],
+        "in_pre_code": in_pre,
+        "memory": isinstance(err, MemoryError) or "can't allocate memory" in _safe_str(err)
+        or "not enough memory" in _safe_str(err),
+    }
+
+
+def _safe_str(err: BaseException) -> str:
+    try:
+        return str(err)[:2000]
+    except Exception:
+        return "<the exception's message could not be printed>"
+
+
+def run_job(job: dict, conn) -> None:
+    """Entry point in the forked child. Always ends with os._exit: learner atexit hooks
+    and lingering threads must not outlive the answer."""
+    try:
+        os.setsid()  # own process group, so the parent can kill anything it spawns
+        payload = _run(job)
+        conn.send_bytes(wire.dumps(payload))
+    except BaseException as err:  # report rather than die silently
+        try:
+            conn.send_bytes(wire.dumps({"status": "internal", "error": {"type": type(err).__name__,
+                                                                         "message": _safe_str(err)}}))
+        except BaseException:
+            pass
+    finally:
+        os._exit(0)
+
+
+def _run(job: dict) -> dict:
+    _limit_memory(job["memory_mb"])
+    os.chdir(job["workdir"])
+    os.environ["COURSE_DEVICE"] = job["device"]
+    if job["device"] == "cpu":  # before any CUDA call, so Lightning's "auto" sees no GPU either
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    os.environ["PL_DISABLE_FORK"] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    out = CappedWriter(job["stdout_limit"])
+    sys.stdout = sys.stderr = out
+    # Libraries that grabbed the real streams at import (logging handlers) and C code
+    # write to the file descriptors: keep that noise out of the grader's terminal.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    # Lightning's own deprecation of a torch API: noise that is not the learner's to fix.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    random.seed(job["seed"])
+    np.random.seed(job["seed"])
+    torch.manual_seed(job["seed"])
+    torch.set_num_threads(job["threads"])
+
+    from graders.sct import load_sct  # loaded before learner code, which cannot re-bind it
+
+    checks = load_sct(job["sct_path"], job["step"]).checks
+    probes = [c.probe for c in checks]  # bound now, so later monkeypatching cannot swap them
+    ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
+    times = {}
+    result: dict = {"status": "ok", "error": None, "probes": [], "times": times}
+
+    start = time.perf_counter()
+    try:
+        exec(compile(job["pre_code"], PRE_FILE, "exec"), ns)
+    except BaseException as err:
+        result.update(status="pre_error", error=_learner_error(err), traceback=traceback.format_exc())
+        return _finish(result, out)
+    times["pre"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    try:
+        exec(compile(job["code"], LEARNER_FILE, "exec"), ns)
+    except BaseException as err:  # SystemExit and KeyboardInterrupt too
+        result.update(status="error", error=_learner_error(err))
+    times["code"] = time.perf_counter() - start
+    if result["status"] != "ok":
+        return _finish(result, out)
+
+    start = time.perf_counter()
+    run = Run(ns=ns, stdout=out.getvalue(), workdir=job["workdir"], seed=job["seed"])
+    for probe in probes:
+        torch.manual_seed(job["seed"])  # each probe sees the same randomness for learner and solution
+        try:
+            result["probes"].append({"ok": wire.encode(probe(run))})
+        except BaseException as err:
+            result["probes"].append({"error": _learner_error(err), "where": _probe_where(err)})
+    times["probes"] = time.perf_counter() - start
+    return _finish(result, out)
+
+
+def _probe_where(err: BaseException) -> str:
+    frames = traceback.extract_tb(err.__traceback__)
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+
+
+def _finish(result: dict, out: CappedWriter) -> dict:
+    result["stdout"] = out.getvalue()
+    result["stdout_dropped"] = out.dropped
+    return result
+
+
+class Run:
+    """What a probe sees of a finished run."""
+
+    def __init__(self, ns: dict, stdout: str, workdir: str, seed: int):
+        self.ns, self.stdout, self.workdir, self.seed = ns, stdout, workdir, seed
