@@ -33,15 +33,15 @@ _PREFIX = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 class CourseFormatError(ValueError):
     """A content file is broken; ``problems`` lists ``(path, field, message)``."""
 
-    def __init__(self, problems: list[tuple[Path, str, str]]):
+    def __init__(self, problems: list[tuple[Path, str, str]], root: Path = ROOT):
         self.problems = problems
-        lines = [f"{_rel(p)}: {fld}: {msg}" if fld else f"{_rel(p)}: {msg}" for p, fld, msg in problems]
+        lines = [f"{_rel(p, root)}: {fld}: {msg}" if fld else f"{_rel(p, root)}: {msg}" for p, fld, msg in problems]
         super().__init__("the course content has problems:\n  " + "\n  ".join(lines))
 
 
-def _rel(path: Path) -> str:
+def _rel(path: Path, root: Path = ROOT) -> str:
     try:
-        return str(Path(path).resolve().relative_to(ROOT))
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
     except ValueError:
         return str(path)
 
@@ -168,10 +168,16 @@ class Course:
         raise KeyError(f"no lesson {lesson_id!r}; known lessons: {', '.join(l.id for l in self.lessons)}")
 
 
+class _Broken(dict):
+    """The contents of a file that could not be read: its problem is already reported,
+    so its fields are not reported again as missing."""
+
+
 class _Reader:
     """Collects every problem in the content instead of stopping at the first."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path = ROOT) -> None:
+        self.root = root
         self.problems: list[tuple[Path, str, str]] = []
 
     def fail(self, path: Path, fld: str, msg: str) -> None:
@@ -184,9 +190,11 @@ class _Reader:
             self.fail(path, "", "file is missing")
         except tomllib.TOMLDecodeError as err:
             self.fail(path, "", f"not valid TOML ({err})")
-        return {}
+        return _Broken()
 
     def text(self, data: dict, path: Path, key: str, required: bool = True) -> str:
+        if isinstance(data, _Broken):
+            return ""
         value = data.get(key)
         if value is None:
             if required:
@@ -198,6 +206,8 @@ class _Reader:
         return value.strip()
 
     def texts(self, data: dict, path: Path, key: str) -> tuple[str, ...]:
+        if isinstance(data, _Broken):
+            return ()
         value = data.get(key)
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
             self.fail(path, key, "must be a non-empty list of strings")
@@ -206,7 +216,7 @@ class _Reader:
 
     def file(self, path: Path, what: str, owner: Path) -> Path:
         if not path.is_file():
-            self.fail(owner, what, f"expected {_rel(path)}, which is missing")
+            self.fail(owner, what, f"expected {_rel(path, self.root)}, which is missing")
         return path
 
     def unknown_keys(self, data: dict, path: Path, allowed: set[str]) -> None:
@@ -244,7 +254,9 @@ _STEP_KEYS = {"instructions", "hints", "success"}
 
 def _read_video(reader: _Reader, data: dict, path: Path, lesson_id: str) -> Video:
     video = data.get("video")
-    if not isinstance(video, dict):
+    if isinstance(data, _Broken):
+        video = _Broken()
+    elif not isinstance(video, dict):
         reader.fail(path, "video", "is required: a table with title, script and slides")
         video = {}
     reader.unknown_keys(video, path, _VIDEO_KEYS)
@@ -263,7 +275,7 @@ def _read_video(reader: _Reader, data: dict, path: Path, lesson_id: str) -> Vide
         if not steps:
             reader.fail(path, where, "needs at least one step")
         slides.append(Slide(title=slide["title"].strip(), steps=tuple(steps)))
-    if not slides:
+    if not slides and not isinstance(video, _Broken):
         reader.fail(path, "video.slides", "needs at least one slide")
     return Video(id=f"{lesson_id}.0", title=reader.text(video, path, "title"),
                  script=reader.text(video, path, "script"), slides=tuple(slides))
@@ -357,10 +369,10 @@ def _read_lesson(reader: _Reader, root: Path, path: Path, lesson_id: str, slug: 
 def load_course(root: Path | str = ROOT) -> Course:
     """Read every chapter under ``root/chapters``; raise CourseFormatError listing all problems."""
     root = Path(root)
-    reader = _Reader()
+    reader = _Reader(root)
     chapters = []
     if not (root / "chapters").is_dir():
-        raise CourseFormatError([(root / "chapters", "", "folder is missing")])
+        raise CourseFormatError([(root / "chapters", "", "folder is missing")], root)
     for ch_num, ch_slug, ch_path in _numbered_dirs(reader, root / "chapters", "chapter"):
         meta_path = ch_path / "chapter.toml"
         meta = reader.toml(meta_path)
@@ -374,7 +386,7 @@ def load_course(root: Path | str = ROOT) -> Course:
                                 path=ch_path))
     _check_mirrors(reader, root)
     if reader.problems:
-        raise CourseFormatError(reader.problems)
+        raise CourseFormatError(reader.problems, root)
     return Course(chapters=tuple(chapters), root=root)
 
 
