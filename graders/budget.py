@@ -23,3 +23,10 @@ def timed(run, attempts: int = ATTEMPTS):
         if not feedback.passed or seconds <= BUDGET_S:
             break
     return best, best_s
+
+
+def over_budget(label: str, seconds: float) -> "str | None":
+    """The rubric's runtime rule: the violation message, or None within budget."""
+    if seconds <= BUDGET_S:
+        return None
+    return f"{label}: the solution and its SCT take {seconds:.2f} s; the rubric allows at most {BUDGET_S:.1f} s"

@@ -47,9 +47,16 @@ def _kind(value) -> str:
     return "other"
 
 
+def device_of(tensor: torch.Tensor) -> str:
+    """The device a tensor had in the sandbox (``wire.decode`` records it)."""
+    return getattr(tensor, "wire_device", str(tensor.device))
+
+
 def mismatch(name: str, got, want, *, rtol: float | None = None, atol: float | None = None,
-             check_dtype: bool = True, check_device: bool = False, check_requires_grad: bool = True) -> Fail | None:
+             check_dtype: bool = True, check_device: bool = True, check_requires_grad: bool = True) -> Fail | None:
     """None when ``got`` matches ``want``; otherwise a Fail about the first difference."""
+    if (rtol is None) != (atol is None):  # torch.testing wants both or neither
+        rtol, atol = rtol or 0.0, atol or 0.0
     if _kind(got) != _kind(want) and not (isinstance(want, (int, float)) and isinstance(got, (int, float))):
         return Fail(f"`{name}` should be a {type_name(want)}, but it is a {type_name(got)}.",
                     expected=type_name(want), got=type_name(got))
@@ -106,14 +113,21 @@ def _array_mismatch(name, got, want, rtol, atol, check_dtype, check_device, chec
     if check_dtype and got.dtype != want.dtype:
         return Fail(f"`{name}` has the wrong dtype.", expected=str(want.dtype), got=str(got.dtype))
     if isinstance(want, torch.Tensor):
+        if check_device and device_of(got) != device_of(want):
+            return Fail(f"`{name}` is on the wrong device.", expected=f"device {device_of(want)}",
+                        got=f"device {device_of(got)}")
         if check_requires_grad and got.requires_grad != want.requires_grad:
             verb = "should" if want.requires_grad else "should not"
             return Fail(f"`{name}` {verb} track gradients (requires_grad).",
                         expected=f"requires_grad={want.requires_grad}", got=f"requires_grad={got.requires_grad}")
     try:
-        torch.testing.assert_close(got, want, rtol=rtol, atol=atol, check_dtype=False, check_device=check_device,
+        # Devices were compared above; both cross to the grader on the CPU.
+        torch.testing.assert_close(got, want, rtol=rtol, atol=atol, check_dtype=False, check_device=False,
                                    equal_nan=True, msg=lambda m: m)
     except AssertionError as err:
+        if got.size == 1 if isinstance(got, np.ndarray) else got.numel() == 1:  # one number: show both
+            return Fail(f"`{name}` has the wrong value.", expected=show(want), got=show(got),
+                        detail=_value_detail(str(err)))
         return Fail(f"`{name}` has the right shape but the wrong values.", detail=_value_detail(str(err)))
     except TypeError as err:  # e.g. bool vs float dtypes that assert_close will not mix
         return Fail(f"`{name}` has values of an unexpected kind: {err}")
@@ -123,5 +137,6 @@ def _array_mismatch(name, got, want, rtol, atol, check_dtype, check_device, chec
 def _value_detail(text: str) -> str:
     """Keep torch.testing's evidence (mismatch count, largest difference and where)."""
     keep = [l.strip() for l in text.splitlines()
-            if l.strip().startswith(("Mismatched elements", "Greatest absolute", "Greatest relative"))]
+            if l.strip().startswith(("Mismatched elements", "Greatest absolute", "Greatest relative",
+                                     "Absolute difference", "Relative difference"))]
     return "\n".join(keep) or text.strip()

@@ -12,6 +12,8 @@ BLANKS = "not attempted"  # leftover ____
 ERROR = "error"  # the learner's code raised, did not parse, timed out or crashed
 INTERNAL = "internal error"  # the exercise itself is broken: an instructor's problem
 
+SHOWN_STDOUT_CHARS, SHOWN_STDOUT_LINES = 2000, 40  # what feedback shows of the printed output
+
 
 @dataclass
 class Fail:
@@ -64,12 +66,18 @@ class Feedback:
         if self.detail:
             lines += ["  " + d for d in self.detail.splitlines()]
         if self.stdout.strip():
-            lines += ["", "Your code printed:"] + ["  " + l for l in self.stdout.rstrip().splitlines()]
-            if self.stdout_dropped:
-                lines.append(f"  ... and {self.stdout_dropped:,} more characters, not shown")
+            shown, dropped = self.shown_stdout()
+            lines += ["", "Your code printed:"] + ["  " + l for l in shown.splitlines()]
+            if dropped:
+                lines.append(f"  ... and {dropped:,} more characters, not shown")
         return "\n".join(lines)
 
     __str__ = text
+
+    def shown_stdout(self) -> tuple[str, int]:
+        """The start of what the code printed, and how many characters are left out."""
+        text = "\n".join(self.stdout.rstrip().splitlines()[:SHOWN_STDOUT_LINES])[:SHOWN_STDOUT_CHARS]
+        return text, self.stdout_dropped + max(0, len(self.stdout.rstrip()) - len(text))
 
     def _repr_html_(self) -> str:
         colour = {"passed": "#1a7f37", "not attempted": "#9a6700"}.get(self.outcome, "#cf222e")
@@ -90,8 +98,9 @@ class Feedback:
         if self.detail:
             parts.append(f"<pre style='margin:0.3em 0'>{esc(self.detail)}</pre>")
         if self.stdout.strip():
-            more = f"\n... and {self.stdout_dropped:,} more characters, not shown" if self.stdout_dropped else ""
-            parts.append(f"<details><summary>Your code printed</summary><pre>{esc(self.stdout)}{more}</pre></details>")
+            shown, dropped = self.shown_stdout()
+            more = f"\n... and {dropped:,} more characters, not shown" if dropped else ""
+            parts.append(f"<details><summary>Your code printed</summary><pre>{esc(shown)}{more}</pre></details>")
         parts.append("</div>")
         return "".join(parts)
 

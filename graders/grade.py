@@ -24,8 +24,13 @@ def solution_run(exercise: Exercise, step: int | None = None, *, fresh: bool = F
     key = hashlib.sha256("\0".join([pre, code, exercise.sct_path.read_text(), str(number)]).encode()).hexdigest()
     if fresh or key not in _solution_runs:
         _solution_runs[key] = sandbox.run(pre, code, exercise.sct_path, number if exercise.stepped else None,
-                                          timeout_s=exercise.timeout_s)
+                                          timeout_s=exercise.timeout_s, device=_device(exercise))
     return _solution_runs[key]
+
+
+def _device(exercise: Exercise) -> str:
+    """Grading runs on the CPU unless the exercise names another device."""
+    return getattr(exercise, "device", None) or "cpu"
 
 
 def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
@@ -61,7 +66,8 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
     if want.status != "ok":
         return feedback(INTERNAL, Fail(f"The exercise's own solution failed ({want.status}): "
                                        f"{(want.error or {}).get('message', '')} - please report this."), want)
-    run = sandbox.run(exercise.pre_code(number), code, exercise.sct_path, shown_step, timeout_s=exercise.timeout_s)
+    run = sandbox.run(exercise.pre_code(number), code, exercise.sct_path, shown_step, timeout_s=exercise.timeout_s,
+                      device=_device(exercise))
     problem = run_problem(run, exercise.timeout_s)
     if problem:
         outcome = INTERNAL if run.status in ("pre_error", "internal") else ERROR
@@ -89,13 +95,13 @@ def probe_failure(got) -> Fail | None:
     return None
 
 
-def run_problem(run: sandbox.RunResult, timeout_s: float) -> Fail | None:
+def run_problem(run: sandbox.RunResult, timeout_s: float, memory_mb: int = sandbox.DEFAULT_MEMORY_MB) -> Fail | None:
     """What went wrong with the run itself, in the learner's terms (None if it ran)."""
     if run.status == "ok":
         return None
     if run.status == "timeout":
-        return Fail(f"Your code ran for more than {timeout_s:g} seconds and was stopped. Look for a loop that "
-                    "never ends, or work far larger than the exercise needs (the budget is 3 seconds).")
+        return Fail(f"Your code ran for more than {timeout_s:g} seconds and was stopped (time limit). Look for a "
+                    "loop that never ends, or work far larger than the exercise needs (the budget is 3 seconds).")
     if run.status == "crashed":
         code = run.exitcode
         if code is not None and code < 0:
@@ -114,8 +120,8 @@ def run_problem(run: sandbox.RunResult, timeout_s: float) -> Fail | None:
         if err.get("type") == "KeyboardInterrupt":
             return Fail("Your code was interrupted (KeyboardInterrupt).", line=err.get("line"))
         if err.get("memory"):
-            return Fail(f"Your code ran out of memory ({err['type']}): it tried to use more than the "
-                        f"{sandbox.DEFAULT_MEMORY_MB:,} MB allowed. Work on smaller tensors or batches.",
+            return Fail(f"Your code ran out of memory ({err['type']}): it asked for more than the "
+                        f"{memory_mb:,} MB each run may use. Work on smaller tensors or batches.",
                         line=err.get("line"))
         frames = err.get("frames") or []
         where = f" on line {err['line']}" if err.get("line") else ""
@@ -124,6 +130,10 @@ def run_problem(run: sandbox.RunResult, timeout_s: float) -> Fail | None:
             detail = "\n".join(f"line {ln}, in {fn}" for ln, fn in frames)
         return Fail(f"Your code raised {err.get('type')}{where}: {err.get('message')}", line=err.get("line"),
                     detail=detail)
+    if run.status == "tampered":
+        return Fail("The checker could not trust what came back from your code's run, so it gave no verdict. "
+                    "Does your code write to the checker's channel (a pipe or file descriptor it did not open), "
+                    "or change torch.save or pickle? Remove that and check again.")
     if run.status == "pre_error":
         return Fail(f"The exercise's pre-exercise code failed ({err.get('type')}: {err.get('message')}). "
                     "This is a problem with the exercise, not your code: please report it.",

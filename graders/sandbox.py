@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
-import sys
+import secrets
 import shutil
 import signal
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -31,12 +33,24 @@ def _ctx():
     if _context is None:
         _context = mp.get_context("forkserver")
         _context.set_forkserver_preload(PRELOAD)
+        # OpenMP reads its wait policy once, when torch loads in the fork server. Its
+        # default spins idle threads, which on a busy 2-core machine made a 0.4 s fit take
+        # 7 s; passive waiting keeps the time honest under load and costs nothing alone.
+        saved = os.environ.get("OMP_WAIT_POLICY")
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        try:
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+        finally:
+            if saved is None:
+                os.environ.pop("OMP_WAIT_POLICY", None)
     return _context
 
 
 @dataclass
 class RunResult:
-    status: str  # ok | error | pre_error | timeout | crashed | internal
+    status: str  # ok | error | pre_error | timeout | crashed | tampered | internal
     stdout: str = ""
     stdout_dropped: int = 0
     error: dict | None = None
@@ -52,39 +66,55 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
         stdout_limit: int = STDOUT_LIMIT) -> RunResult:
     """Run ``pre_code`` then ``code`` in a sandbox and collect the SCT's probes."""
     workdir = tempfile.mkdtemp(prefix="course-run-")
+    token = secrets.token_hex(16)
     job = {"pre_code": pre_code, "code": code, "sct_path": str(sct_path), "step": step, "workdir": workdir,
            "memory_mb": memory_mb, "seed": seed, "device": device, "stdout_limit": stdout_limit,
-           "threads": threads or min(2, os.cpu_count() or 1)}
+           "threads": threads or min(2, os.cpu_count() or 1), "token": token}
     from graders import worker  # noqa: F401  (imported by reference for the fork server)
 
     ctx = _ctx()
     receiver, sender = ctx.Pipe(duplex=False)
     start = time.perf_counter()
     process = ctx.Process(target=worker.run_job, args=(job, sender), daemon=True)
+    # A child that writes half a message and then stalls would block recv forever: the
+    # watchdog kills its process group at the deadline, which ends any read with EOF.
+    watchdog = threading.Timer(timeout_s + 0.5, _kill_group, (process,))
+    watchdog.daemon = True
     try:
         with _main_not_inherited():
             process.start()
         sender.close()
+        watchdog.start()
         data = _receive(receiver, process, timeout_s)
         wall = time.perf_counter() - start
         if data is None:
-            timed_out = process.is_alive()
+            # EOF before the deadline: the child ended early. Its exit status reaches us through
+            # the fork server a moment after the pipe closes, so wait for it.
+            timed_out = wall >= timeout_s or watchdog.finished.is_set()
+            if not timed_out:
+                process.join(2)
             _kill(process)
             if timed_out:
                 return RunResult(status="timeout", wall_s=wall)
             return RunResult(status="crashed", exitcode=process.exitcode, wall_s=wall)
-        payload = wire.loads(data)
-        process.join(5)
-        _kill(process)
+        _kill(process)  # the answer is in: nothing the child left running may go on
+        try:
+            payload = wire.loads(data)
+            if not isinstance(payload, dict) or payload.get("token") != token:
+                raise ValueError("the result does not carry this run's token")
+            probes = [wire.decode(p["ok"]) if "ok" in p else ProbeError(p["error"], p.get("where", ""))
+                      for p in payload.get("probes", [])]
+        except Exception as err:  # a forged reply, or one weights_only refuses: no verdict from it
+            return RunResult(status="tampered", error={"type": type(err).__name__, "message": str(err)[:300]},
+                             exitcode=process.exitcode, wall_s=wall)
         return RunResult(
             status=payload.get("status", "internal"), stdout=payload.get("stdout", ""),
-            stdout_dropped=payload.get("stdout_dropped", 0), error=payload.get("error"),
-            probes=[wire.decode(p["ok"]) if "ok" in p else ProbeError(p["error"], p.get("where", ""))
-                    for p in payload.get("probes", [])],
+            stdout_dropped=payload.get("stdout_dropped", 0), error=payload.get("error"), probes=probes,
             times=payload.get("times", {}), exitcode=process.exitcode, wall_s=wall,
             traceback=payload.get("traceback", ""),
         )
     finally:
+        watchdog.cancel()
         receiver.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -120,14 +150,18 @@ def _receive(receiver, process, timeout_s: float) -> bytes | None:
             return None
 
 
+def _kill_group(process) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, TypeError):
+        pass  # it had not yet made its group, or is gone already
+
+
 def _kill(process) -> None:
     """Kill the child and everything it started (it leads its own process group)."""
     if process.pid is None:
         return
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass  # it had not yet made its group, or is gone already
+    _kill_group(process)
     if process.is_alive():
         process.kill()
     process.join(2)

@@ -70,8 +70,19 @@ class Ctx:
         return min(lines) if lines else None
 
     def assignment_line(self, name: str) -> int | None:
-        """The last line that binds ``name`` (or the root name of ``a.b``), if any."""
+        """The last line that binds ``name`` (or the root name of ``a.b``; for an expression
+        such as ``len(xs)``, the first of its names the code binds), if any."""
         root = name.split(".")[0].split("[")[0].split("(")[0]
+        if not name.isidentifier():
+            try:
+                names = [n.id for n in ast.walk(ast.parse(name, mode="eval")) if isinstance(n, ast.Name)]
+            except SyntaxError:
+                names = []
+            for candidate in names:
+                if candidate != root or len(names) == 1:
+                    line = self.assignment_line(candidate)
+                    if line:
+                        return line
         found = None
         for node in ast.walk(self.tree):
             targets: list = []
@@ -185,9 +196,13 @@ class _Value(Check):
         return self
 
     def equals(self, value=SOLUTION, *, rtol: float | None = None, atol: float | None = None,
-               check_dtype: bool = True, check_requires_grad: bool = True, msg: str | None = None) -> "_Value":
+               check_dtype: bool = True, check_device: bool = True, check_requires_grad: bool = True,
+               msg: str | None = None) -> "_Value":
+        """Equal to ``value`` (default: the solution's). Tensors and arrays: shape, dtype, device
+        and requires_grad first, then values through torch.testing.assert_close (``rtol``/``atol``)."""
         self.tests.append(("equals", {"value": value, "rtol": rtol, "atol": atol, "check_dtype": check_dtype,
-                                      "check_requires_grad": check_requires_grad, "msg": msg}))
+                                      "check_device": check_device, "check_requires_grad": check_requires_grad,
+                                      "msg": msg}))
         return self
 
     def probe(self, run):
@@ -217,7 +232,8 @@ class _Value(Check):
             if kind == "equals":
                 expected = _resolve(opts["value"], want["value"] if want else None)
                 fail = mismatch(self.name, got["value"], expected, rtol=opts["rtol"], atol=opts["atol"],
-                                check_dtype=opts["check_dtype"], check_requires_grad=opts["check_requires_grad"])
+                                check_dtype=opts["check_dtype"], check_device=opts["check_device"],
+                                check_requires_grad=opts["check_requires_grad"])
                 if fail:
                     return _fail(opts["msg"], fail, ctx, self.name)
         return None

@@ -15,12 +15,17 @@ _MAX_REPR = 2000
 
 
 def encode(value, _depth: int = 0):
-    """Turn a learner's value into data that ``weights_only`` loading accepts."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    """Turn a learner's value into data that ``weights_only`` loading accepts. Only exact
+    built-in types cross as themselves: a subclass (of int, str, Tensor...) could carry a
+    ``__reduce__`` of its own, so it crosses as plain data or as its repr."""
+    if value is None or type(value) in (bool, int, float, str):
         return value
     if isinstance(value, torch.Tensor):
-        return {"__tensor__": value.detach().to("cpu").clone(), "device": str(value.device),
-                "requires_grad": bool(value.requires_grad)}
+        requires_grad, device = bool(value.requires_grad), str(value.device)
+        tensor = value.detach()
+        if type(tensor) is not torch.Tensor:  # nn.Parameter or a learner's subclass
+            tensor = tensor.as_subclass(torch.Tensor)
+        return {"__tensor__": tensor.to("cpu").clone(), "device": device, "requires_grad": requires_grad}
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "biufc":
             return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(value).copy()), "dtype": str(value.dtype)}
@@ -28,6 +33,7 @@ def encode(value, _depth: int = 0):
     if isinstance(value, np.generic):
         return value.item()
     if _depth < 4:
+        # Containers are rebuilt as plain ones, so their own class never crosses.
         if isinstance(value, (list, tuple)) and len(value) <= 10_000:
             items = [encode(v, _depth + 1) for v in value]
             return items if isinstance(value, list) else {"__tuple__": items}
@@ -49,8 +55,11 @@ def decode(value):
         return [decode(v) for v in value]
     if isinstance(value, dict):
         if "__tensor__" in value:
-            return value["__tensor__"].requires_grad_(value["requires_grad"]) \
-                if value["requires_grad"] and value["__tensor__"].is_floating_point() else value["__tensor__"]
+            tensor = value["__tensor__"]
+            if value["requires_grad"] and (tensor.is_floating_point() or tensor.is_complex()):
+                tensor.requires_grad_(True)
+            tensor.wire_device = value["device"]  # where it lived in the sandbox; it crosses on the CPU
+            return tensor
         if "__ndarray__" in value:
             return value["__ndarray__"].numpy()
         if "__tuple__" in value:
@@ -90,4 +99,5 @@ def dumps(payload) -> bytes:
 
 
 def loads(data: bytes):
+    """Raises ``pickle.UnpicklingError`` for anything but plain data: never builds objects."""
     return torch.load(io.BytesIO(data), weights_only=True)

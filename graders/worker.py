@@ -6,8 +6,12 @@ Nothing in here decides pass or fail: it only reports what happened, as plain da
 """
 from __future__ import annotations
 
+import builtins
+import copy
 import io
+import linecache
 import os
+import pickle
 import random
 import resource
 import signal
@@ -92,21 +96,76 @@ def _safe_str(err: BaseException) -> str:
         return "<the exception's message could not be printed>"
 
 
-def run_job(job: dict, conn) -> None:
+def run_job(job: dict, conn, _exit=os._exit, _dumps=wire.dumps) -> None:
     """Entry point in the forked child. Always ends with os._exit: learner atexit hooks
-    and lingering threads must not outlive the answer."""
+    and lingering threads must not outlive the answer. ``_exit`` and ``_dumps`` are bound
+    at definition, so learner code that rebinds them cannot skip or forge this step."""
+    token = job.pop("token", "")  # the parent rejects a result without it (a forged one)
     try:
         os.setsid()  # own process group, so the parent can kill anything it spawns
+        _detach_shared_pipes(conn)
         payload = _run(job)
-        conn.send_bytes(wire.dumps(payload))
+        payload["token"] = token
+        conn.send_bytes(_dumps(payload))
     except BaseException as err:  # report rather than die silently
         try:
-            conn.send_bytes(wire.dumps({"status": "internal", "error": {"type": type(err).__name__,
-                                                                         "message": _safe_str(err)}}))
+            conn.send_bytes(_dumps({"status": "internal", "token": token,
+                                    "error": {"type": type(err).__name__, "message": _safe_str(err)}}))
         except BaseException:
             pass
     finally:
-        os._exit(0)
+        _exit(0)
+
+
+def _detach_shared_pipes(conn) -> None:
+    """The child inherits pipes to the fork server and to multiprocessing's resource
+    tracker, which serve every run: learner code writing junk into them would kill them.
+    Point those descriptors at /dev/null; the result pipe stays."""
+    from multiprocessing import forkserver, resource_tracker
+
+    fds = {getattr(forkserver._forkserver, "_forkserver_alive_fd", None),
+           getattr(resource_tracker._resource_tracker, "_fd", None)}
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in fds - {None, conn.fileno(), 0, 1, 2}:
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _guarded() -> list:
+    """What probes and the reply rely on, and learner code could rebind: builtins, torch's
+    functions and classes, pickling, and the grader's own modules and classes."""
+    import torch.nn.functional as F
+    from torch import nn
+
+    objects = [builtins, torch, torch.testing, torch.serialization, torch.optim, nn, F, np, copy, io, pickle, os,
+               torch.Tensor, nn.Module, nn.Parameter, torch.optim.Optimizer, torch.optim.SGD]
+    for name, module in list(sys.modules.items()):
+        if module is not None and (name == "graders" or name.startswith("graders.") or name == "course.data"):
+            objects.append(module)
+            objects += [v for v in vars(module).values()
+                        if isinstance(v, type) and getattr(v, "__module__", "") == name]
+    return objects
+
+
+def _snapshot(objects: list) -> list:
+    return [(obj, dict(vars(obj))) for obj in objects]
+
+
+def _restore(saved: list) -> list[str]:
+    """Undo learner rebinding of what ``_guarded`` lists; returns what was rebound."""
+    missing = object()
+    touched = []
+    for obj, before in saved:
+        now = vars(obj)
+        for key, value in before.items():
+            if now.get(key, missing) is not value:
+                touched.append(f"{getattr(obj, '__name__', obj)}.{key}")
+                setattr(obj, key, value)
+        if isinstance(obj, type):  # a method added to a class shadows the base class's one
+            for key in [k for k in now if k not in before]:
+                touched.append(f"{obj.__name__}.{key}")
+                delattr(obj, key)
+    return touched
 
 
 def _run(job: dict) -> dict:
@@ -135,9 +194,15 @@ def _run(job: dict) -> dict:
 
     checks = load_sct(job["sct_path"], job["step"]).checks
     probes = [c.probe for c in checks]  # bound now, so later monkeypatching cannot swap them
+    saved = _snapshot(_guarded())
     ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
     times = {}
     result: dict = {"status": "ok", "error": None, "probes": [], "times": times}
+
+    # inspect (torch.jit.script, tracebacks) reads source through linecache: give it the
+    # code under the names its frames carry.
+    for text, name in ((job["pre_code"], PRE_FILE), (job["code"], LEARNER_FILE)):
+        linecache.cache[name] = (len(text), None, text.splitlines(True), name)
 
     start = time.perf_counter()
     try:
@@ -153,6 +218,10 @@ def _run(job: dict) -> dict:
     except BaseException as err:  # SystemExit and KeyboardInterrupt too
         result.update(status="error", error=_learner_error(err))
     times["code"] = time.perf_counter() - start
+    # Whatever the learner's code rebound (torch.equal, isinstance, the grader's modules),
+    # the probes and the reply see the originals; sys.stdout is the capture again.
+    result["rebound"] = _restore(saved)[:20]
+    sys.stdout = sys.stderr = out
     if result["status"] != "ok":
         return _finish(result, out)
 
@@ -164,6 +233,7 @@ def _run(job: dict) -> dict:
             result["probes"].append({"ok": wire.encode(probe(run))})
         except BaseException as err:
             result["probes"].append({"error": _learner_error(err), "where": _probe_where(err)})
+        _restore(saved)  # a learner method called by the probe may rebind again
     times["probes"] = time.perf_counter() - start
     return _finish(result, out)
 

@@ -13,7 +13,7 @@ sct = SCT(
 )
 
 cases = [
-    wrong("trains for ten epochs", replace={"max_epochs=1": "max_epochs=10"},
+    wrong("trains for two epochs", replace={"max_epochs=1": "max_epochs=2"},
           says="wrong `max_epochs` setting"),
     wrong("creates the Trainer but never fits", replace={"trainer.fit(model, train_loader, val_loader)": "model"},
           says="creating a Trainer does not train"),
