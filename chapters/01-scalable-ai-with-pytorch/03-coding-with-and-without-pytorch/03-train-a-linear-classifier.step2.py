@@ -1,0 +1,8 @@
+# Ask autograd to record every operation on W
+W.requires_grad_(____)
+scores = features @ W + b
+loss = F.cross_entropy(scores, y)
+# One call computes d(loss)/dW for all 30,720 weights
+loss.____()
+grad = W.grad
+print(f"loss {loss.item():.3f}")
