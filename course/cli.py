@@ -57,6 +57,100 @@ def _cmd_check(args) -> int:
     return 0 if feedback.passed else 1
 
 
+def _cmd_build(args) -> int:
+    from course.notebooks import NOTEBOOK_DIR, build
+
+    report = build(load_course(), Path(args.out) if args.out else NOTEBOOK_DIR, force=args.force)
+    _print_build(report, verbose=True)
+    return 0
+
+
+def _print_build(report, verbose: bool) -> None:
+    lessons = sum(1 for rel in report.written + report.unchanged + report.kept if "/" not in rel)
+    print(f"Notebooks: {lessons} lesson notebooks in {report.out_dir}/ (slide decks in {report.out_dir}/slides/): "
+          f"{len(report.written)} files written, {len(report.unchanged)} unchanged.")
+    if verbose:
+        for rel in report.written:
+            print(f"  wrote {rel}")
+    for rel in report.kept:
+        print(f"  kept {rel}: it has your work in it, so it was not rebuilt "
+              f"(`course build --force` replaces it; your answers in it would be lost)")
+
+
+def _cmd_progress(args) -> int:
+    from course.progress import Progress, ProgressCorrupt, corrupt_copies, learner_name, progress_path
+
+    learner = args.learner or learner_name()
+    course = load_course()
+    try:
+        progress = Progress.load(learner)
+    except ProgressCorrupt as err:
+        print(f"course progress: {err}", file=sys.stderr)
+        return 1
+    rows = progress.summary(course)
+    if args.json:
+        print(json.dumps({"learner": learner, "path": str(progress.path), "lessons": rows}, indent=2))
+        return 0
+    print(f"Progress of {learner} ({progress_path(learner)})")
+    width = max([len(r["title"]) for r in rows] + [5])
+    print(f"{'lesson':<7} {'title':<{width}}  {'done':>6}  {'hints':>5}  {'solutions':>9}")
+    for r in rows:
+        done = f"{r['done']}/{r['exercises']}"
+        print(f"{r['lesson']:<7} {r['title']:<{width}}  {done:>6}  {r['hints']:>5}  {r['solutions']:>9}")
+    total = f"{sum(r['done'] for r in rows)}/{sum(r['exercises'] for r in rows)}"
+    print(f"{'total':<7} {'':<{width}}  {total:>6}  {sum(r['hints'] for r in rows):>5}  "
+          f"{sum(r['solutions'] for r in rows):>9}")
+    for path in corrupt_copies(learner):  # kept aside earlier: say so every time, never silently
+        print(f"note: an earlier progress file that could not be read is kept at {path}")
+    return 0
+
+
+def _jupyter_command(notebook_dir: Path) -> list[str]:
+    # The Jupyter of this Python (the course's .venv), so its kernel has the course installed.
+    import os
+    import shutil
+
+    exe = next((str(Path(sys.executable).parent / name) for name in ("jupyter-lab", "jupyter-notebook")
+                if (Path(sys.executable).parent / name).exists()), None)
+    exe = exe or shutil.which("jupyter-lab") or shutil.which("jupyter-notebook") or "jupyter-lab"
+    # Jupyter refuses to start as root (containers, cloud machines) unless told it may.
+    extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    return [exe, str(notebook_dir), *extra]
+
+
+def _cmd_start(args) -> int:
+    import os
+    import shlex
+
+    from course.notebooks import NOTEBOOK_DIR, build
+
+    report = build(load_course(), NOTEBOOK_DIR)
+    _print_build(report, verbose=False)
+    command = _jupyter_command(NOTEBOOK_DIR)
+    if args.print_only:
+        print("Open the course with:")
+        print("  " + shlex.join(command))
+        return 0
+    print("Opening the course in Jupyter: " + shlex.join(command))
+    sys.stdout.flush()
+    os.execv(command[0], command)  # Jupyter takes over this process (Ctrl+C stops it)
+
+
+def _cmd_slides(args) -> int:
+    from course.notebooks import NOTEBOOK_DIR, render_slides
+
+    course = load_course()
+    try:
+        lesson = course.lesson(args.id)
+    except KeyError as err:
+        print(f"course slides: {err.args[0]}", file=sys.stderr)
+        return USAGE_ERROR
+    out = render_slides(lesson, Path(args.out) if args.out else NOTEBOOK_DIR / "slides")
+    print(f"Slides of lesson {lesson.id}: {out}")
+    print("Open it in a browser; → and ← step through the builds, S opens the speaker notes (the script).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description="Designing Scalable AI Systems: the course tool.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +162,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a .py file with your answer")
     p.add_argument("--step", type=int, help="step number, for iterative and sequential exercises")
     p.set_defaults(func=_cmd_check)
+    p = sub.add_parser("build", help="write the lesson notebooks and slide notebooks (to notebooks/)")
+    p.add_argument("--out", help="folder to write to (default: notebooks/ in the course)")
+    p.add_argument("--force", action="store_true", help="also replace notebooks you have changed")
+    p.set_defaults(func=_cmd_build)
+    p = sub.add_parser("progress", help="your progress per lesson: exercises done, hints used, solutions viewed")
+    p.add_argument("--learner", help="whose progress (default: $COURSE_LEARNER, else your user name)")
+    p.add_argument("--json", action="store_true", help="print JSON for tools")
+    p.set_defaults(func=_cmd_progress)
+    p = sub.add_parser("start", help="build the notebooks and open the course in Jupyter")
+    p.add_argument("--print-only", dest="print_only", action="store_true",
+                   help="build the notebooks and print the command that opens them, instead of running it")
+    p.set_defaults(func=_cmd_start)
+    p = sub.add_parser("slides", help="render a lesson's video slides as a reveal.js slide deck (HTML)")
+    p.add_argument("id", help="lesson ID, e.g. 2.3")
+    p.add_argument("--out", help="folder for the HTML (default: notebooks/slides/)")
+    p.set_defaults(func=_cmd_slides)
     return parser
 
 

@@ -68,12 +68,14 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
                                        f"{(want.error or {}).get('message', '')} - please report this."), want)
     run = sandbox.run(exercise.pre_code(number), code, exercise.sct_path, shown_step, timeout_s=exercise.timeout_s,
                       device=_device(exercise))
+    sct = load_sct(exercise.sct_path, shown_step)
     problem = run_problem(run, exercise.timeout_s)
     if problem:
         outcome = INTERNAL if run.status in ("pre_error", "internal") else ERROR
+        if run.status == "error":
+            problem = sct.explain_error(run.error or {}, problem)
         return feedback(outcome, problem, run)
 
-    sct = load_sct(exercise.sct_path, shown_step)
     ctx = Ctx(code, exercise.pre_code(number), exercise.id)
     judge_start = time.perf_counter()
     for check, got, expected in zip(sct.checks, run.probes, want.probes):

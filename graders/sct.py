@@ -22,6 +22,7 @@ import fnmatch
 import glob
 import importlib.util
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -109,12 +110,27 @@ class Check:
 
 
 class SCT:
-    def __init__(self, *checks: Check, success: str | None = None):
+    """``errors`` maps a regular expression, searched in "ExceptionType: message" of an
+    exception the learner's code raises, to an explanation of the misconception behind
+    it, e.g. ``{"must match the size of tensor": "Broadcasting aligns shapes from the
+    right: ..."}``. The original error stays in the feedback's details."""
+
+    def __init__(self, *checks: Check, success: str | None = None, errors: dict[str, str] | None = None):
         for check in checks:
             if not isinstance(check, Check):
                 raise TypeError(f"SCT takes checks, not {type(check).__name__}")
         self.checks = list(checks)
         self.success = success
+        self.errors = {re.compile(pattern): text for pattern, text in (errors or {}).items()}
+
+    def explain_error(self, error: dict, fail: Fail) -> Fail:
+        """Put the instructor's explanation first when the learner's exception is a known one."""
+        raised = f"{error.get('type')}: {error.get('message')}"
+        for pattern, text in self.errors.items():
+            if pattern.search(raised):
+                detail = fail.message + (f"\n{fail.detail}" if fail.detail else "")
+                return Fail(text, line=fail.line, detail=detail)
+        return fail
 
 
 def load_sct(path: str | os.PathLike, step: int | None = None) -> SCT:

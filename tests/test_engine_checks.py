@@ -486,3 +486,41 @@ def test_sct_success_message(tmp_path):
     feedback = check(exercise, "n = 2 + 2\n")
     assert feedback.passed and feedback.message == "Right: n is 4."
     assert feedback.text() == "✓ 9.9.1 passed: Right: n is 4."
+
+
+# --------------------------------------------------------------------------- known errors explained
+
+@pytest.fixture(scope="module")
+def explained(tmp_path_factory):
+    return make_exercise(tmp_path_factory.mktemp("explained"), r"""
+        from graders.sct import SCT, variable
+        sct = SCT(variable("y").equals(),
+                  errors={r"must match the size of tensor b \(3\)": "Line the statistics up with the channels."})
+    """, """
+        import torch
+        x = torch.ones(2, 3, 4, 4)
+        y = x - torch.zeros(3).view(1, 3, 1, 1)
+    """)
+
+
+def test_known_error_is_explained_with_the_original_kept(explained):
+    feedback = check(explained, """
+        import torch
+        x = torch.ones(2, 3, 4, 4)
+        y = x - torch.zeros(3)
+    """)
+    assert feedback.outcome == "error"
+    assert feedback.message == "Line the statistics up with the channels."
+    assert feedback.line == 4  # the dedented code starts with an empty line
+    assert feedback.detail.startswith("Your code raised RuntimeError on line 4: The size of tensor a (4) must match")
+
+
+def test_other_errors_are_reported_as_they_are(explained):
+    feedback = check(explained, "y = 1 / 0\n")
+    assert feedback.outcome == "error"
+    assert feedback.message == "Your code raised ZeroDivisionError on line 1: division by zero"
+    _passes(check(explained, """
+        import torch
+        x = torch.ones(2, 3, 4, 4)
+        y = x - torch.zeros(3).view(1, 3, 1, 1)
+    """))

@@ -34,6 +34,9 @@ sct = SCT(
     variable("flat").equals(rtol=1e-5, atol=1e-5,
                             msg="`flat` should have one row of 3,072 features per image, shape (16, 3072): "
                                 "x_norm.reshape(16, 3072)."),
+    errors={r"must match the size of tensor b \(3\) at non-singleton dimension 3":
+            "Broadcasting lines shapes up from the right, so a (1, 1, 1, 3) view meets the 32 image widths, not "
+            "the 3 channels. View the statistics as (1, 3, 1, 1): one value per channel, size 1 elsewhere."},
 )
 
 cases = [
@@ -47,7 +50,7 @@ cases = [
           says="one row of 3,072 features per image"),
     wrong("puts the statistics on the last axis, where the widths are",
           replace={"view(1, 3, 1, 1)": "view(1, 1, 1, 3)"},
-          says="must match the size of tensor b (3) at non-singleton dimension 3"),
+          says="Broadcasting lines shapes up from the right"),
     right("indexes in new axes and lets reshape infer the size",
           replace={"mean.view(1, 3, 1, 1)": "mean[:, None, None]", "std.view(1, 3, 1, 1)": "std[:, None, None]",
                    "reshape(16, 3072)": "reshape(16, -1)"}),

@@ -61,6 +61,9 @@ sct = SCT(
     variable("mean_c").equals(**_TOL, msg="`mean_c` should hold each channel's mean with the averaged axes kept: "
                                           "x.mean(dim=(0, 2, 3), keepdim=True), shape (1, 3, 1, 1)."),
     custom(probe=_tensor("z_batch"), judge=_judge_batch),
+    errors={r"must match the size of tensor b \(3\)":
+            "Without keepdim=True the channel means have shape (3,), and broadcasting lines them up with the "
+            "image widths, the last axis. Keep the averaged axes: x.mean(dim=(0, 2, 3), keepdim=True)."},
 )
 
 cases = [
@@ -74,7 +77,7 @@ cases = [
           replace={"z_batch = (x - mean_c) / std_c": "z_batch = (x - x.mean()) / x.std(correction=0)"},
           says="Each channel of `z_batch` should have mean 0"),
     wrong("drops the averaged axes", replace={"dim=(0, 2, 3), keepdim=True)\nstd_c": "dim=(0, 2, 3))\nstd_c"},
-          says="must match the size of tensor b (3)"),
+          says="Keep the averaged axes"),
     right("calls the torch functions", replace={"(values - values.mean()) / values.std(correction=0)":
                                                 "(values - torch.mean(values)) / torch.std(values, correction=0)"}),
 ]

@@ -1,0 +1,61 @@
+"""SCT for 2.2.2, Package CIFAR-10 in a LightningDataModule."""
+from graders.sct import SCT, custom, right, trainer, variable, wrong
+
+
+def _loaders(run):
+    from torch.utils.data import RandomSampler
+
+    dm = run.ns.get("dm")
+    if not hasattr(dm, "train_set"):  # the Trainer never called its setup
+        dm.setup("fit")
+    train, val = dm.train_dataloader(), dm.val_dataloader()
+    x, y = next(iter(val))
+    return {"train_shuffles": isinstance(train.sampler, RandomSampler),
+            "val_shuffles": isinstance(val.sampler, RandomSampler),
+            "val_labels": y, "batch_shape": tuple(next(iter(train))[0].shape)}
+
+
+def _loaders_right(got, want, ctx):
+    if not got["train_shuffles"]:
+        return ("The training loader does not shuffle, so every epoch sees the same batches in the same order "
+                "and the gradient steps repeat one pattern. Pass shuffle=True to the training DataLoader.")
+    if got["val_shuffles"]:
+        return ("The validation loader shuffles. Validation looks at every image anyway, so shuffling gains "
+                "nothing and makes batch-level results differ from run to run: pass shuffle=False.")
+    if got["batch_shape"][1:] != (3, 32, 32):
+        return (f"A training batch has the shape {got['batch_shape']}: the batch must come first, followed by "
+                "3 channels of 32 x 32 pixels, as the data sets give them.")
+    if not (got["val_labels"].shape == want["val_labels"].shape and bool((got["val_labels"] == want["val_labels"]).all())):
+        return ("The validation loader does not serve the held-out test split: validate on cifar10_dataset(\"test\", "
+                "128), images the model never trains on.")
+    return None
+
+
+def _fit_from_datamodule(run):
+    t = run.ns.get("trainer")
+    return getattr(t, "datamodule", None) is run.ns.get("dm")
+
+
+sct = SCT(
+    variable("dm").instance_of("pytorch_lightning.LightningDataModule",
+                               msg="`dm` should be a CIFARDataModule, a subclass of pl.LightningDataModule."),
+    custom(probe=_loaders, judge=_loaders_right),
+    trainer("trainer").fitted(),
+    custom(probe=_fit_from_datamodule, judge=lambda got, want, ctx: None if got else
+           "The Trainer did not train from `dm`: pass it with trainer.fit(model, datamodule=dm), so the Trainer "
+           "calls its setup and asks it for both loaders."),
+)
+
+cases = [
+    wrong("does not shuffle the training data", replace={"shuffle=True": "shuffle=False"},
+          says="Pass shuffle=True to the training DataLoader"),
+    wrong("shuffles the validation data", replace={"shuffle=False": "shuffle=True"},
+          says="shuffling gains nothing"),
+    wrong("validates on training images", replace={'cifar10_dataset("test", 128)': 'cifar10_dataset("train", 128)'},
+          says="held-out test split"),
+    wrong("fits from a data module the variable does not hold",
+          replace={"trainer.fit(Classifier(), datamodule=dm)": "trainer.fit(Classifier(), datamodule=CIFARDataModule())"},
+          says="did not train from `dm`"),
+    right("passes the data module by position and relies on the default shuffle=False",
+          replace={"datamodule=dm)": "dm)", ", shuffle=False)": ")"}),
+]

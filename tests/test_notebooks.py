@@ -1,0 +1,334 @@
+"""The generated notebooks, executed in a real Jupyter kernel with nbclient.
+
+For every lesson: as shipped, every check shows "fill in the blanks"; with each
+solution in its cell, every check passes; with a known wrong answer (from the SCT's
+``cases``), the check shows the message that answer should get. Progress written by the
+kernel is read back with ``course progress``. A small on-disk course covers the exercise
+types the real content may lack (iterative, sequential).
+
+One kernel runs every notebook (one lesson notebook after another, like a learner going
+through the course), so the kernel start, the torch import and the grader's fork server
+are paid once. Each run points progress at its own folder with a ``%env`` cell.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
+
+from course import cli
+from course.exercises import load_course
+from course.notebooks import build, lesson_notebook, notebook_name, render_slides, slides_notebook
+from graders.sct import load_module
+import stepped_course  # tests/ is on sys.path under pytest
+
+COURSE = load_course()
+LESSONS = [lesson.id for lesson in COURSE.lessons]
+
+
+def _role(cell) -> dict:
+    return cell.metadata.get("course", {})
+
+
+def _cells(nb, role: str):
+    return [cell for cell in nb.cells if _role(cell).get("role") == role]
+
+
+def _text(cell) -> str:
+    """Everything a cell showed, as plain text."""
+    parts = []
+    for out in cell.get("outputs", []):
+        parts.append(out.get("text") or out.get("data", {}).get("text/plain", "") or "")
+        if out.get("output_type") == "error":
+            parts.append("\n".join(out.get("traceback", [])))
+    return "".join(parts)
+
+
+def _label(cell) -> str:
+    info = _role(cell)
+    return info["exercise"] + (f" step {info['step']}" if "step" in info else "")
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    """``run(nb, progress_dir, course_root=None)`` executes a notebook in one shared kernel."""
+    home = tmp_path_factory.mktemp("kernel")
+    # A kernelspec of our own, first on JUPYTER_PATH: the kernel is this Python (the
+    # course's venv) whatever "python3" kernels the machine has elsewhere.
+    spec = home / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "course test kernel", "language": "python"}))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_PATH", str(home / "jupyter"))
+        env = dict(__import__("os").environ, COURSE_PROGRESS_DIR=str(home / "progress"), COURSE_LEARNER="tester")
+        env.pop("COURSE_ROOT", None)
+        client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3", timeout=300,
+                                resources={"metadata": {"path": str(home)}})
+        with client.setup_kernel(env=env):
+            def run(nb, progress_dir: Path, course_root: Path | None = None):
+                nb.cells.insert(1, new_code_cell(f"%env COURSE_PROGRESS_DIR={progress_dir}\n"
+                                                 f"%env COURSE_ROOT={course_root or ''}"))
+                client.nb = nb
+                for index, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, index)  # raises CellExecutionError on a cell error
+                return nb
+
+            run(nbformat.v4.new_notebook(cells=[new_code_cell("import sys; print(sys.executable)")]), home)
+            yield run
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("notebooks")
+    build(COURSE, out)
+    return out
+
+
+def _notebook(built: Path, lesson_id: str):
+    return nbformat.read(built / f"{notebook_name(COURSE.lesson(lesson_id))}.ipynb", as_version=4)
+
+
+def _progress(capsys, monkeypatch, progress_dir: Path, lesson_id: str, root: Path | None = None) -> dict:
+    monkeypatch.setenv("COURSE_PROGRESS_DIR", str(progress_dir))
+    monkeypatch.setenv("COURSE_LEARNER", "tester")
+    if root:
+        monkeypatch.setattr(cli, "load_course", lambda: load_course(root))
+    capsys.readouterr()
+    assert cli.main(["progress", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["lessons"]
+    return next(r for r in rows if r["lesson"] == lesson_id)
+
+
+def _put(cell, source: str) -> None:
+    """Replace an exercise cell's code, keeping its %%exercise line."""
+    cell.source = cell.source.split("\n", 1)[0] + "\n" + source
+
+
+def _wrong_case(exercise, step: int | None):
+    """The first known wrong answer of the step, preferring one that does not do more work
+    than the solution (a case such as "trains for ten epochs" is slow twice: kernel and check)."""
+    cases = [c for c in getattr(load_module(exercise.sct_path), "cases", []) if not c.passes and c.step == step]
+
+    def heavier(case) -> bool:
+        return any(max(map(int, re.findall(r"\d+", new)), default=0) > max(map(int, re.findall(r"\d+", old)), default=0)
+                   for old, new in case.replace.items())
+
+    return next((c for c in cases if not heavier(c)), cases[0] if cases else None)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def test_build_is_byte_identical(tmp_path):
+    first, second = build(COURSE, tmp_path / "a"), build(COURSE, tmp_path / "b")
+    assert first.written and sorted(first.written) == sorted(second.written)
+    for rel in first.written:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    again = build(COURSE, tmp_path / "a")
+    assert not again.written and sorted(again.unchanged) == sorted(first.written)
+
+
+def test_build_keeps_a_learners_work(tmp_path):
+    build(COURSE, tmp_path)
+    name = f"{notebook_name(COURSE.lessons[0])}.ipynb"
+    (tmp_path / name).write_text((tmp_path / name).read_text().replace("____", "42", 1))
+    assert name in build(COURSE, tmp_path).kept
+    assert "42" in (tmp_path / name).read_text()
+    assert name in build(COURSE, tmp_path, force=True).written
+
+
+@pytest.mark.parametrize("lesson_id", LESSONS)
+def test_notebook_holds_the_lesson(lesson_id):
+    lesson = COURSE.lesson(lesson_id)
+    nb = lesson_notebook(lesson)
+    text = "\n".join(cell.source for cell in nb.cells)
+    for piece in [lesson.title, lesson.objective, lesson.video.title, lesson.video.script.split("\n")[0]]:
+        assert piece in text
+    for slide in lesson.video.slides:
+        assert slide.title in text
+    codes, checks = _cells(nb, "code"), _cells(nb, "check")
+    assert len(codes) == len(checks) == sum(len(ex.steps) for ex in lesson.exercises)
+    for ex in lesson.exercises:
+        assert ex.title in text and ex.context in text
+        for step in ex.steps:
+            assert all(line in text for line in step.instructions)
+    for cell in codes:
+        info = _role(cell)
+        ex = COURSE.exercise(info["exercise"])
+        assert cell.source == f"%%exercise {ex.id}{' --step %d' % info['step'] if ex.stepped else ''}\n" \
+                              + ex.step(info.get("step")).scaffold.rstrip("\n")
+        assert nb.cells[nb.cells.index(cell) + 1] is _cells(nb, "check")[codes.index(cell)]
+
+
+def test_every_exercise_type_gets_its_cells(tmp_path):
+    course = load_course(stepped_course.write(tmp_path))
+    nb = lesson_notebook(course.lessons[0])
+    code = [cell.source.splitlines()[0] for cell in _cells(nb, "code")]
+    assert code == ["%%exercise 1.1.1", "%%exercise 1.1.2", "%%exercise 1.1.3 --step 1",
+                    "%%exercise 1.1.3 --step 2", "%%exercise 1.1.4 --step 1", "%%exercise 1.1.4 --step 2"]
+    assert [c.source for c in _cells(nb, "check")][2:4] == ['check("1.1.3", step=1)', 'check("1.1.3", step=2)']
+    text = "\n".join(cell.source for cell in nb.cells)
+    assert "1. 3\n2. 4" in text  # the multiple-choice options, numbered
+    assert "### Step 2 of 2" in text
+    help_cell = _cells(nb, "help")[0].source
+    assert '# hint("1.1.1")' in help_cell and '# solution("1.1.1")' in help_cell  # not run by "Run All"
+
+
+def test_slide_deck_builds_step_by_step(tmp_path):
+    lesson = COURSE.lessons[0]
+    nb = slides_notebook(lesson)
+    kinds = [cell.metadata["slideshow"]["slide_type"] for cell in nb.cells]
+    steps = sum(len(slide.steps) for slide in lesson.video.slides)
+    assert kinds.count("slide") == len(lesson.video.slides) + 1 and kinds.count("fragment") == steps
+    assert "notes" in kinds  # the script, as speaker notes
+    html = render_slides(lesson, tmp_path).read_text()
+    assert "reveal.js" in html and html.count('class="fragment"') == steps
+    for slide in lesson.video.slides:
+        assert slide.title in html
+
+
+# --------------------------------------------------------------------------- executing
+
+
+@pytest.mark.parametrize("lesson_id", LESSONS)
+def test_shipped_notebook_asks_to_fill_in_the_blanks(lesson_id, kernel, built, tmp_path, capsys, monkeypatch):
+    nb = kernel(_notebook(built, lesson_id), tmp_path)
+    checks = _cells(nb, "check")
+    assert checks
+    for cell in checks:
+        shown = _text(cell)
+        assert "not attempted" in shown and "Fill in the blanks" in shown, f"{_label(cell)}:\n{shown}"
+        assert any("text/html" in out.get("data", {}) for out in cell.outputs)  # rendered feedback
+    row = _progress(capsys, monkeypatch, tmp_path, lesson_id)
+    assert (row["done"], row["attempted"], row["hints"], row["solutions"]) == (0, 0, 0, 0)
+
+
+def _solve(nb, course, reveal_first: bool = True):
+    for cell in _cells(nb, "code"):
+        info = _role(cell)
+        _put(cell, course.exercise(info["exercise"]).step(info.get("step")).solution)
+    if reveal_first:  # the learner takes a hint and looks at the solution of the first exercise
+        first = _cells(nb, "help")[0]
+        first.source = first.source.replace("# hint(", "hint(").replace("# solution(", "solution(")
+    return nb
+
+
+@pytest.mark.parametrize("lesson_id", LESSONS)
+def test_solutions_pass(lesson_id, kernel, built, tmp_path, capsys, monkeypatch):
+    nb = kernel(_solve(_notebook(built, lesson_id), COURSE), tmp_path)
+    for cell in _cells(nb, "check"):
+        shown = _text(cell)
+        assert f"{_label(cell)} passed:" in shown, f"{_label(cell)}:\n{shown}"
+    first_help = _text(_cells(nb, "help")[0])
+    assert "Hint 1 of" in first_help and "Hint 2 of" not in first_help and "Solution to" in first_help
+    lesson = COURSE.lesson(lesson_id)
+    first = lesson.exercises[0]
+    row = _progress(capsys, monkeypatch, tmp_path, lesson_id)
+    assert row["done"] == row["exercises"] == len(lesson.exercises)
+    assert (row["hints"], row["solutions"]) == (1, 1), f"the hint and solution of {first.id} only: {row}"
+
+
+@pytest.mark.parametrize("lesson_id", LESSONS)
+def test_wrong_answers_get_their_feedback(lesson_id, kernel, built, tmp_path, capsys, monkeypatch):
+    nb = _notebook(built, lesson_id)
+    expected = {}
+    for cell in _cells(nb, "code"):
+        info = _role(cell)
+        ex = COURSE.exercise(info["exercise"])
+        case = _wrong_case(ex, info.get("step"))
+        if case is None:
+            continue
+        _put(cell, case.source(ex.step(info.get("step")).solution))
+        expected[_label(cell)] = case
+    if not expected:
+        pytest.skip(f"lesson {lesson_id} has no known wrong answers")
+    nb = kernel(nb, tmp_path)
+    for cell in _cells(nb, "check"):
+        if _label(cell) in expected:
+            shown, case = _text(cell), expected[_label(cell)]
+            assert case.says in shown and f"{_label(cell)} passed" not in shown, f"{_label(cell)} ({case.name}):\n{shown}"
+    row = _progress(capsys, monkeypatch, tmp_path, lesson_id)
+    assert row["done"] == 0 and row["attempted"] == len({label.split()[0] for label in expected})
+
+
+def test_every_exercise_type_in_the_kernel(kernel, tmp_path, capsys, monkeypatch):
+    """Multiple choice, iterative step by step, sequential from the previous step's solution."""
+    root = stepped_course.write(tmp_path / "course")
+    course = load_course(root)
+    lesson = course.lessons[0]
+    progress = tmp_path / "progress"
+    nb = kernel(_solve(lesson_notebook(lesson), course), progress, root)
+    assert [_label(c) for c in _cells(nb, "check")] == ["1.1.1", "1.1.2", "1.1.3 step 1", "1.1.3 step 2",
+                                                       "1.1.4 step 1", "1.1.4 step 2"]
+    for cell in _cells(nb, "check"):
+        assert f"{_label(cell)} passed:" in _text(cell), f"{_label(cell)}:\n{_text(cell)}"
+    code_out = {_label(c): _text(c) for c in _cells(nb, "code")}
+    assert code_out["1.1.1"].strip() == "15"  # the learner's own output, from this kernel
+    setup_out = {_label(c): _text(c) for c in _cells(nb, "setup")}
+    assert "earlier steps" in setup_out["1.1.4 step 2"] and "Ready: a" in setup_out["1.1.4 step 2"]
+    row = _progress(capsys, monkeypatch, progress, lesson.id, root)
+    assert (row["done"], row["hints"], row["solutions"]) == (4, 1, 1)
+
+    # A wrong step 2 of the sequential exercise: step 1's solution is still its start.
+    nb = lesson_notebook(lesson)
+    cell = next(c for c in _cells(nb, "code") if _label(c) == "1.1.4 step 2")
+    _put(cell, "b = a * 3")
+    nb = kernel(nb, tmp_path / "wrong", root)
+    check = next(c for c in _cells(nb, "check") if _label(c) == "1.1.4 step 2")
+    assert "`b` has the wrong value" in _text(check) and "expected: 6" in _text(check).replace("  ", " ")
+    assert "not attempted" in _text(next(c for c in _cells(nb, "check") if _label(c) == "1.1.4 step 1"))
+
+
+def test_check_grades_the_cell_not_the_kernel_state(kernel, tmp_path):
+    """A right value left in the kernel by another cell does not make a wrong cell pass."""
+    root = stepped_course.write(tmp_path / "course")
+    nb = lesson_notebook(load_course(root).lessons[0])
+    code = _cells(nb, "code")[0]
+    _put(code, "total = base + 6\nprint(total)")
+    index = nb.cells.index(code)
+    nb.cells.insert(index + 1, new_code_cell("total = 15  # the right value, set outside the exercise cell"))
+    nb = kernel(nb, tmp_path / "progress", root)
+    shown = _text(_cells(nb, "check")[0])
+    assert "failed" in shown and "total" in shown, shown
+    assert "16" in _text(code)  # the learner saw their own code's output
+
+
+def test_check_before_running_the_exercise_cell(kernel, tmp_path):
+    root = stepped_course.write(tmp_path / "course")
+    nb = lesson_notebook(load_course(root).lessons[0])
+    nb.cells.remove(_cells(nb, "code")[0])
+    nb = kernel(nb, tmp_path / "progress", root)
+    assert "Run the exercise cell first" in _text(_cells(nb, "check")[0])
+
+
+def test_hints_come_one_at_a_time_across_kernel_restarts(tmp_path, monkeypatch):
+    """Hint counts live in the progress file, so a new kernel (process) goes on from them."""
+    import subprocess
+
+    root = stepped_course.write(tmp_path / "course")
+    env = {**__import__("os").environ, "COURSE_ROOT": str(root), "COURSE_PROGRESS_DIR": str(tmp_path / "p"),
+           "COURSE_LEARNER": "tester"}
+    shown = [subprocess.run([sys.executable, "-c", 'from course.jupyter import hint; hint("1.1.1")'], env=env,
+                            capture_output=True, text=True, check=True).stdout for _ in range(3)]
+    assert re.findall(r"Hint \d of 2", shown[0]) == ["Hint 1 of 2"]
+    assert re.findall(r"Hint \d of 2", shown[1]) == ["Hint 1 of 2", "Hint 2 of 2"]
+    assert "That was the last hint" in shown[2]
+
+
+def test_an_error_in_the_learners_code_shows_and_is_checked(kernel, tmp_path):
+    """The traceback shows under the cell, "Run All" goes on, and check explains it."""
+    root = stepped_course.write(tmp_path / "course")
+    nb = lesson_notebook(load_course(root).lessons[0])
+    code = _cells(nb, "code")[0]
+    _put(code, "print('before')\ntotal = base + undefined_name")
+    nb = kernel(nb, tmp_path / "progress", root)
+    assert "before" in _text(code) and any(out.output_type == "error" for out in code.outputs)
+    assert "raised NameError on line 2" in _text(_cells(nb, "check")[0])

@@ -1,0 +1,112 @@
+"""Progress files: atomic writes, corrupt files kept aside and reported, `course progress`."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from course import cli, progress
+from course.exercises import load_course
+from course.progress import Progress, ProgressCorrupt
+
+COURSE = load_course()
+
+
+@pytest.fixture(autouse=True)
+def progress_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_PROGRESS_DIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_LEARNER", "ada lovelace")
+    return tmp_path
+
+
+def test_learner_and_path_come_from_the_environment(progress_dir):
+    assert progress.learner_name() == "ada_lovelace"  # safe in a file name
+    assert progress.progress_path() == progress_dir / "progress-ada_lovelace.json"
+
+
+def test_update_saves_and_load_reads_back(progress_dir):
+    with Progress.update() as p:
+        rec = p.record("2.3.1")
+        rec["hints"] += 1
+        rec["passed"] = True
+    loaded = Progress.load()
+    assert loaded.get("2.3.1") == progress.StepProgress(passed=True, hints=1)
+    assert loaded.get("9.9.9") == progress.StepProgress()
+    assert [p.name for p in progress_dir.iterdir() if not p.name.endswith(".lock")] == ["progress-ada_lovelace.json"]
+
+
+def test_a_crash_in_the_middle_of_a_write_loses_nothing(progress_dir, monkeypatch):
+    with Progress.update() as p:
+        p.record("2.3.1")["passed"] = True
+    before = progress.progress_path().read_bytes()
+
+    def crash(*args):
+        raise OSError("disk full")  # the new content is written, but never put in place
+
+    monkeypatch.setattr(progress.os, "replace", crash)
+    with pytest.raises(OSError):
+        with Progress.update() as p:
+            p.record("2.3.2")["passed"] = True
+    assert progress.progress_path().read_bytes() == before
+    assert [p.name for p in progress_dir.iterdir() if not p.name.endswith(".lock")] == ["progress-ada_lovelace.json"]
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"version": 1, "exercises": []}', "[]", "\xff\xfe"])
+def test_a_corrupt_file_is_kept_aside_and_reported(progress_dir, capsys, content):
+    path = progress.progress_path()
+    path.write_bytes(content.encode("latin-1"))
+    original = path.read_bytes()
+    assert cli.main(["progress"]) == 1
+    err = capsys.readouterr().err
+    kept = progress.corrupt_copies()
+    assert len(kept) == 1 and kept[0].read_bytes() == original  # moved, not changed
+    assert "could not be read" in err and str(kept[0]) in err
+    assert not path.exists()
+    # Later runs still say where the old file is: never a silent reset.
+    assert cli.main(["progress"]) == 0
+    assert str(kept[0]) in capsys.readouterr().out
+
+
+def test_update_reports_a_corrupt_file_then_starts_a_new_one(progress_dir):
+    progress.progress_path().write_text("{broken")
+    seen = []
+    with Progress.update(on_corrupt=seen.append) as p:
+        p.record("2.3.1")["hints"] = 1
+    assert len(seen) == 1 and isinstance(seen[0], ProgressCorrupt)
+    assert Progress.load().get("2.3.1").hints == 1
+    assert progress.corrupt_copies()[0].read_text() == "{broken"
+    with pytest.raises(ProgressCorrupt):
+        progress.progress_path().write_text("[]")
+        Progress.load()
+
+
+def test_course_progress_prints_a_table_per_lesson(progress_dir, capsys):
+    lesson = COURSE.lessons[-1]
+    first = lesson.exercises[0]
+    with Progress.update() as p:
+        for step in first.steps:
+            rec = p.record(first.id, step.number)
+            rec.update(passed=True, attempts=2, hints=2, solution=True)
+    assert cli.main(["progress"]) == 0
+    out = capsys.readouterr().out
+    assert "progress-ada_lovelace.json" in out
+    line = next(line for line in out.splitlines() if line.startswith(lesson.id + " "))
+    assert lesson.title in line
+    assert line.split()[-3:] == [f"1/{len(lesson.exercises)}", str(2 * len(first.steps)), str(len(first.steps))]
+    for other in COURSE.lessons[:-1]:
+        assert any(l.startswith(other.id + " ") and f"0/{len(other.exercises)}" in l for l in out.splitlines())
+    assert cli.main(["progress", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["lessons"]
+    assert [r["lesson"] for r in rows] == [l.id for l in COURSE.lessons]
+
+
+def test_course_start_prints_the_command(monkeypatch, tmp_path, capsys):
+    import course.notebooks as notebooks
+
+    monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", tmp_path / "nb")
+    assert cli.main(["start", "--print-only"]) == 0
+    out = capsys.readouterr().out
+    assert "jupyter" in out and str(tmp_path / "nb") in out
+    assert len(list((tmp_path / "nb").glob("*.ipynb"))) == len(COURSE.lessons)
+    assert os.access(out.strip().splitlines()[-1].split()[0], os.X_OK)
