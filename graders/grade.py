@@ -73,6 +73,12 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
     if problem:
         outcome = INTERNAL if run.status in ("pre_error", "internal") else ERROR
         if run.status == "error":
+            # A misuse the SCT can see in the source (a manual backward() in training_step, say)
+            # is the first problem; the exception it caused is its consequence.
+            static = _first_static_failure(sct, code, exercise.pre_code(number), exercise.id)
+            if static:
+                static.detail = problem.message + (f"\n{problem.detail}" if problem.detail else "")
+                return feedback(FAILED, static, run)
             problem = sct.explain_error(run.error or {}, problem)
         return feedback(outcome, problem, run)
 
@@ -87,6 +93,16 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
     result = feedback(PASSED, Fail(sct.success or exercise.step(number).success), run)
     result.times["judge"] = time.perf_counter() - judge_start
     return result
+
+
+def _first_static_failure(sct, code: str, pre_code: str, exercise_id: str) -> Fail | None:
+    ctx = Ctx(code, pre_code, exercise_id)
+    for check in sct.checks:
+        if check.static:
+            fail = check.judge(None, None, ctx)
+            if fail:
+                return fail
+    return None
 
 
 def probe_failure(got) -> Fail | None:

@@ -100,7 +100,10 @@ class Ctx:
 
 
 class Check:
-    """Base class: ``probe`` in the sandbox, ``judge`` in the trusted process."""
+    """Base class: ``probe`` in the sandbox, ``judge`` in the trusted process. A ``static``
+    check reads only the learner's source, so it can judge code that crashed too."""
+
+    static = False
 
     def probe(self, run) -> Any:
         return None
@@ -160,6 +163,26 @@ def load_module(path: str | os.PathLike):
         spec.loader.exec_module(module)
         _modules[key] = module
     return _modules[key]
+
+
+def _lookup(ns: dict, name: str):
+    """``(object, None)`` for a variable or an expression such as ``"ConvNet()"`` (an
+    instance of a class the learner defined); ``(None, why)`` when there is none."""
+    if name.isidentifier():
+        return (ns[name], None) if ns.get(name) is not None else (None, {"exists": False})
+    try:
+        return eval(name, ns), None  # noqa: S307 - in the sandbox, on the learner's namespace
+    except Exception as err:
+        from graders.worker import _learner_error
+
+        return None, {"exists": False, "error": _learner_error(err)}
+
+
+def _missing_fail(name: str, got: dict) -> Fail:
+    if got.get("error"):
+        err = got["error"]
+        return Fail(f"Evaluating `{name}` after your code raised {err['type']}: {err['message']}", line=err.get("line"))
+    return Fail(f"Your code does not define `{name}`.")
 
 
 def _resolve(want, solution_value):
@@ -328,6 +351,8 @@ def _spec_label(spec: str) -> str:
 
 
 class _Uses(Check):
+    static = True
+
     def __init__(self, specs, msg, avoid: bool):
         self.specs, self.msg, self.avoid = specs, msg, avoid
 
@@ -427,9 +452,9 @@ class _Module(Check):
         import torch
         from torch import nn
 
-        obj = run.ns.get(self.name)
-        if obj is None:
-            return {"exists": False}
+        obj, missing = _lookup(run.ns, self.name)
+        if missing:
+            return missing
         info: dict = {"exists": True, "types": _class_names(obj), "is_module": isinstance(obj, nn.Module)}
         if not info["is_module"]:
             return info
@@ -469,7 +494,7 @@ class _Module(Check):
 
     def judge(self, got, want, ctx):
         if not got["exists"]:
-            return Fail(f"Your code does not define `{self.name}`.")
+            return _missing_fail(self.name, got)
         if not got["is_module"]:
             return _fail(None, Fail(f"`{self.name}` should be a torch.nn.Module.", expected="an nn.Module",
                                     got=got["types"][0].split(".")[-1]), ctx, self.name)
@@ -562,9 +587,9 @@ class _LightningModule(Check):
 
         from graders.worker import _learner_error
 
-        obj = run.ns.get(self.name)
-        if obj is None:
-            return {"exists": False}
+        obj, missing = _lookup(run.ns, self.name)
+        if missing:
+            return missing
         info: dict = {"exists": True, "types": _class_names(obj), "is_lm": isinstance(obj, pl.LightningModule)}
         if not info["is_lm"]:
             return info
@@ -605,7 +630,7 @@ class _LightningModule(Check):
 
     def judge(self, got, want, ctx):
         if not got["exists"]:
-            return Fail(f"Your code does not define `{self.name}`.")
+            return _missing_fail(self.name, got)
         if not got["is_lm"]:
             return _fail(None, Fail(f"`{self.name}` should be a LightningModule (subclass pl.LightningModule).",
                                     expected="LightningModule", got=got["types"][0].split(".")[-1]), ctx, self.name)

@@ -524,3 +524,74 @@ def test_other_errors_are_reported_as_they_are(explained):
         x = torch.ones(2, 3, 4, 4)
         y = x - torch.zeros(3).view(1, 3, 1, 1)
     """))
+
+
+# --------------------------------------------------------------------------- classes and crashes
+
+@pytest.fixture(scope="module")
+def net_class(tmp_path_factory):
+    return make_exercise(tmp_path_factory.mktemp("net_class"), """
+        from graders.sct import SCT, module
+        sct = SCT(module("Net()").output_shape())
+    """, """
+        from torch import nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(3 * 32 * 32, 10)
+            def forward(self, x):
+                return self.fc(x.flatten(1))
+    """)
+
+
+def test_module_check_builds_an_instance_of_a_learner_class(net_class):
+    _passes(check(net_class, """
+        from torch import nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
+            def forward(self, x):
+                return self.body(x)
+    """))
+
+
+def test_module_check_reports_a_class_that_cannot_be_built(net_class):
+    feedback = check(net_class, """
+        from torch import nn
+        class Net(nn.Module):
+            def __init__(self):
+                self.fc = nn.Linear(3 * 32 * 32, 10)
+    """)
+    _fails(feedback, "Evaluating `Net()` after your code raised AttributeError: cannot assign module before "
+                     "Module.__init__() call", line=5)
+
+
+@pytest.fixture(scope="module")
+def no_manual_backward(tmp_path_factory):
+    return make_exercise(tmp_path_factory.mktemp("no_backward"), """
+        from graders.sct import SCT, avoids, variable
+        sct = SCT(avoids(".backward", msg="Lightning calls backward for you."), variable("loss").equals())
+    """, """
+        import torch
+        w = torch.ones(3, requires_grad=True)
+        loss = (w * 2).sum()
+    """)
+
+
+def test_a_source_check_names_the_cause_of_a_crash(no_manual_backward):
+    feedback = check(no_manual_backward, """
+        import torch
+        w = torch.ones(3, requires_grad=True)
+        loss = (w * 2).sum()
+        loss.backward()
+        loss.backward()
+    """)
+    _fails(feedback, "Lightning calls backward for you.", line=5)
+    assert feedback.detail.startswith("Your code raised RuntimeError on line 6: Trying to backward through the graph")
+
+
+def test_a_crash_without_a_source_problem_is_reported_as_it_is(no_manual_backward):
+    feedback = check(no_manual_backward, "loss = undefined_name\n")
+    assert (feedback.outcome, feedback.message) == ("error", "Your code raised NameError on line 1: name "
+                                                             "'undefined_name' is not defined")

@@ -1,7 +1,7 @@
 """SCT for 2.1.2, Wrap a PyTorch model in a LightningModule."""
 import torch
 
-from graders.sct import SCT, custom, lightning_module, right, trainer, variable, wrong
+from graders.sct import SCT, avoids, custom, lightning_module, right, trainer, variable, wrong
 
 
 def _weights(run):
@@ -24,6 +24,9 @@ def _trained_like_the_solution(got, want, ctx):
 
 
 sct = SCT(
+    avoids(".backward", ".zero_grad", ".step",
+           msg="training_step only computes and returns the loss: the Trainer calls zero_grad, backward and the "
+               "optimizer's step itself. Calling them here as in a plain PyTorch loop does that work twice."),
     variable("lit_model").instance_of(
         "pytorch_lightning.LightningModule",
         msg="LitClassifier should subclass pl.LightningModule: a plain nn.Module has no training_step "
@@ -47,6 +50,10 @@ cases = [
     wrong("optimizes the parameters of a new model",
           replace={"torch.optim.SGD(self.parameters()": "torch.optim.SGD(TinyNet().parameters()"},
           says="SGD over self.parameters()"),
+    wrong("calls backward itself, as in a plain PyTorch loop",
+          replace={"return F.cross_entropy(self.model(x), y)": "loss = F.cross_entropy(self.model(x), y)\n"
+                                                               "        loss.backward()\n        return loss"},
+          says="the Trainer calls zero_grad, backward and the optimizer's step itself"),
     right("optimizes the wrapped model's parameters and names the loss",
           replace={"self.parameters()": "self.model.parameters()",
                    "return F.cross_entropy(self.model(x), y)": "loss = F.cross_entropy(self.model(x), y)\n"

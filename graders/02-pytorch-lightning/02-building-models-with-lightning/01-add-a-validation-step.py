@@ -36,6 +36,9 @@ sct = SCT(
         "val_loss", "val_acc", msg="val_loss and val_acc were never logged, so validation did not run: pass "
                                "val_loader to trainer.fit as its third argument."),
     custom(probe=_validation, judge=_validated_right),
+    errors={r"size of tensor a \(10\) must match the size of tensor b \(\d+\)":
+            "The logits have shape (batch, 10): argmax(dim=0) picks the best image for each class, 10 values, "
+            "instead of the best class for each image. Take the arg max over the classes: argmax(dim=1)."},
 )
 
 cases = [
@@ -43,6 +46,8 @@ cases = [
           says="hook names"),
     wrong("takes the arg max over the whole batch", replace={"logits.argmax(dim=1)": "logits.argmax()"},
           says="logits.argmax(dim=1)"),
+    wrong("takes the arg max over the batch dimension", replace={"logits.argmax(dim=1)": "logits.argmax(dim=0)"},
+          says="instead of the best class for each image"),
     wrong("validates on the training data",
           replace={"trainer.fit(model, train_loader, val_loader)": "trainer.fit(model, train_loader, train_loader)"},
           says="measures memory rather than learning"),
