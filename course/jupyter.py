@@ -212,17 +212,20 @@ def _exercise_magic(shell):
         """Record this cell as the answer to an exercise, then run it if it has no blanks."""
         args = parse_argstring(exercise, line)
         ex, number = _resolve(args.exercise_id, args.step)
-        _recorded[(str(ex.source_path), number)] = cell
-        blanks = blank_lines(cell)
+        # Graded with the magic's line kept as a comment, so the line numbers in the
+        # feedback are the cell's own (line 1 is the %%exercise line).
+        source = f"# %%exercise {line.strip()}\n{cell}"
+        _recorded[(str(ex.source_path), number)] = source
+        blanks = blank_lines(source)
         if blanks:
             where = ", ".join(map(str, blanks))
-            print(f"Fill in the blanks (____) first: line{'s' if len(blanks) > 1 else ''} {where} of your code. "
+            print(f"Fill in the blanks (____) first: line{'s' if len(blanks) > 1 else ''} {where} of this cell. "
                   "Then run this cell again.")
             return None
         # Start from the exercise's set-up every time, as the checker does, so the kernel
         # shows what check will see even after cells ran out of order.
         _run_pre_code(ex, number, shell.user_ns)
-        shell.run_cell(cell, store_history=False)
+        shell.run_cell(source, store_history=False)  # with line 1 kept, tracebacks count as the cell does
         return None
 
     shell.register_magic_function(exercise, magic_kind="cell", magic_name="exercise")

@@ -331,4 +331,6 @@ def test_an_error_in_the_learners_code_shows_and_is_checked(kernel, tmp_path):
     _put(code, "print('before')\ntotal = base + undefined_name")
     nb = kernel(nb, tmp_path / "progress", root)
     assert "before" in _text(code) and any(out.output_type == "error" for out in code.outputs)
-    assert "raised NameError on line 2" in _text(_cells(nb, "check")[0])
+    # Line 3 of the cell: line 1 is its %%exercise line, and the kernel's traceback agrees.
+    assert "raised NameError on line 3" in _text(_cells(nb, "check")[0])
+    assert "line 3" in _text(code)
