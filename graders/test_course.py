@@ -53,3 +53,14 @@ def test_known_answer(ex, case):
         assert not feedback.passed, f"{ex.id}: the wrong answer '{case.name}' passed"
         assert case.says in feedback.text(), (
             f"{ex.id}: the wrong answer '{case.name}' should say {case.says!r}; it said:\n{feedback}")
+
+
+@pytest.mark.parametrize("ex,step", STEPS, ids=[_label(*s) for s in STEPS])
+def test_known_answers_cover_misconceptions(ex, step):
+    """At least two wrong answers that a misconception produces, and one correct
+    alternative, for every exercise (and every step of a stepped one)."""
+    cases = [c for c in getattr(load_module(ex.sct_path), "cases", []) if c.step == step]
+    wrong_n, right_n = sum(not c.passes for c in cases), sum(c.passes for c in cases)
+    assert wrong_n >= 2 and right_n >= 1, (
+        f"{_label(ex, step)}: {wrong_n} wrong and {right_n} correct known answers; "
+        "the course asks for at least 2 wrong and 1 correct")
