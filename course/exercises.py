@@ -94,6 +94,7 @@ class Exercise:
     timeout_s: float = 10.0
     lesson_id: str = ""
     capstone: bool = False
+    device: str = "cpu"  # where grading runs: "cpu", or "auto" for the detected device (a GPU exercise)
 
     @property
     def stepped(self) -> bool:
@@ -248,7 +249,7 @@ def _check_numbering(reader: _Reader, parent: Path, what: str, numbers: list[int
 _VIDEO_KEYS = {"title", "script", "slides"}
 _LESSON_KEYS = {"title", "objective", "video"}
 _EXERCISE_KEYS = {"title", "type", "context", "instructions", "hints", "success", "pre_exercise_code",
-                  "options", "steps", "timeout_s", "capstone"}
+                  "options", "steps", "timeout_s", "capstone", "device"}
 _STEP_KEYS = {"instructions", "hints", "success"}
 
 
@@ -327,6 +328,10 @@ def _read_exercise(reader: _Reader, root: Path, toml_path: Path, ex_id: str, les
     if not isinstance(timeout, (int, float)) or not 3 < timeout <= 60:
         reader.fail(toml_path, "timeout_s", "must be a number of seconds above the 3 s budget, at most 60")
         timeout = 10.0
+    device = data.get("device", "cpu")
+    if device not in ("cpu", "auto"):
+        reader.fail(toml_path, "device", f'must be "cpu" (the default) or "auto" (the detected device); got {device!r}')
+        device = "cpu"
     own_pre = data.get("pre_exercise_code", "")
     if not isinstance(own_pre, str):
         reader.fail(toml_path, "pre_exercise_code", "must be a string of Python code")
@@ -337,6 +342,7 @@ def _read_exercise(reader: _Reader, root: Path, toml_path: Path, ex_id: str, les
         pre_exercise_code="\n".join(p for p in (lesson_pre, own_pre) if p.strip()),
         source_path=toml_path, sct_path=reader.file(root / "graders" / rel.with_suffix(".py"), "SCT", toml_path),
         options=options, timeout_s=float(timeout), lesson_id=lesson_id, capstone=bool(data.get("capstone", False)),
+        device=device,
     )
 
 

@@ -29,8 +29,8 @@ def solution_run(exercise: Exercise, step: int | None = None, *, fresh: bool = F
 
 
 def _device(exercise: Exercise) -> str:
-    """Grading runs on the CPU unless the exercise names another device."""
-    return getattr(exercise, "device", None) or "cpu"
+    """Grading runs on the CPU unless the exercise asks for the detected device ("auto")."""
+    return exercise.device
 
 
 def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:

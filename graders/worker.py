@@ -171,7 +171,8 @@ def _restore(saved: list) -> list[str]:
 def _run(job: dict) -> dict:
     _limit_memory(job["memory_mb"])
     os.chdir(job["workdir"])
-    os.environ["COURSE_DEVICE"] = job["device"]
+    if job["device"] != "auto":  # "auto" leaves detection to course.device, as on the learner's machine
+        os.environ["COURSE_DEVICE"] = job["device"]
     if job["device"] == "cpu":  # before any CUDA call, so Lightning's "auto" sees no GPU either
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
     os.environ["PL_DISABLE_FORK"] = "1"

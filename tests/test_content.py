@@ -99,3 +99,13 @@ def test_course_list_text_and_json(capsys):
     rows = json.loads(capsys.readouterr().out)
     assert {"id": "2.3.0", "type": "video"}.items() <= next(r for r in rows if r["id"] == "2.3.0").items()
     assert [r["id"] for r in rows if r["lesson"] == "2.3"] == ["2.3.0", "2.3.1", "2.3.2", "2.3.3"]
+
+
+def test_grading_device_is_cpu_unless_the_exercise_asks_for_auto(course_copy):
+    assert load_course(course_copy).exercise("2.3.1").device == "cpu"
+    toml = course_copy / "chapters" / f"{EXERCISE}.toml"
+    toml.write_text(toml.read_text() + 'device = "auto"\n')
+    assert load_course(course_copy).exercise("2.3.1").device == "auto"
+    toml.write_text(toml.read_text().replace('device = "auto"', 'device = "gpu"'))
+    assert any("device: must be \"cpu\" (the default) or \"auto\" (the detected device); got 'gpu'" in p
+               for p in _problems(course_copy))

@@ -3,9 +3,12 @@ patching torch, builtins or the grader, cannot forge a result; runs are seeded a
 on the CPU; and `course check` grades a file from a terminal."""
 from __future__ import annotations
 
+import os
+
 import time
 
 import pytest
+import torch
 
 from engine_support import check, make_exercise
 from graders import grade as grade_module
@@ -107,6 +110,13 @@ def test_grading_runs_on_the_cpu(tmp_path):
     assert feedback.passed, feedback.text()
     got = sandbox.run("", "from course.device import get_device\nd = get_device()\n", exercise.sct_path).probes[0]
     assert got == {"cuda": False, "visible": "", "course": "cpu", "device": "cpu"}
+    # An exercise that asks for the detected device ("auto") is not pinned to the CPU: the
+    # child sees the machine's devices (none here) and course.device decides.
+    auto = sandbox.run("", "from course.device import get_device\nd = get_device()\n", exercise.sct_path,
+                       device="auto").probes[0]
+    expected_device = "cuda:0" if torch.cuda.is_available() else "cpu"
+    assert auto["visible"] != "" and auto["course"] == os.environ.get("COURSE_DEVICE")
+    assert auto["device"].startswith(expected_device.split(":")[0])
 
 
 def test_warm_feedback_comes_within_a_second_of_the_codes_own_time(exercise):
