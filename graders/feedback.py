@@ -3,6 +3,7 @@ text in a terminal and as HTML in Jupyter."""
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 # Outcomes, in the words the learner sees.
@@ -92,11 +93,11 @@ class Feedback:
         table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td>{v}</td></tr>"
                         for k, v in rows)
         parts = [f"<div style='border-left:4px solid {colour};padding:0.4em 0.8em'>",
-                 f"<b style='color:{colour}'>{esc(self.label)} {esc(self.outcome)}</b>: {esc(self.message)}"]
+                 f"<b style='color:{colour}'>{esc(self.label)} {esc(self.outcome)}</b>: {_inline_code(self.message)}"]
         if table:
             parts.append(f"<table style='margin-top:0.3em'>{table}</table>")
         if self.detail:
-            parts.append(f"<pre style='margin:0.3em 0'>{esc(self.detail)}</pre>")
+            parts.append(f"<pre style='margin:0.3em 0;white-space:pre-wrap'>{esc(self.detail)}</pre>")
         if self.stdout.strip():
             shown, dropped = self.shown_stdout()
             more = f"\n... and {dropped:,} more characters, not shown" if dropped else ""
@@ -107,3 +108,8 @@ class Feedback:
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("exercise_id", "step", "outcome", "message", "expected", "got", "line",
                                               "code_line", "detail", "stdout", "stdout_dropped", "times")}
+
+
+def _inline_code(text: str) -> str:
+    """Escape a message for HTML and show its `backticked` names as code, as Markdown would."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))

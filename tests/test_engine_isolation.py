@@ -134,6 +134,7 @@ def test_feedback_renders_as_text_and_html(exercise):
                                      "  line 2: x = torch.arange(3.0) * 2  # <b>"]
     html = feedback._repr_html_()
     assert "# &lt;b&gt;" in html and "<b>" not in html.replace("<b style", "")
+    assert "<code>x</code> has the right shape but the wrong values." in html  # backticks render as code
     assert "\033[" in feedback.text(color=True) and "\033[" not in text
 
 
