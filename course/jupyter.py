@@ -26,6 +26,7 @@ import os
 from course.blanks import Blank, blank_lines
 from course.exercises import ROOT, Exercise, load_course
 from course.progress import Progress, ProgressCorrupt, progress_path
+from course.quiet import quiet_lightning
 
 __all__ = ["setup", "check", "hint", "solution"]
 
@@ -244,6 +245,7 @@ def load_ipython_extension(shell) -> None:
         _show(_warning(str(err)))
     except OSError:
         pass  # reported when progress is first saved
+    quiet_lightning()
     print(f"Course tools ready. Progress is saved to {progress_path()}.")
     _warm_up_grader()
 

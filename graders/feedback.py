@@ -90,7 +90,7 @@ class Feedback:
             rows.append(("expected", f"<code>{esc(self.expected)}</code>"))
         if self.got is not None:
             rows.append(("got", f"<code>{esc(self.got)}</code>"))
-        table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td>{v}</td></tr>"
+        table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td style='text-align:left'>{v}</td></tr>"
                         for k, v in rows)
         parts = [f"<div style='border-left:4px solid {colour};padding:0.4em 0.8em'>",
                  f"<b style='color:{colour}'>{esc(self.label)} {esc(self.outcome)}</b>: {_inline_code(self.message)}"]
