@@ -26,26 +26,34 @@ DEFAULT_MEMORY_MB = int(os.environ.get("COURSE_MEMORY_MB", "3072"))
 STDOUT_LIMIT = 20_000
 
 _context = None
+# The notebook warms the sandbox up in a background thread while the learner may already
+# check: starting the fork server and children (which touches __main__) is serialised.
+_start_lock = threading.Lock()
 
 
 def _ctx():
-    global _context
-    if _context is None:
-        _context = mp.get_context("forkserver")
-        _context.set_forkserver_preload(PRELOAD)
-        # OpenMP reads its wait policy once, when torch loads in the fork server. Its
-        # default spins idle threads, which on a busy 2-core machine made a 0.4 s fit take
-        # 7 s; passive waiting keeps the time honest under load and costs nothing alone.
-        saved = os.environ.get("OMP_WAIT_POLICY")
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        try:
-            from multiprocessing import forkserver
+    with _start_lock:
+        return _context or _start_fork_server()
 
-            forkserver.ensure_running()
-        finally:
-            if saved is None:
-                os.environ.pop("OMP_WAIT_POLICY", None)
-    return _context
+
+def _start_fork_server():
+    global _context
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    # OpenMP reads its wait policy once, when torch loads in the fork server. Its default
+    # spins idle threads, which on a busy 2-core machine made a 0.4 s fit take 7 s;
+    # passive waiting keeps the time honest under load and costs nothing alone.
+    saved = os.environ.get("OMP_WAIT_POLICY")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    finally:
+        if saved is None:
+            os.environ.pop("OMP_WAIT_POLICY", None)
+    _context = context
+    return context
 
 
 @dataclass
@@ -81,7 +89,7 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
     watchdog = threading.Timer(timeout_s + 0.5, _kill_group, (process,))
     watchdog.daemon = True
     try:
-        with _main_not_inherited():
+        with _start_lock, _main_not_inherited():
             process.start()
         sender.close()
         watchdog.start()

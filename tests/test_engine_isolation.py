@@ -182,3 +182,20 @@ def test_course_check_exit_codes(tmp_path, capsys, monkeypatch):
         course.cli.main(["check", "1.1.1"])
     assert usage.value.code == 2
 
+
+
+def test_a_background_warm_up_and_a_check_can_overlap(exercise):
+    """The notebook warms the sandbox up in a thread while the learner may already check."""
+    import sys
+    import threading
+
+    main = sys.modules["__main__"]
+    before = (getattr(main, "__file__", None), getattr(main, "__spec__", None))
+    threads = [threading.Thread(target=sandbox.warm_up) for _ in range(3)]
+    for t in threads:
+        t.start()
+    feedback = check(exercise, SOLUTION)
+    for t in threads:
+        t.join(60)
+    assert feedback.passed, feedback.text()
+    assert (getattr(main, "__file__", None), getattr(main, "__spec__", None)) == before
