@@ -103,8 +103,9 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
                 process.join(2)
             _kill(process)
             if timed_out:
-                return RunResult(status="timeout", wall_s=wall)
-            return RunResult(status="crashed", exitcode=process.exitcode, wall_s=wall)
+                return RunResult(status="timeout", wall_s=wall, stdout=_printed_before_the_end(workdir))
+            return RunResult(status="crashed", exitcode=process.exitcode, wall_s=wall,
+                             stdout=_printed_before_the_end(workdir))
         _kill(process)  # the answer is in: nothing the child left running may go on
         try:
             payload = wire.loads(data)
@@ -125,6 +126,17 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
         watchdog.cancel()
         receiver.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _printed_before_the_end(workdir: str) -> str:
+    """What a run that was stopped (or ended itself) had printed, from its output file."""
+    from graders import worker
+
+    try:
+        with open(os.path.join(workdir, worker.STDOUT_FILE), encoding="utf-8", errors="replace") as f:
+            return f.read(STDOUT_LIMIT)
+    except OSError:
+        return ""
 
 
 @contextlib.contextmanager

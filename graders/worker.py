@@ -42,11 +42,17 @@ except Exception:  # a broken optional import must not stop grading; the child r
     pass
 
 
-class CappedWriter(io.TextIOBase):
-    """Keeps the first ``limit`` characters written and counts the rest."""
+STDOUT_FILE = ".course-stdout"  # in the run's folder: what a run printed survives its being killed
 
-    def __init__(self, limit: int):
+
+class CappedWriter(io.TextIOBase):
+    """Keeps the first ``limit`` characters written and counts the rest. With ``path``,
+    the kept text also goes to that file as it comes, so the grader can still show it
+    when the run is stopped at its time limit."""
+
+    def __init__(self, limit: int, path: str | None = None):
         self.limit, self.parts, self.size, self.dropped = limit, [], 0, 0
+        self.file = open(path, "w", encoding="utf-8", errors="replace") if path else None
 
     def writable(self) -> bool:
         return True
@@ -55,8 +61,12 @@ class CappedWriter(io.TextIOBase):
         text = str(text)
         room = self.limit - self.size
         if room > 0:
-            self.parts.append(text[:room])
-            self.size += min(room, len(text))
+            kept = text[:room]
+            self.parts.append(kept)
+            self.size += len(kept)
+            if self.file:
+                self.file.write(kept)
+                self.file.flush()
         self.dropped += max(0, len(text) - max(room, 0))
         return len(text)
 
@@ -177,7 +187,7 @@ def _run(job: dict) -> dict:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
     os.environ["PL_DISABLE_FORK"] = "1"
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    out = CappedWriter(job["stdout_limit"])
+    out = CappedWriter(job["stdout_limit"], os.path.join(job["workdir"], STDOUT_FILE))
     sys.stdout = sys.stderr = out
     # Libraries that grabbed the real streams at import (logging handlers) and C code
     # write to the file descriptors: keep that noise out of the grader's terminal.

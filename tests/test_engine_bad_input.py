@@ -66,6 +66,14 @@ def test_infinite_loop_is_stopped_at_the_time_limit(exercise, code):
     _still_healthy(exercise)
 
 
+def test_what_a_stopped_run_printed_is_still_shown(exercise):
+    feedback = check(exercise, "print('epoch 1 done')\nwhile True:\n    pass\n")
+    assert feedback.outcome == ERROR and "time limit" in feedback.message
+    assert feedback.stdout == "epoch 1 done\n"
+    assert "Your code printed:\n  epoch 1 done" in feedback.text()
+    _still_healthy(exercise)
+
+
 def test_default_time_limit_is_well_above_the_budget():
     from course.exercises import Exercise
     assert Exercise.__dataclass_fields__["timeout_s"].default >= 10
