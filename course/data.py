@@ -36,8 +36,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
            "dog", "frog", "horse", "ship", "truck")
-MEAN = (0.4914, 0.4822, 0.4465)
-STD = (0.2470, 0.2435, 0.2616)
+from course.preprocess import MEAN, STD, to_model_input  # noqa: E402,F401  (one preprocessing for all)
 
 ENV_DIR = "COURSE_CIFAR10_DIR"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -280,11 +279,10 @@ def load_tensors(split: str = "train", n: int | None = None, *, normalize: bool 
                 f"Asked for n={n} {split} images but {_describe_source(path, download, root)} "
                 f"holds only {len(images)}. For more, use the full data set: {_USE_FULL}.")
         images, labels = images[:n], labels[:n]
-    # Copy to a writable, contiguous NCHW buffer (torch warns on read-only numpy arrays).
-    x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)).copy())
-    x = x.to(torch.float32).div_(255.0)
-    if normalize:
-        x.sub_(torch.tensor(MEAN).view(1, 3, 1, 1)).div_(torch.tensor(STD).view(1, 3, 1, 1))
+    if normalize:  # the same function the served model uses (course.preprocess)
+        x = torch.from_numpy(to_model_input(images))
+    else:  # a writable, contiguous NCHW buffer (torch warns on read-only numpy arrays)
+        x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)).astype(np.float32) / np.float32(255))
     y = torch.from_numpy(labels.copy())
     return x, y
 

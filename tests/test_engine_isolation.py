@@ -31,8 +31,8 @@ def exercise(tmp_path_factory):
     "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n",
     "torch.testing.assert_close = lambda *a, **k: None\n",
     "import graders.compare\ngraders.compare.mismatch = lambda *a, **k: None\n",
-    "import graders.sct\ngraders.sct._Value.judge = lambda self, got, want, ctx: None\n"
-    "graders.sct._Value.probe = lambda self, run: {'exists': False}\n",
+    "import graders.sct.values\ngraders.sct.values._Value.judge = lambda self, got, want, ctx: None\n"
+    "graders.sct.values._Value.probe = lambda self, run: {'exists': False}\n",
     "import graders.wire\ngraders.wire.encode = lambda value, _depth=0: None\n",
     "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda *a: 3\n"
     "builtins.repr = lambda *a: 'tensor([0., 1., 2.])'\n",

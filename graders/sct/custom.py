@@ -1,0 +1,52 @@
+"""Combinators and escape hatches: ``correct`` (right either way) and ``custom``."""
+from __future__ import annotations
+
+from typing import Callable
+
+from graders.sct.core import Check, Fail
+
+
+class _Correct(Check):
+    def __init__(self, check: Check, diagnose: list[Check]):
+        self.check, self.diagnose = check, diagnose
+
+    def probe(self, run):
+        return [self.check.probe(run)] + [d.probe(run) for d in self.diagnose]
+
+    def judge(self, got, want, ctx):
+        want = want or [None] * len(got)
+        fail = self.check.judge(got[0], want[0], ctx)
+        if fail is None:
+            return None  # right either way: the result is what counts
+        for check, g, w in zip(self.diagnose, got[1:], want[1:]):
+            reason = check.judge(g, w, ctx)
+            if reason:
+                return reason
+        return fail
+
+
+def correct(check: Check, diagnose: list[Check] | tuple = ()) -> Check:
+    """Passes whenever ``check`` passes, whatever route the learner took; when it fails, the
+    ``diagnose`` checks (for example ``uses(...)``) say why before its own message does."""
+    return _Correct(check, list(diagnose))
+
+
+class _Custom(Check):
+    def __init__(self, probe: Callable | None, judge: Callable):
+        self._probe, self._judge = probe, judge
+
+    def probe(self, run):
+        return self._probe(run) if self._probe else None
+
+    def judge(self, got, want, ctx):
+        result = self._judge(got, want, ctx)
+        if result is None or isinstance(result, Fail):
+            return result
+        return Fail(str(result))
+
+
+def custom(judge: Callable, probe: Callable | None = None) -> Check:
+    """A check the others do not cover: ``probe(run)`` returns plain data from the sandbox
+    (``run.ns``, ``run.stdout``, ``run.workdir``); ``judge(got, want, ctx)`` returns None to
+    pass, or a message (or Fail) to fail. ``want`` is the solution's probe result."""
+    return _Custom(probe, judge)

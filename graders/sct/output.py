@@ -1,0 +1,33 @@
+"""What the learner's code printed: ``printed``."""
+from __future__ import annotations
+
+from graders.compare import show
+from graders.sct.core import Check, Fail, _fail
+
+
+class _Printed(Check):
+    def __init__(self, contains: str | None, msg: str | None):
+        self.contains, self.msg = contains, msg
+
+    def probe(self, run):
+        return run.stdout
+
+    def judge(self, got, want, ctx):
+        if self.contains is not None:
+            if self.contains not in got:
+                return _fail(self.msg, Fail("Your code's printed output is missing something.",
+                                            expected=f"output containing {self.contains!r}", got=show(got.strip())))
+            return None
+        got_lines, want_lines = got.strip().splitlines(), want.strip().splitlines()
+        if [l.rstrip() for l in got_lines] == [l.rstrip() for l in want_lines]:
+            return None
+        for i, (g, w) in enumerate(zip(got_lines, want_lines), 1):
+            if g.rstrip() != w.rstrip():
+                return _fail(self.msg, Fail(f"Line {i} of your printed output differs.", expected=w, got=g))
+        return _fail(self.msg, Fail("Your code printed a different number of lines.",
+                                    expected=f"{len(want_lines)} lines", got=f"{len(got_lines)} lines"))
+
+
+def printed(contains: str | None = None, msg: str | None = None) -> Check:
+    """The printed output matches the solution's (or contains ``contains``)."""
+    return _Printed(contains, msg)
