@@ -1,4 +1,4 @@
-# One epoch, on one device of the detected kind
+# Train for one epoch on the detected device
 trainer = pl.Trainer(
     max_epochs=____,
     accelerator=____,
@@ -9,4 +9,4 @@ trainer = pl.Trainer(
 )
 # Fit the model, validating after the epoch
 trainer.____(model, train_loader, val_loader)
-print(type(trainer.accelerator).__name__, trainer.num_devices, trainer.callback_metrics)
+print(trainer.callback_metrics)
