@@ -1,8 +1,8 @@
 # Train for one epoch on the detected device
 trainer = pl.Trainer(
     max_epochs=____,
-    accelerator=device.type,
-    devices=1,
+    accelerator=____,
+    devices=____,
     logger=False,
     enable_checkpointing=False,
     enable_progress_bar=False,

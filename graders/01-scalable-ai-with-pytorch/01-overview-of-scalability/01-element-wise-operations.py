@@ -30,4 +30,7 @@ cases = [
           says="No loop is needed"),
     right("uses the operators", replace={"torch.div(torch.add(a, b), 2)": "(a + b) / 2",
                                          "torch.sub(a, b)": "a - b", "torch.pow(a, 2)": "a ** 2"}),
+    right("uses the tensor methods", replace={"torch.div(torch.add(a, b), 2)": "a.add(b).div(2)",
+                                              "torch.sub(a, b)": "a.sub(b)", "torch.mul(a, 0.5)": "a.mul(0.5)",
+                                              "torch.pow(a, 2)": "a.pow(2)"}),
 ]

@@ -7,4 +7,8 @@ length_u = torch.sqrt(torch.dot(u, u))
 length_v = torch.sqrt(torch.dot(v, v))
 # Cosine similarity: 1.0 means the same direction
 cosine = similarity / (length_u * length_v)
-print(CLASSES[labels[0]], "vs", CLASSES[labels[1]], cosine)
+# The whole batch as a matrix, one image per row
+flat = images.flatten(start_dim=1)
+# 256 dot products with u, in one call
+all_dots = flat @ u
+print(CLASSES[labels[0]], "vs", CLASSES[labels[1]], cosine, all_dots.shape)
