@@ -32,10 +32,11 @@ from graders.sct.distributed import ranks
 from graders.sct.files import file
 from graders.sct.models import lightning_module, module
 from graders.sct.output import printed
+from graders.sct.performance import training_record
 from graders.sct.source import avoids, uses
 from graders.sct.training import trainer
 from graders.sct.values import expression, variable
 
 __all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",
            "module", "lightning_module", "trainer", "file", "multiple_choice", "correct", "custom", "wrong",
-           "right", "Fail", "load_sct", "load_module", "cifar_batch", "ranks"]
+           "right", "Fail", "load_sct", "load_module", "cifar_batch", "ranks", "training_record"]
