@@ -34,9 +34,10 @@ from graders.sct.models import lightning_module, module
 from graders.sct.output import printed
 from graders.sct.performance import training_record
 from graders.sct.source import avoids, uses
+from graders.sct.tracking import mlflow_runs, study
 from graders.sct.training import trainer
 from graders.sct.values import expression, variable
 
 __all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",
            "module", "lightning_module", "trainer", "file", "multiple_choice", "correct", "custom", "wrong",
-           "right", "Fail", "load_sct", "load_module", "cifar_batch", "ranks", "training_record"]
+           "right", "Fail", "load_sct", "load_module", "cifar_batch", "ranks", "training_record", "mlflow_runs", "study"]
