@@ -26,6 +26,7 @@ agreement of a compressed model), ``tracking`` (runs in an MLflow store, Optuna 
 from graders.feedback import Fail
 from graders.sct.cases import Case, right, wrong
 from graders.sct.choice import multiple_choice
+from graders.sct.compression import compressed, distillation_loss
 from graders.sct.core import SCT, SOLUTION, Check, Ctx, cifar_batch, load_module, load_sct
 from graders.sct.custom import correct, custom
 from graders.sct.distributed import ranks
@@ -40,4 +41,5 @@ from graders.sct.values import expression, variable
 
 __all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",
            "module", "lightning_module", "trainer", "file", "multiple_choice", "correct", "custom", "wrong",
-           "right", "Fail", "load_sct", "load_module", "cifar_batch", "ranks", "training_record", "mlflow_runs", "study"]
+           "right", "Fail", "load_sct", "load_module", "cifar_batch", "ranks", "training_record", "mlflow_runs", "study", "compressed",
+           "distillation_loss"]
