@@ -99,18 +99,22 @@ class _Compressed(Check):
             total = sum(w.numel() for w in weights)
             info["sparsity"] = sum((w == 0).sum().item() for w in weights) / total if total else None
         if any(k == "agreement" for k, _ in self.tests) and original is not None:
+            from graders.worker import _learner_error
+
             x, _ = cifar_batch(self.n)
             with torch.no_grad():
-                reference = as_logits(copy.deepcopy(original).eval()(x) if isinstance(original, torch.nn.Module)
-                                      else original(x)).argmax(1)
+                try:
+                    reference = as_logits(copy.deepcopy(original).eval()(x) if isinstance(original, torch.nn.Module)
+                                          else original(x)).argmax(1)
+                except Exception as err:  # the original was changed; original_unchanged says how
+                    info["reference_error"] = _learner_error(err)
+                    return info
                 if isinstance(model, torch.nn.Module):
                     model = model.eval()
                 try:
                     pred = as_logits(model(x)).argmax(1)
                     info["agreement"] = (pred == reference).float().mean().item()
                 except Exception as err:
-                    from graders.worker import _learner_error
-
                     info["predict_error"] = _learner_error(err)
         return info
 
@@ -124,10 +128,6 @@ class _Compressed(Check):
             return Fail(f"{self.file} does not load with torch.load: {got['load_error']}")
         if got.get("model_missing"):
             return Fail(f"Your code does not define `{self.model}`.")
-        if got.get("predict_error"):
-            err = got["predict_error"]
-            return Fail(f"Calling `{self.model}` on a batch of CIFAR-10 images raised {err['type']}: "
-                        f"{err['message']}", line=err.get("line"))
         want = want or {}
         for kind, opts in self.tests:
             fail = None
@@ -138,6 +138,14 @@ class _Compressed(Check):
                                 f"{got['base_size'] / 1024:.0f} kB: compression should leave at most "
                                 f"{opts['at_most']:.0%}. Did you save the compressed model, or the original?",
                                 expected=f"at most {opts['at_most']:.0%} of {self.baseline}", got=f"{ratio:.0%}")
+            elif kind == "agreement" and got.get("predict_error"):
+                err = got["predict_error"]
+                fail = Fail(f"Calling `{self.model}` on a batch of CIFAR-10 images raised {err['type']}: "
+                            f"{err['message']}", line=err.get("line"))
+            elif kind == "agreement" and got.get("reference_error"):
+                err = got["reference_error"]
+                fail = Fail(f"Calling the original `{self.original}` raised {err['type']}: {err['message']}. Was it "
+                            "changed? Compress a copy and leave the original as it was.")
             elif kind == "agreement" and "agreement" in got:
                 floor = _resolve(opts["at_least"], want.get("agreement"))
                 floor = None if floor is None else floor - opts["tolerance"]
@@ -172,7 +180,7 @@ class _Compressed(Check):
 
 
 def compressed(file: str | None, *, model: str | None = None, original: str = "model", baseline: str = "model.pt",
-               n: int = 512) -> _Compressed:
+               n: int = 256) -> _Compressed:
     """Check a compressed model: the file it was saved to (None: no file), and (with
     ``model``) its predictions against ``original``'s on ``n`` CIFAR-10 test images."""
     return _Compressed(file, model, original, baseline, n)

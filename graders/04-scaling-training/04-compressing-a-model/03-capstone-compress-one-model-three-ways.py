@@ -9,10 +9,16 @@ def _onnx_ops(run):
     import onnx
 
     path = os.path.join(run.workdir, "model-int8.onnx")
-    return sorted({n.op_type for n in onnx.load(path).graph.node}) if os.path.exists(path) else None
+    session = getattr(run.ns.get("session"), "_model_path", None)
+    return {"ops": sorted({n.op_type for n in onnx.load(path).graph.node}) if os.path.exists(path) else None,
+            "session": os.path.basename(session) if isinstance(session, str) else None}
 
 
 def _matmuls_only(got, want, ctx):
+    if got["session"] is not None and got["session"] != "model-int8.onnx":
+        return (f"The session runs {got['session']}, not the quantized model: open the session on the quantized "
+                "file, ort_session(\"model-int8.onnx\").")
+    got = got["ops"]
     if got and "ConvInteger" in got:
         return ("The convolutions were quantized too (ConvInteger): ONNX Runtime has no fast int8 convolution on a "
                 "CPU, which made a batch-1 call 8 times slower here. Quantize only the matrix products: "
