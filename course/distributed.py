@@ -44,7 +44,9 @@ def _rank_main(fn, rank: int, world_size: int, args: tuple, conn) -> None:
         reply = ("ok", result)
     except BaseException as err:  # reported to the parent, which names the rank
         frames = traceback.extract_tb(err.__traceback__)
-        line = next((f.lineno for f in reversed(frames) if f.filename.startswith("<")), None)
+        # the line in the learner's own code (a notebook cell, "<your code>"), not in a library
+        line = next((f.lineno for f in reversed(frames) if f.filename != __file__
+                     and "site-packages" not in f.filename and "/lib/python" not in f.filename), None)
         reply = ("error", f"{type(err).__name__}: {err}", line)
     finally:
         if dist.is_available() and dist.is_initialized():
