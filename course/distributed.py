@@ -85,12 +85,18 @@ def run_ranks(fn, world_size: int = 2, *args, timeout_s: float = 60.0) -> list:
             r.close()
 
 
+_PEER_LOST = ("Connection reset", "Connection closed", "Broken pipe", "peer", "Timed out waiting")
+
+
 def _collect(procs, pipes, deadline: float) -> list:
     results: dict[int, object] = {}
+    errors: dict[int, tuple] = {}
     waiting = {pipes[r]: r for r in range(len(procs))}
     while waiting:
         left = deadline - time.monotonic()
         if left <= 0:
+            if errors:
+                break
             ranks = ", ".join(str(r) for r in sorted(waiting.values()))
             raise RankFailed(f"rank {ranks} did not finish in time; were all ranks in the same group "
                              "(init_process_group with the same world_size), and did each call every collective?")
@@ -100,11 +106,20 @@ def _collect(procs, pipes, deadline: float) -> list:
                 reply = pickle.loads(conn.recv_bytes())
             except (EOFError, OSError):
                 procs[rank].join(1)
-                raise RankFailed(f"rank {rank} died without a result (exit code {procs[rank].exitcode})") from None
+                reply = ("error", f"the process died without a result (exit code {procs[rank].exitcode})", None)
             if reply[0] == "error":
-                where = f" on line {reply[2]}" if reply[2] else ""
-                raise RankFailed(f"rank {rank} failed{where}: {reply[1]}")
-            results[rank] = reply[1]
+                errors[rank] = reply
+                # when one rank fails, the others soon lose their connection to it: give them a
+                # moment to report, so the message can name the rank that failed first
+                deadline = min(deadline, time.monotonic() + 2.0)
+            else:
+                results[rank] = reply[1]
+    if errors:
+        first = next((r for r in sorted(errors) if not any(p in errors[r][1] for p in _PEER_LOST)), min(errors))
+        where = f" on line {errors[first][2]}" if errors[first][2] else ""
+        others = sorted(set(errors) - {first})
+        then = f" (then rank {', '.join(map(str, others))} lost its connection to it)" if others else ""
+        raise RankFailed(f"rank {first} failed{where}: {errors[first][1]}{then}")
     return [results[r] for r in range(len(procs))]
 
 
