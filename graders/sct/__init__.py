@@ -41,5 +41,6 @@ from graders.sct.values import expression, variable
 
 __all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",
            "module", "lightning_module", "trainer", "file", "multiple_choice", "correct", "custom", "wrong",
-           "right", "Fail", "load_sct", "load_module", "cifar_batch", "ranks", "training_record", "mlflow_runs", "study", "compressed",
-           "distillation_loss"]
+           "right", "Fail", "load_sct", "load_module", "cifar_batch",
+           # scaling training (chapter 4)
+           "ranks", "training_record", "mlflow_runs", "study", "compressed", "distillation_loss"]
