@@ -42,6 +42,7 @@ PROPER_NAMES = frozenset({
     "PyTorch", "Lightning", "CIFAR-10", "CIFAR", "ONNX", "FastAPI", "TorchScript", "LSTM", "RNN", "CNN",
     "GPU", "GPUs", "CPU", "CPUs", "torchmetrics", "TensorBoard", "MLflow", "Python", "NumPy", "CUDA", "MPS",
     "Apple", "Hugging", "Face", "Weights", "Biases", "I",
+    "Optuna", "SQLite", "SLURM", "Runtime",  # chapter 4: tools it names in titles
     # Lightning and PyTorch classes whose names are one capitalised word: in a title they
     # name the class, as in the course text ("the `Trainer` runs the loop").
     "Trainer", "Tensor", "Callback", "Fabric",

@@ -141,6 +141,26 @@ def _detach_shared_pipes(conn) -> None:
     os.close(devnull)
 
 
+def _allow_process_groups_of_ranks() -> None:
+    """Let learner code start processes as it does in the notebook (distributed training
+    forks one process per rank), and make Lightning see the same kind of session.
+
+    The child is started as a daemon, and multiprocessing refuses to let a daemon have
+    children; here that protection is not needed, because the child leads its own process
+    group and the grader kills that whole group when the run ends, however it ends.
+    Lightning decides at import whether it runs interactively (``sys.ps1``): in Jupyter it
+    refuses ``strategy="ddp"`` (which re-runs the script) and recommends ``ddp_notebook``;
+    the fork server is not interactive, so without this ``ddp`` would re-launch the fork
+    server's own command line."""
+    import multiprocessing
+
+    multiprocessing.current_process().daemon = False
+    sys.ps1 = getattr(sys, "ps1", ">>> ")
+    for name, module in list(sys.modules.items()):
+        if name.startswith(("lightning_fabric", "pytorch_lightning")) and hasattr(module, "_IS_INTERACTIVE"):
+            module._IS_INTERACTIVE = True
+
+
 def _guarded() -> list:
     """What probes and the reply rely on, and learner code could rebind: builtins, torch's
     functions and classes, pickling, and the grader's own modules and classes."""
@@ -186,6 +206,7 @@ def _run(job: dict) -> dict:
     if job["device"] == "cpu":  # before any CUDA call, so Lightning's "auto" sees no GPU either
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
     os.environ["PL_DISABLE_FORK"] = "1"
+    _allow_process_groups_of_ranks()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     out = CappedWriter(job["stdout_limit"], os.path.join(job["workdir"], STDOUT_FILE))
     sys.stdout = sys.stderr = out

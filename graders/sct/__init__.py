@@ -18,20 +18,29 @@ One module per family of checks: ``values`` (variables and expressions), ``sourc
 (calls and operators used or avoided), ``output`` (printed text), ``models`` (nn.Module and
 LightningModule), ``training`` (the Trainer), ``files`` (saved and exported models),
 ``choice`` (multiple choice), ``custom`` (``correct`` and ``custom``), ``cases`` (known
-answers); ``core`` holds the framework they share.
+answers); ``core`` holds the framework they share. For scaling training: ``distributed``
+(what each rank of a multi-process run did), ``performance`` (the precision a run really
+used, its optimizer steps and batches), ``compression`` (size on disk, sparsity and
+agreement of a compressed model), ``tracking`` (runs in an MLflow store, Optuna studies).
 """
 from graders.feedback import Fail
 from graders.sct.cases import Case, right, wrong
 from graders.sct.choice import multiple_choice
+from graders.sct.compression import compressed, distillation_loss
 from graders.sct.core import SCT, SOLUTION, Check, Ctx, cifar_batch, load_module, load_sct
 from graders.sct.custom import correct, custom
+from graders.sct.distributed import ranks
 from graders.sct.files import file
 from graders.sct.models import lightning_module, module
 from graders.sct.output import printed
+from graders.sct.performance import training_record
 from graders.sct.source import avoids, uses
+from graders.sct.tracking import mlflow_runs, study
 from graders.sct.training import trainer
 from graders.sct.values import expression, variable
 
 __all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",
            "module", "lightning_module", "trainer", "file", "multiple_choice", "correct", "custom", "wrong",
-           "right", "Fail", "load_sct", "load_module", "cifar_batch"]
+           "right", "Fail", "load_sct", "load_module", "cifar_batch",
+           # scaling training (chapter 4)
+           "ranks", "training_record", "mlflow_runs", "study", "compressed", "distillation_loss"]

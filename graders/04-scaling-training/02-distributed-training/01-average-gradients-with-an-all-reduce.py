@@ -1,0 +1,34 @@
+"""SCT for 4.2.1, Average gradients with an all-reduce."""
+from graders.sct import SCT, ranks, right, uses, wrong
+
+sct = SCT(
+    uses("torch.distributed.init_process_group", msg="Each rank has to join the group first: call "
+         "dist.init_process_group(\"gloo\", rank=rank, world_size=world_size) at the start of train_step."),
+    ranks("results").processes(2).own_shards(
+        msg="Both ranks trained on the same images: without a DistributedSampler every process reads the whole "
+            "dataset, so two processes do the same work twice. Build the sampler with num_replicas=world_size "
+            "and rank=rank and index the dataset with it.",
+    ).agree("grads").averaged("grads"),
+)
+
+cases = [
+    wrong("forgets to divide by the world size", replace={"        p.grad /= world_size\n": ""},
+          says="divide by the world size"),
+    wrong("gives every rank the whole dataset",
+          replace={"x, y = dataset[list(sampler)]": "x, y = dataset[:]",
+                   '"images": list(sampler)': '"images": list(range(len(dataset)))'},
+          says="without a DistributedSampler"),
+    wrong("never combines the gradients",
+          replace={"        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)\n        p.grad /= world_size\n":
+                   "        pass\n"},
+          says="ranks ended with different grads"),
+    wrong("divides by the number of images in the shard as well",
+          replace={"p.grad /= world_size": "p.grad /= world_size * world_size"}, says="divided by 2 once more"),
+    wrong("starts a single process", replace={"world_size=2)": "world_size=1)"}, says="1 process trained"),
+    wrong("never joins the process group",
+          replace={'    dist.init_process_group("gloo", rank=rank, world_size=world_size)\n': ""},
+          says="Each rank has to join the group first"),
+    right("sums with the default reduction and divides by the group's size",
+          replace={"        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)\n        p.grad /= world_size\n":
+                   "        dist.all_reduce(p.grad)\n        p.grad.div_(dist.get_world_size())\n"}),
+]

@@ -1,0 +1,35 @@
+"""SCT for 4.3.1, Train in mixed precision."""
+from graders.sct import SCT, custom, right, trainer, training_record, wrong
+
+
+def _fell_back(got, want, ctx):
+    if "not supported on CPU" in got:
+        return ("You asked for \"16-mixed\" on a CPU: Lightning warned that float16 mixed precision is not "
+                "supported there and fell back to \"bf16-mixed\". Choose the precision by device: \"16-mixed\" "
+                "on a GPU, \"bf16-mixed\" on a CPU.")
+    return None
+
+
+sct = SCT(
+    custom(probe=lambda run: run.stdout, judge=_fell_back),
+    training_record().computed_in(msg=(
+        "The forward pass computed in {got}, not in bfloat16: mixed precision was not on. Pass "
+        "precision=precision to the Trainer.")).weights_in("float32").channels_last(),
+    trainer("trainer").fitted(),
+)
+
+cases = [
+    wrong("asks for float16 on the CPU",
+          replace={'precision = "16-mixed" if device.type == "cuda" else "bf16-mixed"': 'precision = "16-mixed"'},
+          says="Choose the precision by device"),
+    wrong("casts the weights to bfloat16 as well",
+          replace={'else "bf16-mixed"': 'else "bf16-true"'}, says="casts the weights themselves"),
+    wrong("never passes the precision to the Trainer", replace={"precision=precision, **QUIET)": "**QUIET)"},
+          says="mixed precision was not on"),
+    wrong("leaves the model in the default memory format",
+          replace={"CIFARClassifier().to(memory_format=torch.channels_last)": "CIFARClassifier()"},
+          says="channels-last"),
+    right("tests for the CPU instead of the GPU",
+          replace={'precision = "16-mixed" if device.type == "cuda" else "bf16-mixed"':
+                   'precision = "bf16-mixed" if device.type == "cpu" else "16-mixed"'}),
+]

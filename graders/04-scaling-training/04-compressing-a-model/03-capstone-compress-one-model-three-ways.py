@@ -1,0 +1,99 @@
+"""SCT for 4.4.3, Capstone: compress one model three ways (iterative: every step starts
+from the same trained model)."""
+from graders.sct import SCT, avoids, compressed, custom, right, wrong
+
+
+def _onnx_ops(run):
+    import os
+
+    import onnx
+
+    path = os.path.join(run.workdir, "model-int8.onnx")
+    session = getattr(run.ns.get("session"), "_model_path", None)
+    return {"ops": sorted({n.op_type for n in onnx.load(path).graph.node}) if os.path.exists(path) else None,
+            "session": os.path.basename(session) if isinstance(session, str) else None}
+
+
+def _matmuls_only(got, want, ctx):
+    if got["session"] is not None and got["session"] != "model-int8.onnx":
+        return (f"The session runs {got['session']}, not the quantized model: open the session on the quantized "
+                "file, ort_session(\"model-int8.onnx\").")
+    got = got["ops"]
+    if got and "ConvInteger" in got:
+        return ("The convolutions were quantized too (ConvInteger): ONNX Runtime has no fast int8 convolution on a "
+                "CPU, which made a batch-1 call 8 times slower here. Quantize only the matrix products: "
+                "op_types_to_quantize=[\"MatMul\", \"Gemm\"].")
+    if got is not None and "MatMulInteger" not in got:
+        return "model-int8.onnx has no int8 matrix product (MatMulInteger): quantize the MatMul and Gemm nodes."
+    return None
+
+
+step1 = SCT(
+    avoids("torch.ao.quantization.*", "torch.quantization.*", msg=(
+        "torch.ao.quantization is deprecated, and its warning points to torchao: use "
+        "quantize_(int8_model, Int8WeightOnlyConfig()).")),
+    compressed("int8.pt", model="int8_model").original_unchanged().size(at_most=0.6).agreement(0.97),
+)
+
+step2 = SCT(
+    custom(probe=_onnx_ops, judge=_matmuls_only),
+    compressed("model-int8.onnx", model="ort_predict").size(at_most=0.6, msg=(
+        "model-int8.onnx is no smaller than model.onnx ({got} of it): open the session on the quantized file, "
+        "and quantize the pre-processed model into model-int8.onnx.")).agreement(0.97),
+    errors={r"ShapeInferenceError": (
+        "The quantizer failed on shapes it could not infer: run quant_pre_process(\"model.onnx\", "
+        "\"model-pre.onnx\") first, and quantize the pre-processed file.")},
+)
+
+step3 = SCT(
+    compressed("bf16.pt", model="bf16_predict").original_unchanged().stored_as("bfloat16", msg=(
+        "The weights are stored as {got}, not bfloat16: a CPU has no fast float16 arithmetic (512 images took "
+        "2 s in float16 here, 0.1 s in bfloat16), and bfloat16 keeps float32's range.")).size(
+        at_most=0.55).agreement(0.97),
+    errors={r"should be the same|expected .*BFloat16|mat1 and mat2 must have the same dtype": (
+        "The bfloat16 layers got float32 inputs: cast the images with images.to(torch.bfloat16) before calling "
+        "bf16_model.")},
+)
+
+steps = [step1, step2, step3]
+
+cases = [
+    # step 1
+    wrong("saves the original model's weights", step=1,
+          replace={'torch.save(int8_model.state_dict(), "int8.pt")': 'torch.save(model.state_dict(), "int8.pt")'},
+          says="Did you save the compressed model"),
+    wrong("quantizes the original in place", step=1, replace={"int8_model = copy.deepcopy(model)": "int8_model = model"},
+          says="compress a copy"),
+    wrong("uses the deprecated quantization API", step=1,
+          replace={"quantize_(int8_model, Int8WeightOnlyConfig())":
+                   "int8_model = torch.ao.quantization.quantize_dynamic(int8_model, {nn.Linear}, dtype=torch.qint8)"},
+          says="deprecated"),
+    right("quantizes activations dynamically as well", step=1,
+          code="from torchao.quantization import Int8DynamicActivationInt8WeightConfig\n"
+               "int8_model = copy.deepcopy(model)\nquantize_(int8_model, Int8DynamicActivationInt8WeightConfig())\n"
+               "torch.save(int8_model.state_dict(), \"int8.pt\")\n"
+               "int8_row = measure(\"torchao int8\", int8_model, \"int8.pt\")\n"),
+    # step 2
+    wrong("quantizes the raw export", step=2,
+          replace={'quant_pre_process("model.onnx", "model-pre.onnx")\n': "",
+                   'quantize_dynamic("model-pre.onnx"': 'quantize_dynamic("model.onnx"'},
+          says="run quant_pre_process"),
+    wrong("quantizes the convolutions too", step=2,
+          replace={',\n                 op_types_to_quantize=["MatMul", "Gemm"])': ")"}, says="ConvInteger"),
+    wrong("opens the session on the float model", step=2,
+          replace={'session = ort_session("model-int8.onnx")': 'session = ort_session("model.onnx")'},
+          says="open the session on the quantized file"),
+    right("quantizes the weights as unsigned int8", step=2,
+          replace={"weight_type=QuantType.QInt8": "weight_type=QuantType.QUInt8"}),
+    # step 3
+    wrong("casts to float16 on a CPU", step=3,
+          replace={"copy.deepcopy(model).to(torch.bfloat16)": "copy.deepcopy(model).half()",
+                   "images.to(torch.bfloat16)": "images.half()"}, says="no fast float16"),
+    wrong("forgets to cast the inputs", step=3,
+          replace={"bf16_model(images.to(torch.bfloat16))": "bf16_model(images)"}, says="got float32 inputs"),
+    wrong("casts the original in place", step=3,
+          replace={"bf16_model = copy.deepcopy(model).to(torch.bfloat16)": "bf16_model = model.to(torch.bfloat16)"},
+          says="compress a copy"),
+    right("casts with the bfloat16 method", step=3,
+          replace={"copy.deepcopy(model).to(torch.bfloat16)": "copy.deepcopy(model).bfloat16()"}),
+]

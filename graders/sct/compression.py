@@ -1,0 +1,243 @@
+"""A compressed model, measured: ``compressed`` and ``distillation_loss``.
+
+``compressed(file, model=..., original=..., baseline=...)`` looks at what compression
+produced: the file on disk against the original model's file (``size``), the predictions
+of the compressed model (an ``nn.Module`` or any function from a batch to logits, e.g. an
+ONNX Runtime session wrapped in a function) against the original's on real CIFAR-10 test
+images (``agreement``), the zeros in its weights (``sparsity``), what the saved state dict
+holds (``no_pruning_leftovers``, ``stored_as``) and that the original was left as it was
+(``original_unchanged``)::
+
+    compressed("int8.pt", model="int8_model").size(at_most=0.6).agreement(at_least=0.97)
+    compressed("pruned.pt", model="pruned").no_pruning_leftovers().sparsity(SOLUTION)
+
+``distillation_loss(name)`` calls the learner's distillation loss on fixed logits and
+compares it with the solution's; the usual slips (no ``T * T`` factor, ``reduction="mean"``)
+change it by a known ratio, and are named.
+"""
+from __future__ import annotations
+
+import copy
+import os
+
+from graders.sct.core import SOLUTION, Check, Fail, _fail, _lookup, _resolve, cifar_batch
+
+_WEIGHTED = ("Conv2d", "Linear")
+
+
+class _Compressed(Check):
+    def __init__(self, file: str, model: str | None, original: str, baseline: str, n: int):
+        self.file, self.model, self.original, self.baseline, self.n = file, model, original, baseline, n
+        self.tests: list[tuple[str, dict]] = []
+
+    def _add(self, kind: str, **opts) -> "_Compressed":
+        self.tests.append((kind, opts))
+        return self
+
+    def size(self, at_most: float, msg: str | None = None) -> "_Compressed":
+        """The file is at most ``at_most`` times the size of the baseline file."""
+        return self._add("size", at_most=at_most, msg=msg)
+
+    def agreement(self, at_least=SOLUTION, tolerance: float = 0.0, msg: str | None = None) -> "_Compressed":
+        """The compressed model predicts the original's class for at least this share of
+        ``n`` CIFAR-10 test images (default: the solution's share, less ``tolerance``)."""
+        return self._add("agreement", at_least=at_least, tolerance=tolerance, msg=msg)
+
+    def sparsity(self, value=SOLUTION, tolerance: float = 0.01, msg: str | None = None) -> "_Compressed":
+        """The share of zeros among the conv and linear weights of ``model``."""
+        return self._add("sparsity", value=value, tolerance=tolerance, msg=msg)
+
+    def no_pruning_leftovers(self, msg: str | None = None) -> "_Compressed":
+        """The saved state dict has plain weights, not pruning's ``weight_orig`` and ``weight_mask``."""
+        return self._add("leftovers", msg=msg)
+
+    def stored_as(self, dtype: str, msg: str | None = None) -> "_Compressed":
+        """Every floating-point weight in the saved state dict has ``dtype``."""
+        return self._add("dtype", dtype=dtype, msg=msg)
+
+    def original_unchanged(self, msg: str | None = None) -> "_Compressed":
+        """``original`` still has the weights (and dtypes) of the baseline file."""
+        return self._add("unchanged", msg=msg)
+
+    # -------------------------------------------------------------- sandbox side
+
+    def probe(self, run):
+        import torch
+
+        from course.compression import as_logits
+
+        path = os.path.join(run.workdir, self.file or "")
+        base = os.path.join(run.workdir, self.baseline)
+        info: dict = {"exists": self.file is not None and os.path.exists(path),
+                      "base_size": os.path.getsize(base) if os.path.exists(base) else None}
+        if info["exists"]:
+            info["size"] = os.path.getsize(path)
+            if not self.file.endswith(".onnx"):
+                try:
+                    state = torch.load(path, weights_only=False, map_location="cpu")
+                    if isinstance(state, dict):
+                        info["keys"] = [str(k) for k in state][:200]
+                        info["dtypes"] = sorted({str(v.dtype).replace("torch.", "") for v in state.values()
+                                                 if isinstance(v, torch.Tensor) and v.is_floating_point()})
+                except Exception as err:
+                    info["load_error"] = f"{type(err).__name__}: {err}"
+        original, _ = _lookup(run.ns, self.original)
+        if any(k == "unchanged" for k, _ in self.tests) and original is not None and os.path.exists(base):
+            saved = torch.load(base, weights_only=True)
+            now = original.state_dict()
+            info["unchanged"] = set(saved) == set(now) and all(
+                type(now[k]) is torch.Tensor and now[k].dtype == v.dtype and torch.equal(now[k], v)
+                for k, v in saved.items())
+        if self.model is None:
+            return info
+        model, missing = _lookup(run.ns, self.model)
+        if missing:
+            info["model_missing"] = True
+            return info
+        if any(k == "sparsity" for k, _ in self.tests) and isinstance(model, torch.nn.Module):
+            weights = [m.weight.detach() for m in model.modules() if type(m).__name__ in _WEIGHTED]
+            total = sum(w.numel() for w in weights)
+            info["sparsity"] = sum((w == 0).sum().item() for w in weights) / total if total else None
+        if any(k == "agreement" for k, _ in self.tests) and original is not None:
+            from graders.worker import _learner_error
+
+            x, _ = cifar_batch(self.n)
+            with torch.no_grad():
+                try:
+                    reference = as_logits(copy.deepcopy(original).eval()(x) if isinstance(original, torch.nn.Module)
+                                          else original(x)).argmax(1)
+                except Exception as err:  # the original was changed; original_unchanged says how
+                    info["reference_error"] = _learner_error(err)
+                    return info
+                if isinstance(model, torch.nn.Module):
+                    model = model.eval()
+                try:
+                    pred = as_logits(model(x)).argmax(1)
+                    info["agreement"] = (pred == reference).float().mean().item()
+                except Exception as err:
+                    info["predict_error"] = _learner_error(err)
+        return info
+
+    # -------------------------------------------------------------- grader side
+
+    def judge(self, got, want, ctx):
+        if self.file is not None and not got["exists"]:
+            return Fail(f"No file {self.file} was written: save the compressed model to it, so its size on disk "
+                        "can be measured.", expected=self.file, got="no such file")
+        if got.get("load_error"):
+            return Fail(f"{self.file} does not load with torch.load: {got['load_error']}")
+        if got.get("model_missing"):
+            return Fail(f"Your code does not define `{self.model}`.")
+        want = want or {}
+        for kind, opts in self.tests:
+            fail = None
+            if kind == "size" and got["base_size"]:
+                ratio = got["size"] / got["base_size"]
+                if ratio > opts["at_most"]:
+                    fail = Fail(f"{self.file} is {got['size'] / 1024:.0f} kB, {ratio:.0%} of the original's "
+                                f"{got['base_size'] / 1024:.0f} kB: compression should leave at most "
+                                f"{opts['at_most']:.0%}. Did you save the compressed model, or the original?",
+                                expected=f"at most {opts['at_most']:.0%} of {self.baseline}", got=f"{ratio:.0%}")
+            elif kind == "agreement" and got.get("predict_error"):
+                err = got["predict_error"]
+                fail = Fail(f"Calling `{self.model}` on a batch of CIFAR-10 images raised {err['type']}: "
+                            f"{err['message']}", line=err.get("line"))
+            elif kind == "agreement" and got.get("reference_error"):
+                err = got["reference_error"]
+                fail = Fail(f"Calling the original `{self.original}` raised {err['type']}: {err['message']}. Was it "
+                            "changed? Compress a copy and leave the original as it was.")
+            elif kind == "agreement" and "agreement" in got:
+                floor = _resolve(opts["at_least"], want.get("agreement"))
+                floor = None if floor is None else floor - opts["tolerance"]
+                if floor is not None and got["agreement"] < floor - 1e-9:
+                    fail = Fail(f"`{self.model}` agrees with the original model on {got['agreement']:.1%} of "
+                                f"{self.n} CIFAR-10 test images; it should agree on at least {floor:.1%}.",
+                                expected=f"at least {floor:.1%}", got=f"{got['agreement']:.1%}")
+            elif kind == "sparsity" and got.get("sparsity") is not None:
+                value = _resolve(opts["value"], want.get("sparsity"))
+                if value is not None and abs(got["sparsity"] - value) > opts["tolerance"]:
+                    fail = Fail(f"{got['sparsity']:.1%} of the weights of `{self.model}` are zero; pruning should "
+                                f"leave {value:.0%} zeros.", expected=f"{value:.0%} zeros",
+                                got=f"{got['sparsity']:.1%} zeros")
+            elif kind == "leftovers":
+                extra = [k for k in got.get("keys", []) if k.endswith(("_orig", "_mask"))]
+                if extra:
+                    fail = Fail(f"The saved state dict still holds pruning's {extra[0]} and its mask, so the file "
+                                "is twice the size: call prune.remove(module, \"weight\") on each pruned layer "
+                                "before saving, which makes the pruning permanent.",
+                                expected="weight", got=", ".join(extra[:2]))
+            elif kind == "dtype":
+                if got.get("dtypes") and got["dtypes"] != [opts["dtype"]]:
+                    fail = Fail(f"The weights in {self.file} are stored as {', '.join(got['dtypes'])}; they should "
+                                f"be {opts['dtype']}.", expected=opts["dtype"], got=", ".join(got["dtypes"]))
+            elif kind == "unchanged" and got.get("unchanged") is False:
+                fail = Fail(f"`{self.original}` was changed: compress a copy (copy.deepcopy({self.original})), so "
+                            "the original stays the reference every variant is compared with.",
+                            expected=f"{self.original} as in {self.baseline}", got="changed weights")
+            if fail:
+                return _fail(opts["msg"], fail)
+        return None
+
+
+def compressed(file: str | None, *, model: str | None = None, original: str = "model", baseline: str = "model.pt",
+               n: int = 256) -> _Compressed:
+    """Check a compressed model: the file it was saved to (None: no file), and (with
+    ``model``) its predictions against ``original``'s on ``n`` CIFAR-10 test images."""
+    return _Compressed(file, model, original, baseline, n)
+
+
+class _DistillationLoss(Check):
+    def __init__(self, name: str, temperature: float, classes: int):
+        self.name, self.temperature, self.classes = name, temperature, classes
+
+    def probe(self, run):
+        import torch
+
+        fn = run.ns.get(self.name)
+        if not callable(fn):
+            return {"exists": False}
+        generator = torch.Generator().manual_seed(0)
+        student = torch.randn(16, self.classes, generator=generator) * 3
+        teacher = torch.randn(16, self.classes, generator=generator) * 3
+        try:
+            value = fn(student, teacher)
+        except Exception as err:
+            from graders.worker import _learner_error
+
+            return {"exists": True, "error": _learner_error(err)}
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            return {"exists": True, "value": None, "type": type(value).__name__}
+        return {"exists": True, "value": float(value)}
+
+    def judge(self, got, want, ctx):
+        if not got["exists"]:
+            return Fail(f"Your code does not define the function `{self.name}`.")
+        if got.get("error"):
+            err = got["error"]
+            return Fail(f"Calling {self.name}(student_logits, teacher_logits) raised {err['type']}: "
+                        f"{err['message']}", line=err.get("line"))
+        if got["value"] is None:
+            return Fail(f"{self.name} should return the loss as a tensor holding one number; it returned a "
+                        f"{got.get('type')}.")
+        g, w = got["value"], want["value"]
+        if abs(g - w) <= 1e-4 * max(1.0, abs(w)):
+            return None
+        t2, c = self.temperature ** 2, self.classes
+        ratio = g / w if w else float("nan")
+        if abs(ratio - 1 / t2) < 1e-3:
+            return Fail(f"The loss is {t2:g} times too small: multiply the KL divergence by T * T. Dividing the "
+                        "logits by T shrinks the gradients by T squared, and T * T restores their size.",
+                        expected=f"{w:.4f}", got=f"{g:.4f}")
+        if abs(ratio - 1 / c) < 1e-3 or abs(ratio - 1 / (c * t2)) < 1e-3:
+            return Fail("The loss is averaged over every element instead of every image: use "
+                        "reduction=\"batchmean\", the KL divergence's true value; \"mean\" also divides by "
+                        f"the {c} classes.", expected=f"{w:.4f}", got=f"{g:.4f}")
+        return Fail(f"{self.name} gives {g:.4f} where the temperature-scaled KL divergence is {w:.4f}: "
+                    "F.kl_div takes the student's log-probabilities first (log_softmax of its logits / T) and "
+                    "the teacher's probabilities second (softmax of its logits / T).",
+                    expected=f"{w:.4f}", got=f"{g:.4f}")
+
+
+def distillation_loss(name: str = "distillation_loss", temperature: float = 4.0, classes: int = 10) -> Check:
+    """Check a distillation loss ``name(student_logits, teacher_logits)`` against the solution's."""
+    return _DistillationLoss(name, temperature, classes)

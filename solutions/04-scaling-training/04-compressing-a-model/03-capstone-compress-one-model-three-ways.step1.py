@@ -1,0 +1,7 @@
+# Quantize a copy: model stays the fp32 reference
+int8_model = copy.deepcopy(model)
+# int8 weights in every linear layer
+quantize_(int8_model, Int8WeightOnlyConfig())
+torch.save(int8_model.state_dict(), "int8.pt")
+int8_row = measure("torchao int8", int8_model, "int8.pt")
+print(baseline, int8_row, sep="\n")
