@@ -1,0 +1,21 @@
+"""Imported first in the grader's fork server (``sandbox.PRELOAD``), before torch.
+
+- It makes the fork server a child subreaper (Linux ``PR_SET_CHILD_SUBREAPER``): a
+  process that learner code started in a new session, or by a double fork, is
+  re-parented here when its parent ends, instead of to init, so the sandbox finds and
+  ends it when the run ends (``graders.processes.sweep``).
+- It ignores Ctrl+C / a Jupyter "interrupt kernel" (SIGINT goes to the kernel's whole
+  process group) while torch imports, which otherwise printed a KeyboardInterrupt
+  traceback from here; interrupts are for the learner's code in the kernel. Each run
+  sets SIGINT back to its default.
+- Reaping those re-parented processes makes ``multiprocessing`` warn about an
+  "unexpected pid": expected here, so not shown.
+"""
+import signal
+import warnings
+
+from graders import processes
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+processes.become_subreaper()
+warnings.filterwarnings("ignore", message=r"forkserver: waitpid returned unexpected pid")
