@@ -107,11 +107,12 @@ def _exercise_cells(ex: Exercise) -> list:
             _code(_cell_id(*key, "code"), f"{magic}\n{step.scaffold}", **role("code")),
             _code(_cell_id(*key, "check"), _call("check", ex, n), **role("check")),
             # Commented out, so "Run All" neither spends hints nor reveals solutions
-            # (the learntools convention).
+            # (the learntools convention); "#" with no space after it, so deleting just the
+            # "#", as the first line says, leaves no indentation behind.
             _code(_cell_id(*key, "help"),
                   "# Stuck? Delete the # in front of one line and run this cell.\n"
-                  f"# {_call('hint', ex, n)}      # the next hint, one at a time ({hints} in all)\n"
-                  f"# {_call('solution', ex, n)}  # the answer (your progress records that you looked)",
+                  f"#{_call('hint', ex, n)}      # the next hint, one at a time ({hints} in all)\n"
+                  f"#{_call('solution', ex, n)}  # the answer (your progress records that you looked)",
                   **role("help")),
         ]
     return cells
