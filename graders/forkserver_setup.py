@@ -5,9 +5,10 @@
   re-parented here when its parent ends, instead of to init, so the sandbox finds and
   ends it when the run ends (``graders.processes.sweep``).
 - It ignores Ctrl+C / a Jupyter "interrupt kernel" (SIGINT goes to the kernel's whole
-  process group) while torch imports, which otherwise printed a KeyboardInterrupt
-  traceback from here; interrupts are for the learner's code in the kernel. Each run
-  sets SIGINT back to its default.
+  process group), which otherwise killed the fork server as it started or imported torch,
+  with a KeyboardInterrupt traceback in the learner's cell; interrupts are for the
+  learner's code in the kernel. (The sandbox starts it with SIGINT blocked, for the
+  moments before this module runs.) Each run sets SIGINT back to its default.
 - Reaping those re-parented processes makes ``multiprocessing`` warn about an
   "unexpected pid": expected here, so not shown.
 """
@@ -17,5 +18,6 @@ import warnings
 from graders import processes
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while it started (sandbox)
 processes.become_subreaper()
 warnings.filterwarnings("ignore", message=r"forkserver: waitpid returned unexpected pid")

@@ -54,9 +54,18 @@ def _start_fork_server():
     saved = os.environ.get("OMP_WAIT_POLICY")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
-        from multiprocessing import forkserver
+        from multiprocessing import forkserver, resource_tracker
 
-        forkserver.ensure_running()
+        # The fork server starts with SIGINT blocked: a Jupyter "interrupt kernel" signals the
+        # kernel's whole process group, and would kill it mid-start with a traceback in the
+        # learner's cell. graders.forkserver_setup then ignores SIGINT and unblocks it. (The
+        # resource tracker first: starting it unblocks SIGINT in this thread when done.)
+        resource_tracker.ensure_running()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     finally:
         if saved is None:
             os.environ.pop("OMP_WAIT_POLICY", None)
