@@ -266,6 +266,14 @@ def test_solutions_pass(lesson_id, kernel, built, tmp_path, capsys, monkeypatch)
     for code, check in zip(_cells(nb, "code"), _cells(nb, "check")):
         in_cell, in_check = _same_output(_text(code), _printed_by_check(_text(check)))
         assert in_cell == in_check, f"{_label(code)}: the cell printed {in_cell}, the check showed {in_check}"
+    # A success message claims nothing the learner's own printed timings contradict (1.3.1 said the
+    # tensor call was "hundreds of times faster" while the cell printed it slower at 16x16).
+    for code, check in zip(_cells(nb, "code"), _cells(nb, "check")):
+        timings = re.search(r"loops? ([\d.]+) ms.*torch ([\d.]+) ms", _text(code))
+        if timings and re.search(r"faster|slower", _text(check)):
+            loops, tensors = float(timings[1]), float(timings[2])
+            says_faster = re.search(r"(tensor|torch|one) call is [^.]*faster", _text(check))
+            assert not says_faster or tensors < loops, f"{_label(code)}: {_text(check)}\n{_text(code)}"
     # Exercise cells run in scratch folders: nothing lands beside the notebooks.
     assert not [p.name for p in kernel.home.iterdir() if p.name in ("checkpoints", "logs", "lightning_logs")]
     first_help = _text(_cells(nb, "help")[0])
