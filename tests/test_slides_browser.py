@@ -138,3 +138,23 @@ def test_the_deck_steps_through_its_builds_offline(browser, tmp_path, capsys, le
     body.send_keys(Keys.ARROW_RIGHT)  # past the last build: the next slide
     _wait_for(browser, "return Reveal.getIndices().h === 2")
     assert browser.execute_script("return Reveal.getIndices().h") == 2
+
+
+def test_s_opens_the_speaker_view(browser, tmp_path, capsys):
+    """The notes plugin is loaded and S opens its speaker window (whose own content, the deck
+    twice in frames, headless chromium does not render in time to read here)."""
+    lesson = COURSE.lesson("2.3")
+    assert cli.main(["slides", lesson.id, "--out", str(tmp_path)]) == 0
+    browser.get((tmp_path / f"{notebook_name(lesson)}.slides.html").as_uri())
+    assert _wait_for(browser, "return window.Reveal && Reveal.isReady && Reveal.isReady()")
+    assert browser.execute_script("return Reveal.hasPlugin('notes')")
+    assert len(browser.window_handles) == 1
+    browser.find_element("css selector", "body").send_keys("s")
+    assert _wait_for_windows(browser, 2), "no speaker view opened"
+
+
+def _wait_for_windows(driver, n: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while len(driver.window_handles) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return len(driver.window_handles) >= n
