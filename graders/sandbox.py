@@ -120,10 +120,10 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
             if not timed_out:
                 process.join(2)
             _kill(process)
+            printed = _shown(_printed_before_the_end(workdir), workdir)
             if timed_out:
-                return RunResult(status="timeout", wall_s=wall, stdout=_shown(_printed_before_the_end(workdir), workdir))
-            return RunResult(status="crashed", exitcode=process.exitcode, wall_s=wall,
-                             stdout=_shown(_printed_before_the_end(workdir), workdir))
+                return RunResult(status="timeout", wall_s=wall, stdout=printed)
+            return RunResult(status="crashed", exitcode=process.exitcode, wall_s=wall, stdout=printed)
         _kill(process)  # the answer is in: nothing the child left running may go on
         try:
             payload = wire.loads(data)
