@@ -161,6 +161,9 @@ def spawn() -> subprocess.Popen:
 def start(wait: bool = True, timeout_s: float = START_TIMEOUT_S) -> dict | None:
     """Start the server unless one runs; with ``wait``, until it is warm. Its status, or None."""
     current = status()
+    if current and current.get("version") != code_version():  # started before a `git pull`: replace it
+        stop()
+        current = None
     if current and (current.get("warm") or not wait):
         return current
     process = None if current or holds_lock() else spawn()

@@ -209,6 +209,18 @@ def test_a_stale_server_is_replaced_and_the_check_still_answers(server, exercise
     assert remote.status()["pid"] != server["pid"]
 
 
+def test_grader_start_replaces_a_server_running_older_code(server, monkeypatch):
+    old = remote.status()
+    monkeypatch.setattr(remote, "code_version", lambda: "after-a-git-pull")
+    started = remote.start(wait=False)
+    monkeypatch.undo()
+    assert not started or started["pid"] != old["pid"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (remote.status() or {}).get("warm"):
+        time.sleep(0.5)
+    assert remote.status()["pid"] != old["pid"]
+
+
 def test_stop(server):
     done = _course("grader", "stop")
     assert done.returncode == 0 and "stopped" in done.stdout
