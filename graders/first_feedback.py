@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,6 +64,23 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="ff-"))
     os.environ["COURSE_GRADER_DIR"] = str(folder / "run")
     rows = []
+    try:
+        _measure(exercise, folder, args, rows)
+    finally:
+        remote.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"First feedback for {exercise.id}, load average {load:.1f} on {os.cpu_count()} cores")
+    print(f"{'measurement':<40} {'grader':<7} {'median s':>9} {'max s':>7}  runs")
+    for name, grader, times in rows:
+        print(f"{name:<40} {grader:<7} {statistics.median(times):>9.2f} {max(times):>7.2f}  "
+              + " ".join(f"{t:.2f}" for t in times))
+    return 0
+
+
+def _measure(exercise, folder: Path, args, rows: list) -> None:
+    from graders import remote
+
     remote.start(wait=True)
     _terminal_check(exercise, folder)  # the server runs the solution once, as after a first check
     for name, measure in (("kernel: first check after a (re)start", _kernel_check),
@@ -74,13 +92,6 @@ def main(argv: list[str] | None = None) -> int:
                           ("terminal: course check", _terminal_check)):
         times = [measure(exercise, folder) for _ in range(args.runs_without)]
         rows.append((name, "none", times))
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"First feedback for {exercise.id}, load average {load:.1f} on {os.cpu_count()} cores")
-    print(f"{'measurement':<40} {'grader':<7} {'median s':>9} {'max s':>7}  runs")
-    for name, grader, times in rows:
-        print(f"{name:<40} {grader:<7} {statistics.median(times):>9.2f} {max(times):>7.2f}  "
-              + " ".join(f"{t:.2f}" for t in times))
-    return 0
 
 
 if __name__ == "__main__":

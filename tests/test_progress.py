@@ -109,7 +109,8 @@ def test_course_start_prints_the_command_and_starts_the_grader(monkeypatch, tmp_
     from graders import remote
 
     monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", tmp_path / "nb")
-    monkeypatch.setenv("COURSE_GRADER_DIR", tempfile.mkdtemp(prefix="cg-"))  # short: a socket path
+    folder = tempfile.mkdtemp(prefix="cg-")  # short: a socket path has at most 107 bytes
+    monkeypatch.setenv("COURSE_GRADER_DIR", folder)
     try:
         assert cli.main(["start", "--print-only"]) == 0
         out = capsys.readouterr().out
@@ -123,5 +124,6 @@ def test_course_start_prints_the_command_and_starts_the_grader(monkeypatch, tmp_
             time.sleep(0.2)  # it answers once it listens: then it can be told to stop
         started = remote.status()
         remote.stop()
+        __import__("shutil").rmtree(folder, ignore_errors=True)
     assert started and started["code_root"] == str(remote.CODE_ROOT)
     assert not remote.holds_lock()
