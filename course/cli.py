@@ -39,21 +39,30 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_check(args) -> int:
+    from course.answers import read_answer
+
     course = load_course()
     try:
         exercise = course.exercise(args.id)
-        exercise.step(args.step)
-    except (KeyError, ValueError) as err:
+        code, step = read_answer(args.file, exercise.id, args.step)
+        if exercise.stepped and step is None:
+            raise ValueError(f"exercise {exercise.id} has {len(exercise.steps)} steps: say which one, "
+                             f"e.g. course check {exercise.id} {args.file} --step 1")
+        if not exercise.stepped and step not in (None, 1):
+            raise ValueError(f"exercise {exercise.id} has no steps: leave out --step")
+        number = exercise.step(step if exercise.stepped else None).number
+    except (KeyError, ValueError) as err:  # AnswerFileError too: each a one-line reason
         print(f"course check: {err.args[0]}", file=sys.stderr)
         return USAGE_ERROR
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"course check: no file {path}", file=sys.stderr)
-        return USAGE_ERROR
-    from graders.grade import grade  # the engine imports torch: only when checking
+    from course import grading
 
-    feedback = grade(exercise, path.read_text(), args.step)
+    feedback = grading.grade(exercise, code, number, root=course.root)
     print(feedback.text(color=sys.stdout.isatty()))
+    try:  # a terminal check counts like a notebook's
+        grading.record(exercise, number, feedback,
+                       on_corrupt=lambda err: print(f"course check: {err}", file=sys.stderr))
+    except OSError as err:
+        print(f"course check: your progress could not be saved: {err}", file=sys.stderr)
     return 0 if feedback.passed else 1
 
 
@@ -126,6 +135,7 @@ def _cmd_start(args) -> int:
 
     report = build(load_course(), NOTEBOOK_DIR)
     _print_build(report, verbose=False)
+    _start_grader_in_background()
     command = _jupyter_command(NOTEBOOK_DIR)
     if args.print_only:
         print("Open the course with:")
@@ -134,6 +144,57 @@ def _cmd_start(args) -> int:
     print("Opening the course in Jupyter: " + shlex.join(command))
     sys.stdout.flush()
     os.execv(command[0], command)  # Jupyter takes over this process (Ctrl+C stops it)
+
+
+def _start_grader_in_background() -> None:
+    """The grading server warms up while Jupyter starts and the learner reads."""
+    from graders import remote
+
+    try:
+        current = remote.start(wait=False)
+    except (OSError, remote.GraderDirError) as err:
+        print(f"The grading server could not start ({err}); checks will grade on their own, more slowly.")
+        return
+    state = f"running (process {current['pid']})" if current else "starting"
+    print(f"Grading server: {state}; `course grader status` shows it, `course grader stop` stops it.")
+
+
+def _cmd_grader(args) -> int:
+    import time
+
+    from graders import remote
+
+    try:
+        remote.private_dir()
+    except (OSError, remote.GraderDirError) as err:
+        print(f"course grader: {err}", file=sys.stderr)
+        return 1
+    if args.action == "start":
+        print("Starting the grading server (the first time takes a while: it imports torch and Lightning)...")
+        sys.stdout.flush()
+        current = remote.start(wait=True)
+        if not current or not current.get("warm"):
+            print(f"course grader: the server did not start; its log is {remote.log_path()}", file=sys.stderr)
+            return 1
+    elif args.action == "stop":
+        if remote.stop():
+            print("Grading server stopped. Checks grade on their own (slower) until `course grader start`.")
+            return 0
+        if remote.holds_lock():
+            print("course grader: the server did not stop in time", file=sys.stderr)
+            return 1
+        print("No grading server was running.")
+        return 0
+    current = remote.status()
+    if not current:
+        print("Grading server: not running (`course grader start` starts it; checks grade on their own meanwhile).")
+        return 3  # as `systemctl status` says "not running"
+    up = time.time() - current["started"]
+    print(f"Grading server: running, process {current['pid']}, {'warm' if current['warm'] else 'warming up'}, "
+          f"up {up / 60:.0f} min, {current['checks']} checks served")
+    print(f"  socket {current['socket']} (only you can reach it)")
+    print(f"  log    {remote.log_path()}")
+    return 0
 
 
 def _cmd_slides(args) -> int:
@@ -178,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="lesson ID, e.g. 2.3")
     p.add_argument("--out", help="folder for the HTML (default: notebooks/slides/)")
     p.set_defaults(func=_cmd_slides)
+    p = sub.add_parser("grader", help="the grading server that makes checks fast: start, stop or status")
+    p.add_argument("action", choices=["start", "stop", "status"],
+                   help="start it (and wait until it is warm), stop it, or show whether it runs")
+    p.set_defaults(func=_cmd_grader)
     return parser
 
 

@@ -15,14 +15,28 @@ which gives it:
 ``hint("2.3.1")`` / ``solution("2.3.1")``
     the next hint, one at a time; the solution. Both are counted in the learner's progress.
 
+Checks go to the learner's grading server when it runs (``course grader start``; fast
+from the first check of a new kernel), else to a sandbox this kernel warms up in the
+background. An exercise cell runs the way the check runs it: from the same seeds and
+torch threads, in a scratch folder of its own (emptied each time), so what the cell
+prints is what the check shows, and no ``checkpoints/`` or ``logs/`` land beside the
+notebooks. A misused call says what to do in one line, without a traceback.
+
 ``$COURSE_ROOT`` points the tools at another copy of the content (tests, content authors).
 """
 from __future__ import annotations
 
 import ast
+import contextlib
+import functools
 import html
 import os
+import re
+import shutil
+from pathlib import Path
 
+from course import grading, seeds
+from course.answers import MAGIC
 from course.blanks import Blank, blank_lines
 from course.exercises import ROOT, Exercise, load_course
 from course.progress import Progress, ProgressCorrupt, progress_path
@@ -65,6 +79,32 @@ def _warning(message: str) -> Shown:
                                   f"<b style='color:#9a6700'>Progress</b>: {html.escape(message)}</div>")
 
 
+class Misuse(Exception):
+    """A call the learner can fix (an unknown exercise, a missing step=): shown in one line."""
+
+
+def _friendly(function):
+    """Show a ``Misuse`` as one line under the cell instead of a traceback through our code."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Misuse as err:
+            _show(_note(str(err)))
+            return None
+
+    return wrapper
+
+
+def _note(message: str) -> Shown:
+    return Shown(f"⚠ {message}", f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em'>"
+                                  f"{_code_html(message)}</div>")
+
+
+def _code_html(text: str) -> str:
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def _get_course():
     root = os.environ.get("COURSE_ROOT") or str(ROOT)
     if root not in _courses:
@@ -72,14 +112,26 @@ def _get_course():
     return _courses[root]
 
 
-def _resolve(exercise_id: str, step: int | None) -> tuple[Exercise, int]:
-    """The exercise and step number, with messages that say how to call it right."""
-    exercise = _get_course().exercise(str(exercise_id))
+def _resolve(exercise_id: str, step: int | None, call: str = "check") -> tuple[Exercise, int]:
+    """The exercise and step number, or a ``Misuse`` that says how to call it right."""
+    course = _get_course()
+    try:
+        exercise = course.exercise(str(exercise_id))
+    except KeyError:
+        lesson_id = ".".join(str(exercise_id).split(".")[:2])
+        try:
+            ids = [ex.id for ex in course.lesson(lesson_id).exercises]
+            known = f"lesson {lesson_id} has {', '.join(ids)}"
+        except KeyError:
+            known = "IDs look like 2.3.1 (chapter.lesson.exercise); `course list` in a terminal lists them"
+        raise Misuse(f"There is no exercise {exercise_id}: {known}.") from None
     if exercise.stepped and step is None:
-        raise ValueError(f"exercise {exercise.id} has {len(exercise.steps)} steps: say which one, "
-                         f"e.g. step=1")
+        raise Misuse(f"Exercise {exercise.id} has {len(exercise.steps)} steps: say which one, "
+                     f'e.g. {call}("{exercise.id}", step=1).')
     if not exercise.stepped and step not in (None, 1):
-        raise ValueError(f"exercise {exercise.id} has no steps: leave out step=")
+        raise Misuse(f'Exercise {exercise.id} has no steps: leave out step=, as in {call}("{exercise.id}").')
+    if exercise.stepped and not 1 <= step <= len(exercise.steps):
+        raise Misuse(f"Exercise {exercise.id} has steps 1 to {len(exercise.steps)}, not {step}.")
     return exercise, exercise.step(step if exercise.stepped else None).number
 
 
@@ -121,9 +173,10 @@ def _names_bound(code: str) -> list[str]:
     return sorted(n for n in names if not n.startswith("_"))
 
 
+@_friendly
 def setup(exercise_id: str, step: int | None = None) -> None:
     """Run the exercise's set-up in this kernel and say which names it made."""
-    exercise, number = _resolve(exercise_id, step)
+    exercise, number = _resolve(exercise_id, step, "setup")
     _run_pre_code(exercise, number, _namespace())
     made = _names_bound(exercise.pre_code(number))
     label = f"{exercise.id} step {number}" if exercise.stepped else exercise.id
@@ -131,31 +184,25 @@ def setup(exercise_id: str, step: int | None = None) -> None:
     print(f"Set-up of {label} done{earlier}." + (f" Ready: {', '.join(made)}." if made else ""))
 
 
+@_friendly
 def check(exercise_id: str, step: int | None = None):
     """Grade the exercise cell's source as last run, show the feedback, save progress."""
-    exercise, number = _resolve(exercise_id, step)
+    exercise, number = _resolve(exercise_id, step, "check")
     code = _recorded.get((str(exercise.source_path), number))
     if code is None:
         magic = f"%%exercise {exercise.id}" + (f" --step {number}" if exercise.stepped else "")
-        _show(Shown(f"Run the exercise cell first (the cell that starts with {magic}), then run this check.",
-                    f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em'>Run the exercise cell "
-                    f"first (the cell that starts with <code>{html.escape(magic)}</code>), then run this check."
-                    "</div>"))
+        _show(_note(f"Run the exercise cell first (the cell that starts with `{magic}`), then run this check."))
         return None
-    from graders.feedback import BLANKS, INTERNAL
-    from graders.grade import grade  # imports torch: only once a check is asked for
+    feedback = grading.grade(exercise, code, number, root=_get_course().root,
+                             workdir=str(work_dir(exercise, number)))
 
-    feedback = grade(exercise, code, number if exercise.stepped else None)
+    def on_corrupt(err: ProgressCorrupt) -> None:
+        _show(_warning(str(err)))
 
-    def change(progress: Progress) -> None:
-        rec = progress.record(exercise.id, number)
-        rec["last_outcome"] = feedback.outcome
-        if feedback.outcome not in (BLANKS, INTERNAL):
-            rec["attempts"] += 1
-        if feedback.passed:
-            rec["passed"] = True
-
-    _update_progress(change)
+    try:
+        grading.record(exercise, number, feedback, on_corrupt=on_corrupt)
+    except OSError as err:
+        _show(_warning(f"could not save your progress to {progress_path()}: {err}"))
     _show(Shown(feedback.text(), feedback._repr_html_()))
     return None
 
@@ -164,9 +211,10 @@ def _markdown(text: str, markdown: str) -> Shown:
     return Shown(text, markdown=markdown)
 
 
+@_friendly
 def hint(exercise_id: str, step: int | None = None) -> None:
     """Show the hints seen so far plus the next one (counted in progress)."""
-    exercise, number = _resolve(exercise_id, step)
+    exercise, number = _resolve(exercise_id, step, "hint")
     hints = exercise.step(number).hints
     seen = {}
 
@@ -187,9 +235,10 @@ def hint(exercise_id: str, step: int | None = None) -> None:
     _show(_markdown("\n\n".join(plain), "\n\n".join(rich)))
 
 
+@_friendly
 def solution(exercise_id: str, step: int | None = None) -> None:
     """Show the solution; progress records that it was revealed."""
-    exercise, number = _resolve(exercise_id, step)
+    exercise, number = _resolve(exercise_id, step, "solution")
 
     def change(progress: Progress) -> None:
         progress.record(exercise.id, number)["solution"] = True
@@ -203,16 +252,57 @@ def solution(exercise_id: str, step: int | None = None) -> None:
                     f"**Solution to {label}:**\n\n```python\n{code}\n```\n\n{note}"))
 
 
+def work_dir(exercise: Exercise, number: int) -> Path:
+    """The scratch folder an exercise cell runs in (``$COURSE_WORK_DIR``, else the user's
+    cache folder): outside notebooks/, one per exercise step, emptied before each run so a
+    second run writes what the first did (no ``-v1`` checkpoints, no ``version_1`` logs)."""
+    base = os.environ.get("COURSE_WORK_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "designing-scalable-ai", "work")
+    return Path(base) / (f"{exercise.id}-step-{number}" if exercise.stepped else exercise.id)
+
+
+@contextlib.contextmanager
+def _like_the_grader(exercise: Exercise, number: int):
+    """Run as a grading run starts: same seeds and torch threads, in a fresh scratch folder."""
+    folder = work_dir(exercise, number)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    cwd = os.getcwd()
+    torch = __import__("torch") if _torch_available() else None
+    threads = torch.get_num_threads() if torch else None
+    os.chdir(folder)
+    try:
+        if torch:
+            torch.set_num_threads(seeds.grading_threads())
+        seeds.seed_all()
+        yield folder
+    finally:
+        os.chdir(cwd)
+        if torch:
+            torch.set_num_threads(threads)
+
+
+def _torch_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
 def _exercise_magic(shell):
     from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
     @magic_arguments()
     @argument("exercise_id", help="the exercise ID, e.g. 2.3.1")
     @argument("--step", type=int, default=None, help="the step, for iterative and sequential exercises")
+    @_friendly
     def exercise(line, cell):
         """Record this cell as the answer to an exercise, then run it if it has no blanks."""
         args = parse_argstring(exercise, line)
-        ex, number = _resolve(args.exercise_id, args.step)
+        ex, number = _resolve(args.exercise_id, args.step, "%%exercise")
+        first, newline, rest = cell.partition("\n")
+        if MAGIC.match(first):  # the magic pasted again under the cell's own first line
+            cell = f"# {first.strip()}{newline}{rest}"
         # Graded with the magic's line kept as a comment, so the line numbers in the
         # feedback are the cell's own (line 1 is the %%exercise line).
         source = f"# %%exercise {line.strip()}\n{cell}"
@@ -225,11 +315,26 @@ def _exercise_magic(shell):
             return None
         # Start from the exercise's set-up every time, as the checker does, so the kernel
         # shows what check will see even after cells ran out of order.
-        _run_pre_code(ex, number, shell.user_ns)
-        shell.run_cell(source, store_history=False)  # with line 1 kept, tracebacks count as the cell does
+        with _like_the_grader(ex, number):
+            _run_pre_code(ex, number, shell.user_ns)
+            shell.run_cell(source, store_history=False)  # with line 1 kept, tracebacks count as the cell does
         return None
 
     shell.register_magic_function(exercise, magic_kind="cell", magic_name="exercise")
+
+
+def _blanks_outside_exercise_cells(lines: list[str]) -> list[str]:
+    """An IPython input transformer: scaffold code run without its %%exercise line would
+    fail on the first blank with an unrelated error ("'Trainer' object has no attribute
+    '____'"); say "fill in the blanks" instead. A %%exercise cell reaches this as a call
+    with the code in a string, which holds no blank as a name."""
+    blanks = blank_lines("".join(lines))
+    if not blanks:
+        return lines
+    where = f"line{'s' if len(blanks) > 1 else ''} {', '.join(map(str, blanks))}"
+    message = (f"Fill in the blanks (____) first: {where} of this cell. (An exercise cell starts with its "
+               "%%exercise line; run it with that line, and check() grades it.)")
+    return [f"print({message!r})\n"]
 
 
 def load_ipython_extension(shell) -> None:
@@ -239,6 +344,8 @@ def load_ipython_extension(shell) -> None:
     _exercise_magic(shell)
     # ``____`` as a value says "fill in the blanks" if scaffold lines are run outside %%exercise.
     shell.push({"setup": setup, "check": check, "hint": hint, "solution": solution, "____": Blank()})
+    if _blanks_outside_exercise_cells not in shell.input_transformers_post:
+        shell.input_transformers_post.append(_blanks_outside_exercise_cells)
     try:
         Progress.load()
     except ProgressCorrupt as err:
@@ -246,13 +353,21 @@ def load_ipython_extension(shell) -> None:
     except OSError:
         pass  # reported when progress is first saved
     quiet_lightning()
+    from graders import remote
+
+    server = remote.status()
+    if server:
+        print(f"Course tools ready. Progress is saved to {progress_path()}. "
+              f"Checks go to your grading server (process {server['pid']}).")
+        return
     print(f"Course tools ready. Progress is saved to {progress_path()}.")
     _warm_up_grader()
 
 
 def _warm_up_grader() -> None:
-    """Start the grader's fork server (torch and Lightning imports, seconds) in the
-    background while the learner reads, so their first check answers at once."""
+    """No grading server runs: start this kernel's own fork server (torch and Lightning
+    imports, seconds) in the background while the learner reads, so their first check
+    answers sooner. (``course grader start`` makes every kernel's first check fast.)"""
     import threading
 
     def warm() -> None:
@@ -260,7 +375,7 @@ def _warm_up_grader() -> None:
             from graders import sandbox
 
             sandbox.warm_up()
-        except Exception:  # the first check starts it instead, and reports any problem
+        except BaseException:  # the first check starts it instead, and reports any problem
             pass
 
     threading.Thread(target=warm, name="course-grader-warm-up", daemon=True).start()

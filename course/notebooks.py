@@ -107,11 +107,12 @@ def _exercise_cells(ex: Exercise) -> list:
             _code(_cell_id(*key, "code"), f"{magic}\n{step.scaffold}", **role("code")),
             _code(_cell_id(*key, "check"), _call("check", ex, n), **role("check")),
             # Commented out, so "Run All" neither spends hints nor reveals solutions
-            # (the learntools convention).
+            # (the learntools convention); "#" with no space after it, so deleting just the
+            # "#", as the first line says, leaves no indentation behind.
             _code(_cell_id(*key, "help"),
                   "# Stuck? Delete the # in front of one line and run this cell.\n"
-                  f"# {_call('hint', ex, n)}      # the next hint, one at a time ({hints} in all)\n"
-                  f"# {_call('solution', ex, n)}  # the answer (your progress records that you looked)",
+                  f"#{_call('hint', ex, n)}      # the next hint, one at a time ({hints} in all)\n"
+                  f"#{_call('solution', ex, n)}  # the answer (your progress records that you looked)",
                   **role("help")),
         ]
     return cells
@@ -240,13 +241,49 @@ def build(course: Course | None = None, out_dir: Path | str = NOTEBOOK_DIR, forc
     return report
 
 
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# What a deck needs of reveal.js (theme "white" takes its font from fonts/, not the web).
+REVEAL_FILES = ("LICENSE", "dist/reveal.css", "dist/reveal.js", "dist/theme/white.css",
+                "dist/theme/fonts/source-sans-pro", "plugin/notes/notes.js")
+
+
+def reveal_js_dir() -> Path:
+    """reveal.js as the sphinx-revealjs package ships it (found without importing Sphinx)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sphinx_revealjs")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the slides need the sphinx-revealjs package (it ships reveal.js): "
+                           "`bash requirements.sh` installs it")
+    return Path(list(spec.submodule_search_locations)[0]) / "_static" / "revealjs"
+
+
+def _copy_reveal_js(target: Path) -> None:
+    import shutil
+
+    source = reveal_js_dir()
+    for rel in REVEAL_FILES:
+        src, dst = source / rel, target / rel
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if not dst.exists() or dst.read_bytes() != src.read_bytes():
+                shutil.copyfile(src, dst)
+
+
 def render_slides(lesson: Lesson, out_dir: Path | str = NOTEBOOK_DIR / "slides") -> Path:
-    """Render the lesson's slide deck to a reveal.js HTML file (nbconvert's slides exporter,
-    the same as ``jupyter nbconvert --to slides``); reveal.js itself loads from a CDN."""
+    """Render the lesson's slide deck to reveal.js HTML that works offline: nbconvert's slides
+    exporter (what ``jupyter nbconvert --to slides`` uses) with the course's template, which
+    loads reveal.js from a ``reveal.js/`` folder written beside the deck."""
     from nbconvert import SlidesExporter
 
-    body, _ = SlidesExporter().from_notebook_node(slides_notebook(lesson))
-    out = Path(out_dir) / f"{notebook_name(lesson)}.slides.html"
+    out_dir = Path(out_dir)
+    exporter = SlidesExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="course_reveal",
+                              reveal_url_prefix="reveal.js", reveal_theme="white")
+    body, _ = exporter.from_notebook_node(slides_notebook(lesson))
+    _copy_reveal_js(out_dir / "reveal.js")
+    out = out_dir / f"{notebook_name(lesson)}.slides.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
     return out

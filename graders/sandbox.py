@@ -8,6 +8,7 @@ own memory, a memory cap, a time limit and a scratch directory. Whatever the cod
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import multiprocessing as mp
 import os
 import secrets
@@ -19,9 +20,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from graders import wire
+from course.seeds import SEED, grading_threads
+from graders import processes, wire
 
-PRELOAD = ["graders.worker"]
+# forkserver_setup first: it makes the fork server a subreaper and ignores Ctrl+C before
+# the seconds of importing torch (see that module).
+PRELOAD = ["graders.forkserver_setup", "graders.worker"]
 DEFAULT_MEMORY_MB = int(os.environ.get("COURSE_MEMORY_MB", "3072"))
 STDOUT_LIMIT = 20_000
 
@@ -29,6 +33,10 @@ _context = None
 # The notebook warms the sandbox up in a background thread while the learner may already
 # check: starting the fork server and children (which touches __main__) is serialised.
 _start_lock = threading.Lock()
+_running: set[int] = set()  # pids of the runs in progress: every other child of the fork server is a leftover
+# The folder to show in place of a run's scratch folder in what it printed: the folder
+# where the learner's kernel ran the same cell, so paths in both outputs agree.
+shown_workdir: contextvars.ContextVar[str | None] = contextvars.ContextVar("shown_workdir", default=None)
 
 
 def _ctx():
@@ -46,9 +54,18 @@ def _start_fork_server():
     saved = os.environ.get("OMP_WAIT_POLICY")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
-        from multiprocessing import forkserver
+        from multiprocessing import forkserver, resource_tracker
 
-        forkserver.ensure_running()
+        # The fork server starts with SIGINT blocked: a Jupyter "interrupt kernel" signals the
+        # kernel's whole process group, and would kill it mid-start with a traceback in the
+        # learner's cell. graders.forkserver_setup then ignores SIGINT and unblocks it. (The
+        # resource tracker first: starting it unblocks SIGINT in this thread when done.)
+        resource_tracker.ensure_running()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     finally:
         if saved is None:
             os.environ.pop("OMP_WAIT_POLICY", None)
@@ -70,14 +87,14 @@ class RunResult:
 
 
 def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, timeout_s: float = 10.0,
-        memory_mb: int = DEFAULT_MEMORY_MB, seed: int = 0, device: str = "cpu", threads: int | None = None,
+        memory_mb: int = DEFAULT_MEMORY_MB, seed: int = SEED, device: str = "cpu", threads: int | None = None,
         stdout_limit: int = STDOUT_LIMIT) -> RunResult:
     """Run ``pre_code`` then ``code`` in a sandbox and collect the SCT's probes."""
     workdir = tempfile.mkdtemp(prefix="course-run-")
     token = secrets.token_hex(16)
     job = {"pre_code": pre_code, "code": code, "sct_path": str(sct_path), "step": step, "workdir": workdir,
            "memory_mb": memory_mb, "seed": seed, "device": device, "stdout_limit": stdout_limit,
-           "threads": threads or min(2, os.cpu_count() or 1), "token": token}
+           "threads": threads or grading_threads(), "token": token}
     from graders import worker  # noqa: F401  (imported by reference for the fork server)
 
     ctx = _ctx()
@@ -91,6 +108,7 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
     try:
         with _start_lock, _main_not_inherited():
             process.start()
+            _running.add(process.pid)
         sender.close()
         watchdog.start()
         data = _receive(receiver, process, timeout_s)
@@ -102,10 +120,10 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
             if not timed_out:
                 process.join(2)
             _kill(process)
+            printed = _shown(_printed_before_the_end(workdir), workdir)
             if timed_out:
-                return RunResult(status="timeout", wall_s=wall, stdout=_printed_before_the_end(workdir))
-            return RunResult(status="crashed", exitcode=process.exitcode, wall_s=wall,
-                             stdout=_printed_before_the_end(workdir))
+                return RunResult(status="timeout", wall_s=wall, stdout=printed)
+            return RunResult(status="crashed", exitcode=process.exitcode, wall_s=wall, stdout=printed)
         _kill(process)  # the answer is in: nothing the child left running may go on
         try:
             payload = wire.loads(data)
@@ -116,16 +134,41 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
         except Exception as err:  # a forged reply, or one weights_only refuses: no verdict from it
             return RunResult(status="tampered", error={"type": type(err).__name__, "message": str(err)[:300]},
                              exitcode=process.exitcode, wall_s=wall)
+        error = payload.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            error = {**error, "message": _shown(error["message"], workdir)}
         return RunResult(
-            status=payload.get("status", "internal"), stdout=payload.get("stdout", ""),
-            stdout_dropped=payload.get("stdout_dropped", 0), error=payload.get("error"), probes=probes,
+            status=payload.get("status", "internal"), stdout=_shown(payload.get("stdout", ""), workdir),
+            stdout_dropped=payload.get("stdout_dropped", 0), error=error, probes=probes,
             times=payload.get("times", {}), exitcode=process.exitcode, wall_s=wall,
             traceback=payload.get("traceback", ""),
         )
     finally:
         watchdog.cancel()
         receiver.close()
+        _end(process)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _end(process) -> None:
+    """No process the run started outlives it: its own group is killed, and so is every
+    process it started in a new session (re-parented to the subreaper fork server)."""
+    _kill(process)
+    with _start_lock:  # no run starts meanwhile, so every other child of the fork server is a leftover
+        _running.discard(process.pid)
+        from multiprocessing import forkserver
+
+        processes.sweep(getattr(forkserver._forkserver, "_forkserver_pid", None), set(_running))
+
+
+def _shown(text: str, workdir: str) -> str:
+    """``text`` with the run's scratch folder shown as ``shown_workdir`` (if set)."""
+    shown = shown_workdir.get()
+    if not shown or not text:
+        return text
+    for path in {os.path.realpath(workdir), workdir}:
+        text = text.replace(path, shown)
+    return text
 
 
 def _printed_before_the_end(workdir: str) -> str:

@@ -68,7 +68,9 @@ def kernel(tmp_path_factory):
         "display_name": "course test kernel", "language": "python"}))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(home / "jupyter"))
-        env = dict(__import__("os").environ, COURSE_PROGRESS_DIR=str(home / "progress"), COURSE_LEARNER="tester")
+        env = dict(__import__("os").environ, COURSE_PROGRESS_DIR=str(home / "progress"), COURSE_LEARNER="tester",
+                   COURSE_WORK_DIR=str(home.parent / f"{home.name}-work"),  # exercise cells' scratch folders
+                   COURSE_GRADER_DIR=str(home.parent / f"{home.name}-grader"))  # no grading server: its own sandbox
         env.pop("COURSE_ROOT", None)
         client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3", timeout=300,
                                 resources={"metadata": {"path": str(home)}})
@@ -82,6 +84,7 @@ def kernel(tmp_path_factory):
                 return nb
 
             run(nbformat.v4.new_notebook(cells=[new_code_cell("import sys; print(sys.executable)")]), home)
+            run.home = home  # the kernel's working folder: the notebooks' folder, for a learner
             yield run
 
 
@@ -179,7 +182,10 @@ def test_every_exercise_type_gets_its_cells(tmp_path):
     assert "1. 3\n2. 4" in text  # the multiple-choice options, numbered
     assert "### Step 2 of 2" in text
     help_cell = _cells(nb, "help")[0].source
-    assert '# hint("1.1.1")' in help_cell and '# solution("1.1.1")' in help_cell  # not run by "Run All"
+    assert '#hint("1.1.1")' in help_cell and '#solution("1.1.1")' in help_cell  # not run by "Run All"
+    # "Delete the # in front of one line": what is left is a call at the start of its line.
+    for line in help_cell.splitlines()[1:]:
+        assert compile(_delete_the_hash(line), "<help>", "exec")
 
 
 def test_slide_deck_builds_step_by_step(tmp_path):
@@ -211,14 +217,38 @@ def test_shipped_notebook_asks_to_fill_in_the_blanks(lesson_id, kernel, built, t
     assert (row["done"], row["attempted"], row["hints"], row["solutions"]) == (0, 0, 0, 0)
 
 
+def _delete_the_hash(line: str) -> str:
+    """What the help cell tells the learner to do to a line: delete the # in front of it."""
+    return line.replace("#", "", 1)
+
+
 def _solve(nb, course, reveal_first: bool = True):
     for cell in _cells(nb, "code"):
         info = _role(cell)
         _put(cell, course.exercise(info["exercise"]).step(info.get("step")).solution)
     if reveal_first:  # the learner takes a hint and looks at the solution of the first exercise
         first = _cells(nb, "help")[0]
-        first.source = first.source.replace("# hint(", "hint(").replace("# solution(", "solution(")
+        lines = first.source.splitlines()
+        first.source = "\n".join([lines[0]] + [_delete_the_hash(line) for line in lines[1:]])
     return nb
+
+
+CHATTER = ("GPU available", "TPU available", "Tip:", "litlogger", "| Name", "Trainable params", "LeafSpec",
+           "`Trainer.fit` stopped")
+_TIMING = re.compile(r"\d\s*(ms|s|seconds)\b")  # timings differ from run to run
+
+
+def _printed_by_check(text: str) -> list[str]:
+    """The lines under "Your code printed:" in a check's feedback."""
+    if "Your code printed:" not in text:
+        return []
+    block = text.split("Your code printed:", 1)[1].splitlines()[1:]
+    return [line[2:].rstrip() for line in block if line.startswith("  ")]
+
+
+def _same_output(cell_text: str, printed: list[str]) -> tuple[list[str], list[str]]:
+    keep = lambda lines: [l.rstrip() for l in lines if l.strip() and not _TIMING.search(l)]  # noqa: E731
+    return keep(cell_text.splitlines()), keep(printed)
 
 
 @pytest.mark.parametrize("lesson_id", LESSONS)
@@ -227,6 +257,25 @@ def test_solutions_pass(lesson_id, kernel, built, tmp_path, capsys, monkeypatch)
     for cell in _cells(nb, "check"):
         shown = _text(cell)
         assert f"{_label(cell)} passed:" in shown, f"{_label(cell)}:\n{shown}"
+    # Quiet cells: no Lightning banner, tip, model summary or LeafSpec warning anywhere.
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not [c for c in CHATTER if c in _text(cell)], f"{cell.source[:40]}:\n{_text(cell)}"
+    # The cell and the check agree: what the cell printed in the kernel is what the check's run printed
+    # (same seeds, same scratch-folder paths), timings aside.
+    for code, check in zip(_cells(nb, "code"), _cells(nb, "check")):
+        in_cell, in_check = _same_output(_text(code), _printed_by_check(_text(check)))
+        assert in_cell == in_check, f"{_label(code)}: the cell printed {in_cell}, the check showed {in_check}"
+    # A success message claims nothing the learner's own printed timings contradict (1.3.1 said the
+    # tensor call was "hundreds of times faster" while the cell printed it slower at 16x16).
+    for code, check in zip(_cells(nb, "code"), _cells(nb, "check")):
+        timings = re.search(r"loops? ([\d.]+) ms.*torch ([\d.]+) ms", _text(code))
+        if timings and re.search(r"faster|slower", _text(check)):
+            loops, tensors = float(timings[1]), float(timings[2])
+            says_faster = re.search(r"(tensor|torch|one) call is [^.]*faster", _text(check))
+            assert not says_faster or tensors < loops, f"{_label(code)}: {_text(check)}\n{_text(code)}"
+    # Exercise cells run in scratch folders: nothing lands beside the notebooks.
+    assert not [p.name for p in kernel.home.iterdir() if p.name in ("checkpoints", "logs", "lightning_logs")]
     first_help = _text(_cells(nb, "help")[0])
     assert "Hint 1 of" in first_help and "Hint 2 of" not in first_help and "Solution to" in first_help
     lesson = COURSE.lesson(lesson_id)
@@ -334,3 +383,91 @@ def test_an_error_in_the_learners_code_shows_and_is_checked(kernel, tmp_path):
     # Line 3 of the cell: line 1 is its %%exercise line, and the kernel's traceback agrees.
     assert "raised NameError on line 3" in _text(_cells(nb, "check")[0])
     assert "line 3" in _text(code)
+
+
+# --------------------------------------------------------------------------- misuse, as a learner meets it
+
+
+def _no_traceback(cell) -> None:
+    assert not [o for o in cell.outputs if o.output_type == "error"], _text(cell)
+    assert "Traceback" not in _text(cell), _text(cell)
+
+
+def test_misused_calls_say_what_to_do_in_one_line(kernel, tmp_path):
+    stepped = next(ex for ex in COURSE.exercises if ex.stepped)
+    lesson = COURSE.lessons[0]
+    calls = {
+        f'check("{lesson.id}.9")': f"There is no exercise {lesson.id}.9: lesson {lesson.id} has "
+                                   f"{', '.join(ex.id for ex in lesson.exercises)}.",
+        'check("7.7.7")': "There is no exercise 7.7.7: IDs look like 2.3.1",
+        f'check("{stepped.id}")': f'Exercise {stepped.id} has {len(stepped.steps)} steps: say which one, '
+                                  f'e.g. check("{stepped.id}", step=1).',
+        f'hint("{stepped.id}", step=9)': f"Exercise {stepped.id} has steps 1 to {len(stepped.steps)}, not 9.",
+        f'setup("{lesson.exercises[0].id}", step=2)': f"Exercise {lesson.exercises[0].id} has no steps",
+        f"%%exercise {lesson.id}.9\nx = 1": f"There is no exercise {lesson.id}.9",
+    }
+    nb = nbformat.v4.new_notebook(cells=[new_code_cell("%load_ext course.jupyter")]
+                                  + [new_code_cell(call) for call in calls])
+    nb = kernel(nb, tmp_path)
+    for cell, (call, says) in zip(nb.cells[2:], calls.items()):
+        _no_traceback(cell)
+        shown = _text(cell).strip()
+        assert says in shown and len(shown.splitlines()) == 1, f"{call}: {shown}"
+
+
+def test_scaffold_run_outside_its_exercise_cell_says_fill_in_the_blanks(kernel, built, tmp_path):
+    """The scaffold of 2.3.1 without its %%exercise line: not "'Trainer' object has no attribute '____'"."""
+    nb = _notebook(built, "2.3")
+    code = _cells(nb, "code")[0]
+    code.source = code.source.split("\n", 1)[1]  # the %%exercise line deleted
+    nb.cells = nb.cells[: nb.cells.index(code) + 1]
+    nb = kernel(nb, tmp_path)
+    _no_traceback(code)
+    assert "Fill in the blanks (____) first" in _text(code) and "____'" not in _text(code), _text(code)
+
+
+def test_a_pasted_exercise_line_in_the_cell_is_a_comment(kernel, tmp_path):
+    root = stepped_course.write(tmp_path / "course")
+    course = load_course(root)
+    nb = lesson_notebook(course.lessons[0])
+    code = _cells(nb, "code")[0]
+    ex = course.exercise(_role(code)["exercise"])
+    _put(code, f"%%exercise {ex.id}\n" + ex.step().solution)  # the solution, pasted with its first line
+    nb = kernel(nb, tmp_path / "progress", root)
+    assert f"{ex.id} passed:" in _text(_cells(nb, "check")[0]), _text(_cells(nb, "check")[0])
+
+
+def test_interrupting_the_kernel_during_the_warm_up_shows_no_traceback(tmp_path, capfd):
+    """SIGINT from "interrupt kernel" reaches the kernel's whole process group, which holds the
+    fork server as it starts and imports torch: it used to die there with a KeyboardInterrupt
+    traceback (in the cell in JupyterLab; on the kernel's stderr under nbclient). Only the
+    learner's own cell may see the interrupt; the fork server lives on."""
+    import os
+    import signal
+    import threading
+
+    from kernel_support import fresh_kernel, text_of
+
+    env = {"COURSE_PROGRESS_DIR": str(tmp_path / "p"), "COURSE_GRADER_DIR": str(tmp_path / "g")}
+    fork_server = "from multiprocessing import forkserver\nprint(forkserver._forkserver._forkserver_pid)"
+    with fresh_kernel(tmp_path, env=env) as k:
+        k.run("%load_ext course.jupyter")  # starts the fork server's warm-up in the background
+        started = k.run("import time\nfrom multiprocessing import forkserver\n"
+                        "while forkserver._forkserver._forkserver_pid is None:\n    time.sleep(0.01)\n"
+                        "print(forkserver._forkserver._forkserver_pid)")
+        pid = int(text_of(started))
+        # What "interrupt kernel" does (jupyter_client's local provisioner): SIGINT to the kernel's group;
+        # here every 0.1 s for 4 s, so some reach the fork server as it starts and as it imports torch.
+        group = os.getpgid(k.client.km.provisioner.pid)
+        timers = [threading.Timer(0.1 * i, os.killpg, (group, signal.SIGINT)) for i in range(40)]
+        for timer in timers:
+            timer.start()
+        interrupted = k.run("import time\ncaught = 0\nfor _ in range(60):\n    try:\n        time.sleep(0.1)\n"
+                            "    except KeyboardInterrupt:\n        caught += 1\nprint(caught > 0)")
+        for timer in timers:
+            timer.join()
+        later = k.run("from graders import sandbox\nsandbox.warm_up()\n" + fork_server)
+        assert text_of(interrupted).startswith("True")  # the learner's cell saw the interrupts
+        assert int(text_of(later)) == pid, "the fork server died and was started again"
+        outputs = "".join(text_of(c) for c in k.cells)
+    assert "Traceback" not in outputs and "Traceback" not in capfd.readouterr().err

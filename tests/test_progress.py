@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
@@ -101,12 +102,28 @@ def test_course_progress_prints_a_table_per_lesson(progress_dir, capsys):
     assert [r["lesson"] for r in rows] == [l.id for l in COURSE.lessons]
 
 
-def test_course_start_prints_the_command(monkeypatch, tmp_path, capsys):
+def test_course_start_prints_the_command_and_starts_the_grader(monkeypatch, tmp_path, capsys):
+    import tempfile
+
     import course.notebooks as notebooks
+    from graders import remote
 
     monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", tmp_path / "nb")
-    assert cli.main(["start", "--print-only"]) == 0
-    out = capsys.readouterr().out
-    assert "jupyter" in out and str(tmp_path / "nb") in out
-    assert len(list((tmp_path / "nb").glob("*.ipynb"))) == len(COURSE.lessons)
-    assert os.access(out.strip().splitlines()[-1].split()[0], os.X_OK)
+    folder = tempfile.mkdtemp(prefix="cg-")  # short: a socket path has at most 107 bytes
+    monkeypatch.setenv("COURSE_GRADER_DIR", folder)
+    try:
+        assert cli.main(["start", "--print-only"]) == 0
+        out = capsys.readouterr().out
+        assert "jupyter" in out and str(tmp_path / "nb") in out
+        assert len(list((tmp_path / "nb").glob("*.ipynb"))) == len(COURSE.lessons)
+        assert os.access(out.strip().splitlines()[-1].split()[0], os.X_OK)
+        assert "Grading server: starting" in out  # in the background, while Jupyter opens
+    finally:
+        deadline = time.monotonic() + 60
+        while not remote.status() and time.monotonic() < deadline:
+            time.sleep(0.2)  # it answers once it listens: then it can be told to stop
+        started = remote.status()
+        remote.stop()
+        __import__("shutil").rmtree(folder, ignore_errors=True)
+    assert started and started["code_root"] == str(remote.CODE_ROOT)
+    assert not remote.holds_lock()

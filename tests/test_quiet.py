@@ -1,8 +1,18 @@
-"""Lightning's routine INFO chatter is silenced; its warnings about user code are not."""
+"""Lightning's routine INFO chatter is silenced; its warnings about user code are not.
+
+The notebook case is tested as a learner meets it: a fresh kernel loads the course tools
+first and imports Lightning afterwards (Lightning sets its loggers back to INFO when it
+is imported), then fits a model."""
 import logging
+import subprocess
+import sys
 import warnings
 
 from course.quiet import quiet_lightning
+from kernel_support import fresh_kernel, text_of
+
+CHATTER = ("GPU available", "TPU available", "Tip:", "litlogger", "| Name", "Trainable params", "LeafSpec",
+           "`Trainer.fit` stopped")
 
 
 def test_lightning_info_is_quiet_but_warnings_still_show():
@@ -12,6 +22,42 @@ def test_lightning_info_is_quiet_but_warnings_still_show():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # every warning shows...
         quiet_lightning()  # ...but the one this silences
-        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...", DeprecationWarning)
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...", FutureWarning)
         warnings.warn("The number of training batches (8) is smaller than the logging interval", UserWarning)
     assert [str(w.message)[:31] for w in caught] == ["The number of training batches "]
+
+
+FIT = """
+import torch
+import pytorch_lightning as pl
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+class Tiny(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(4, 2)
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return nn.functional.cross_entropy(self.net(x), y)
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+data = DataLoader(TensorDataset(torch.randn(64, 4), torch.randint(0, 2, (64,))), batch_size=16)
+trainer = pl.Trainer(max_epochs=1, log_every_n_steps=1, accelerator="cpu", default_root_dir="lightning-run")
+trainer.fit(Tiny(), data)
+print("fitted")
+"""
+
+
+def test_lightning_imported_after_the_course_tools_stays_quiet(tmp_path):
+    """Without the course tools, the same kernel code prints the banner: the test can fail."""
+    loud = subprocess.run([sys.executable, "-c", FIT], cwd=tmp_path, capture_output=True, text=True)
+    assert "GPU available" in loud.stdout + loud.stderr and "| Name" in loud.stdout + loud.stderr
+    with fresh_kernel(tmp_path, env={"COURSE_PROGRESS_DIR": str(tmp_path / "p")}) as kernel:
+        kernel.run("%load_ext course.jupyter")
+        assert "pytorch_lightning" not in text_of(kernel.run("import sys; print(sorted(sys.modules))"))
+        cell = kernel.run(FIT)
+    shown = text_of(cell)
+    assert "fitted" in shown
+    assert not [c for c in CHATTER if c in shown], shown

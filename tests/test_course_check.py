@@ -1,0 +1,102 @@
+"""`course check` as a learner uses it from a terminal: a bad file gets exit 2 and one line
+saying why (no traceback); a file saved with a byte-order mark, or pasted with its
+`%%exercise` line, is graded like the cell; every check counts in `course progress`."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import course.cli
+from course.exercises import ROOT, load_course
+from test_engine_isolation import _content_root
+
+COURSE = load_course()
+RIGHT = "import torch\nc = torch.ones(2) * 2\n"
+
+
+def _course(*args, tmp_path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_PROGRESS_DIR": str(tmp_path / "progress"),
+           "COURSE_GRADER_DIR": str(tmp_path / "grader")}
+    return subprocess.run([sys.executable, "-m", "course", *args], capture_output=True, text=True, env=env)
+
+
+BAD_FILES = {
+    "binary.py": (bytes(range(256)) * 4, "is not a text file (it holds NUL bytes"),
+    "nul.py": (b"x = 1\n\0\n", "is not a text file (it holds NUL bytes, the first at byte 6)"),
+    "latin1.py": ("x = 'café'\n".encode("latin-1"), "is not UTF-8 text (byte 0xe9 at position 8)"),
+    "utf16.py": ("x = 1\n".encode("utf-16"), "is not a text file"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_a_bad_file_gets_exit_2_and_one_line(tmp_path, name):
+    data, says = BAD_FILES[name]
+    (tmp_path / name).write_bytes(data)
+    done = _course("check", COURSE.exercises[0].id, str(tmp_path / name), tmp_path=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("course check: ") and says in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr and not done.stdout
+
+
+def test_missing_file_folder_and_wrong_step(tmp_path):
+    ex, stepped = COURSE.exercises[0], next(e for e in COURSE.exercises if e.stepped)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    cases = [(("check", ex.id, str(tmp_path / "nope.py")), f"no file {tmp_path / 'nope.py'}"),
+             (("check", ex.id, str(tmp_path)), "is a folder"),
+             (("check", stepped.id, str(tmp_path / "a.py")), f"has {len(stepped.steps)} steps: say which one"),
+             (("check", ex.id, str(tmp_path / "a.py"), "--step", "2"), "has no steps: leave out --step"),
+             (("check", "9.9.9", str(tmp_path / "a.py")), "no exercise '9.9.9'")]
+    for args, says in cases:
+        done = _course(*args, tmp_path=tmp_path)
+        assert done.returncode == 2 and says in done.stderr and len(done.stderr.splitlines()) == 1, (args, done.stderr)
+
+
+def test_a_pasted_exercise_line_for_another_exercise_is_a_bad_file(tmp_path):
+    ex, other = COURSE.exercises[0], COURSE.exercises[1]
+    (tmp_path / "a.py").write_text(f"%%exercise {other.id}\nx = 1\n")
+    done = _course("check", ex.id, str(tmp_path / "a.py"), tmp_path=tmp_path)
+    assert done.returncode == 2 and f"starts with %%exercise {other.id}" in done.stderr
+
+
+@pytest.fixture()
+def small_course(tmp_path, monkeypatch, capsys):
+    _content_root(tmp_path / "course")
+    monkeypatch.setattr(course.cli, "load_course", lambda: load_course(tmp_path / "course"))
+    monkeypatch.setenv("COURSE_PROGRESS_DIR", str(tmp_path / "progress"))
+    monkeypatch.setenv("COURSE_LEARNER", "tester")
+    monkeypatch.setenv("COURSE_GRADER_DIR", str(tmp_path / "grader"))  # no server: graded here
+    return tmp_path
+
+
+@pytest.mark.parametrize("content", [
+    b"\xef\xbb\xbf" + RIGHT.encode(),  # saved by an editor that writes a byte-order mark
+    f"%%exercise 1.1.1\n{RIGHT}".encode(),  # pasted with the cell's first line
+    f"\ufeff%%exercise 1.1.1\n{RIGHT}".replace("\n", "\r\n").encode(),  # both, with Windows line ends
+])
+def test_a_bom_or_a_pasted_exercise_line_is_graded_normally(small_course, capsys, content):
+    (small_course / "answer.py").write_bytes(content)
+    assert course.cli.main(["check", "1.1.1", str(small_course / "answer.py")]) == 0
+    assert capsys.readouterr().out == "✓ 1.1.1 passed: Added.\n"
+
+
+def test_line_numbers_count_the_pasted_exercise_line(small_course, capsys):
+    (small_course / "answer.py").write_text("%%exercise 1.1.1\nimport torch\nc = torch.ones(2) + undefined\n")
+    assert course.cli.main(["check", "1.1.1", str(small_course / "answer.py")]) == 1
+    assert "raised NameError on line 3" in capsys.readouterr().out  # line 3 of the cell too
+
+
+def test_terminal_checks_count_in_course_progress(small_course, capsys):
+    (small_course / "wrong.py").write_text("import torch\nc = torch.ones(2)\n")
+    (small_course / "right.py").write_text(RIGHT)
+    assert course.cli.main(["check", "1.1.1", str(small_course / "wrong.py")]) == 1
+    assert course.cli.main(["check", "1.1.1", str(small_course / "right.py")]) == 0
+    capsys.readouterr()
+    assert course.cli.main(["progress", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["lessons"][0]
+    assert (row["lesson"], row["done"], row["exercises"], row["attempted"]) == ("1.1", 1, 1, 1)
+    assert course.cli.main(["progress"]) == 0
+    assert any(line.startswith("1.1 ") and "1/1" in line for line in capsys.readouterr().out.splitlines())
