@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from graders.sct.core import SOLUTION, Check, Fail, _class_names, _fail, _resolve
+from graders.sct.core import SOLUTION, Check, Fail, _class_names, _fail, _resolve  # noqa: F401
 
 _RECORDS = "trainer_runs"  # the key in run.records
 
