@@ -347,6 +347,9 @@ class _LightningModule(Check):
                                 expected="a torch.optim.Optimizer", got=got["optimizers_returned"])
             elif kind == "fast_dev_run" and "fast_dev_run_error" in got:
                 fail = _error_fail("A one-batch trial run (Trainer(fast_dev_run=True).fit)", got["fast_dev_run_error"])
+            hook = {"same_optimizer": "configure_optimizers", "loss_value": "training_step"}.get(kind)
+            if fail and hook and fail.line is None:
+                fail.line = ctx.assignment_line(hook)  # the hook that holds the cause
             if fail:
                 return _fail(opts["msg"], fail, ctx, self.name)
         return None

@@ -284,8 +284,11 @@ def _setting_causes(got: dict, want: dict | None) -> list[str]:
     if not want:
         return []
     g, w = got["facts"], want["facts"]
+    if g.get("fast_dev_run") != w.get("fast_dev_run"):  # it sets max_steps and the limits itself
+        return [f"fast_dev_run={g.get('fast_dev_run')!r} (the exercise's run has {w.get('fast_dev_run')!r})"]
+    # limit_val_batches=1 (one batch) and 1.0 (all of them) compare equal: compare the types too
     return [f"{key}={g.get(key)!r} (the exercise's run has {w.get(key)!r})" for key in _LIMITING
-            if g.get(key) != w.get(key)]
+            if g.get(key) != w.get(key) or type(g.get(key)) is not type(w.get(key))]
 
 
 def _plural(n: int, word: str) -> str:
@@ -329,11 +332,11 @@ def _judge_ran(name: str, got: dict, want: dict | None, expected: dict, ctx) -> 
         return Fail(f"The Trainer `{name}` ran {_plural(ran['train_batches'], 'training batch')}; the exercise's "
                     f"run takes {value['train_batches']}.{because}{hint}",
                     expected=f"{value['train_batches']} training batches",
-                    got=f"{ran['train_batches']} training batches")
+                    got=_plural(ran["train_batches"], "training batch"))
     if "epochs" in value and ran["epochs"] != value["epochs"]:
         return Fail(f"The Trainer `{name}` completed {_plural(ran['epochs'], 'epoch')}; the exercise's run "
                     f"completes {value['epochs']}.{because}", expected=f"{value['epochs']} epochs",
-                    got=f"{ran['epochs']} epochs")
+                    got=_plural(ran["epochs"], "epoch"))
     if "optimizer_steps" in value and ran["optimizer_steps"] != value["optimizer_steps"] \
             or "optimizer_steps" in value and ran["backward"] < ran["optimizer_steps"]:
         if ran["backward"] == 0:
@@ -344,12 +347,12 @@ def _judge_ran(name: str, got: dict, want: dict | None, expected: dict, ctx) -> 
         return Fail(f"The Trainer `{name}` took {_plural(ran['optimizer_steps'], 'optimizer step')}; the "
                     f"exercise's run takes {value['optimizer_steps']}.{because}",
                     expected=f"{value['optimizer_steps']} optimizer steps",
-                    got=f"{ran['optimizer_steps']} optimizer steps")
+                    got=_plural(ran["optimizer_steps"], "optimizer step"))
     if "val_batches" in value and ran["val_batches"] != value["val_batches"]:
         return Fail(f"The Trainer `{name}` ran {_plural(ran['val_batches'], 'validation batch')}; the exercise's "
                     f"run validates on {value['val_batches']}.{because}",
                     expected=f"{value['val_batches']} validation batches",
-                    got=f"{ran['val_batches']} validation batches")
+                    got=_plural(ran["val_batches"], "validation batch"))
     return None
 
 
