@@ -176,7 +176,9 @@ def test_a_trainer_built_in_the_set_up_is_recorded_too(tmp_path):
         timeout_s=20)
     _passes(check(ex, "trainer.fit(model, train_dataloaders=train_loader)\n"))
     feedback = check(ex, "trainer.fit(model, val_loader)\n")
-    _fails(feedback, "The Trainer `trainer` ran 2 training batches; the exercise's run takes 4.",
+    _fails(feedback, "The Trainer `trainer` ran 2 training batches; the exercise's run takes 4. It trained on 16 "
+                     "images an epoch; the exercise's run trains on 32: check the data set the training loader "
+                     "serves.",
            "4 training batches", "2 training batches", None)
 
 
@@ -369,3 +371,42 @@ def test_a_custom_check_can_observe_the_run_from_before_the_set_up(tmp_path):
     """, "print(1)\n", pre="print(0)\n")
     _passes(check(ex, "print('one')\n"))
     _fails(check(ex, "print(1)\nprint(2)\n"), "printed in ['pre', 'code', 'code']")
+
+
+# --------------------------------------------------------------------------- a plain loop's optimizer steps
+
+_LOOP = """
+    import torch
+    w = torch.zeros(3, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    for _ in range(4):
+        opt.zero_grad()
+        ((w - 1) ** 2).sum().backward()
+        opt.step()
+"""
+
+
+@pytest.fixture(scope="module")
+def steps(tmp_path_factory):
+    return make_exercise(tmp_path_factory.mktemp("steps"), """
+        from graders.sct import SCT, optimizer_steps
+        sct = SCT(optimizer_steps())
+    """, _LOOP)
+
+
+def test_optimizer_steps_pass(steps):
+    _passes(check(steps, _LOOP.replace("for _ in range(4):", "for step in [0, 1, 2, 3]:")))
+
+
+@pytest.mark.parametrize("old,new,message,expected,got", [
+    ("range(4)", "range(2)", "Your code took 2 optimizer steps; the exercise's run takes 4, one per batch (or per "
+     "step of the loop). Check what your loop goes over and how often it steps.", "4 optimizer steps",
+     "2 optimizer steps"),
+    ("        opt.step()\n", "", "Your code never called optimizer.step(), so no weight changed: call it after "
+     "loss.backward(), once per batch.", "4 optimizer steps", "none"),
+    ("torch.optim.SGD([w], lr=0.1)", "torch.optim.Adam([w], lr=0.1)", "Your code steps the optimizer Adam(lr=0.1); "
+     "the exercise's run steps SGD(lr=0.1). Use the optimizer the exercise asks for.", "SGD(lr=0.1)",
+     "Adam(lr=0.1)"),
+])
+def test_optimizer_steps_fail(steps, old, new, message, expected, got):
+    _fails(check(steps, _LOOP.replace(old, new)), message, expected, got)

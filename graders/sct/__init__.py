@@ -17,7 +17,7 @@ code patches (``torch.allclose``, this module, ``builtins``) can change a verdic
 Checks judge what the code did, not only what it set. A check's ``before(run)`` runs in
 the sandbox ahead of the set-up and installs instrumentation: ``trainer(...).ran(...)``
 (batches, optimizer steps, validation batches, and which loader and model, from a
-recorder on every Trainer), ``variable(...).computed_with(...)`` (the operations of the
+recorder on every Trainer), ``optimizer_steps()`` (the steps a plain PyTorch loop took), ``variable(...).computed_with(...)`` (the operations of the
 learner's own code a tensor came from), and ``custom(..., before=...)``. Values are
 compared with the solution's: ``lightning_module(...).loss_value()``, ``.same_optimizer()``,
 ``module(...).initial_parameters()``, ``trainer(...).metric_values(...)``. Exceptions any
@@ -39,9 +39,10 @@ from graders.sct.files import file
 from graders.sct.models import lightning_module, module
 from graders.sct.output import printed
 from graders.sct.source import avoids, uses
-from graders.sct.training import trainer
+from graders.sct.training import optimizer_steps, trainer
 from graders.sct.values import expression, variable
 
 __all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",
            "module", "lightning_module", "trainer", "file", "multiple_choice", "correct", "custom", "wrong",
-           "right", "Fail", "load_sct", "load_module", "cifar_batch", "COMMON_ERRORS"]
+           "right", "Fail", "load_sct", "load_module", "cifar_batch", "COMMON_ERRORS",
+           "optimizer_steps"]

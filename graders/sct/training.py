@@ -328,7 +328,17 @@ def _judge_ran(name: str, got: dict, want: dict | None, expected: dict, ctx) -> 
     causes = _setting_causes(got, want)
     because = (" Your Trainer's settings differ: " + "; ".join(causes) + ".") if causes else ""
     if "train_batches" in value and ran["train_batches"] != value["train_batches"]:
-        hint = " fast_dev_run=True runs a single batch and still reports an epoch."             if got["facts"].get("fast_dev_run") else ""
+        hint = (" fast_dev_run=True runs a single batch and still reports an epoch."
+                if got["facts"].get("fast_dev_run") else "")
+        if not causes and wran and ran["train_batches"] and wran["train_batches"]:
+            per, wper = ran["train_samples"] / ran["train_batches"], wran["train_samples"] / wran["train_batches"]
+            if ran["train_samples"] == wran["train_samples"] and ran["epochs"] == wran["epochs"]:
+                hint = (f" It saw the same {ran['train_samples']} images, in batches of about {per:.0f} instead of "
+                        f"{wper:.0f}: check the training DataLoader's batch_size.")
+            elif ran["epochs"] == wran["epochs"]:
+                hint = (f" It trained on {ran['train_samples'] // max(ran['epochs'], 1)} images an epoch; the "
+                        f"exercise's run trains on {wran['train_samples'] // max(wran['epochs'], 1)}: check the "
+                        "data set the training loader serves.")
         return Fail(f"The Trainer `{name}` ran {_plural(ran['train_batches'], 'training batch')}; the exercise's "
                     f"run takes {value['train_batches']}.{because}{hint}",
                     expected=f"{value['train_batches']} training batches",
@@ -373,3 +383,69 @@ def _fit_line(ctx) -> int | None:
 def trainer(name: str = "trainer") -> _Trainer:
     """Check a ``pl.Trainer``: ``trainer("trainer").settings(max_epochs=SOLUTION).fitted()``."""
     return _Trainer(name)
+
+
+_STEPS = "optimizer_steps"
+
+
+def _install_step_counter(run) -> None:
+    """A global post-hook on every torch optimizer's step, counting the steps the learner's
+    code takes (a plain PyTorch loop, or a Trainer's), with each optimizer's class and lr."""
+    if _STEPS in run.records:
+        return
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    steps: list = []
+    run.records[_STEPS] = steps
+
+    def hook(optimizer, args, kwargs):
+        if run.phase == "code":
+            steps.append((type(optimizer).__name__, [g.get("lr") for g in optimizer.param_groups],
+                          id(optimizer)))
+
+    register_optimizer_step_post_hook(hook)
+
+
+class _OptimizerSteps(Check):
+    def __init__(self, count, msg):
+        self.count, self.msg = count, msg
+
+    def before(self, run):
+        _install_step_counter(run)
+
+    def probe(self, run):
+        steps = run.records.get(_STEPS, [])
+        kinds = sorted({(kind, tuple(lrs)) for kind, lrs, _ in steps})
+        return {"count": len(steps), "kinds": [[k, list(lrs)] for k, lrs in kinds]}
+
+    def judge(self, got, want, ctx):
+        count = _resolve(self.count, want and want["count"])
+        wkinds = want and want["kinds"]
+        if got["count"] and wkinds and got["kinds"] != wkinds:
+            kind, lrs = got["kinds"][0]
+            wkind, wlrs = wkinds[0]
+            fail = Fail(f"Your code steps the optimizer {kind}(lr={lrs[0]}); the exercise's run steps "
+                        f"{wkind}(lr={wlrs[0]}). "
+                        "Use the optimizer the exercise asks for.",
+                        expected=f"{wkind}(lr={wlrs[0]})", got=f"{kind}(lr={lrs[0]})")
+            return _fail(self.msg, fail)
+        if got["count"] != count:
+            if got["count"] == 0:
+                fail = Fail("Your code never called optimizer.step(), so no weight changed: call it after "
+                            "loss.backward(), once per batch.", expected=f"{count} optimizer steps", got="none")
+            else:
+                fail = Fail(f"Your code took {_plural(got['count'], 'optimizer step')}; the exercise's run takes "
+                            f"{count}, one per batch (or per step of the loop). Check what your loop goes over "
+                            "and how often it steps.", expected=f"{count} optimizer steps",
+                            got=_plural(got["count"], "optimizer step"))
+            return _fail(self.msg, fail)
+        return None
+
+
+def optimizer_steps(count=SOLUTION, msg: str | None = None) -> Check:
+    """How many times the learner's code called an optimizer's ``step`` (default: as many as
+    the solution), and with which optimizer class and learning rate, observed through a
+    global step hook installed before the set-up. For plain PyTorch training loops: a loop
+    over one batch, over two epochs, or stepping another optimizer shows here as what it
+    did. Example: ``optimizer_steps()`` or ``optimizer_steps(5)``."""
+    return _OptimizerSteps(count, msg)
