@@ -38,6 +38,8 @@ def correct(check: Check, diagnose: list[Check] | tuple = ()) -> Check:
 class _Custom(Check):
     def __init__(self, probe: Callable | None, judge: Callable, before: Callable | None = None):
         self._probe, self._judge, self._before = probe, judge, before
+        # Without a probe the judge reads only the source: it can name the cause of a crash too.
+        self.static = probe is None and before is None
 
     def before(self, run):
         if self._before:
@@ -58,5 +60,8 @@ def custom(judge: Callable, probe: Callable | None = None, before: Callable | No
     (``run.ns``, ``run.stdout``, ``run.workdir``, ``run.records``); ``judge(got, want, ctx)``
     returns None to pass, or a message (or Fail) to fail. ``want`` is the solution's probe
     result. ``before(run)``, if given, runs in the sandbox before the set-up and the
-    learner's code, to install what the probe needs to observe (see ``Check.before``)."""
+    learner's code, to install what the probe needs to observe (see ``Check.before``). A
+    custom check without ``probe`` reads only the source (``ctx``), so it is static: when
+    the learner's code raises, it still runs, and names the cause (a hard-coded "cuda")
+    before the exception that followed."""
     return _Custom(probe, judge, before)
