@@ -163,6 +163,9 @@ COMMON_ERRORS = [(re.compile(pattern), text, cause) for pattern, text, cause in 
     (r"Trying to backward through the graph a second time",
      "backward frees the graph it walks: a second backward through the same graph needs a new forward pass. "
      "Compute the loss again inside the loop, for every batch.", None),
+    (r"'(float|int)' object has no attribute 'backward'",
+     "The loss is a Python number, not a tensor: .item() and float() give up the graph that autograd needs. "
+     "Keep the tensor the loss function returns, and call backward on it.", None),
     (r"element 0 of tensors does not require grad",
      "backward was called on a tensor that does not track gradients: it was detached (.detach(), .item(), "
      "torch.no_grad()) or computed from tensors without requires_grad=True.", None),
