@@ -153,6 +153,9 @@ COMMON_ERRORS = [(re.compile(pattern), text, cause) for pattern, text, cause in 
      "Something your code uses is None: a function or method without a `return` gives None, and so do "
      "in-place methods such as list.append. Check that each function you wrote returns its result, and that "
      "you do not keep the result of a call that returns nothing.", None),
+    (r"An invalid dataloader was (returned from|passed to) .*Found None",
+     "A DataLoader the Trainer asked for is None: a *_dataloader hook without `return` gives nothing. Return "
+     "the DataLoader the hook builds.", None),
     (r"modified by an inplace operation",
      "An in-place operation (+=, a method ending in _, or an assignment into a slice) changed a tensor that "
      "autograd had saved for the backward pass. The error shows where backward runs, but the cause is that "
