@@ -156,6 +156,9 @@ COMMON_ERRORS = [(re.compile(pattern), text, cause) for pattern, text, cause in 
     (r"An invalid dataloader was (returned from|passed to) .*Found None",
      "A DataLoader the Trainer asked for is None: a *_dataloader hook without `return` gives nothing. Return "
      "the DataLoader the hook builds.", None),
+    (r"cannot assign \w+ before Module.__init__\(\) call",
+     "Call super().__init__() first in your module's __init__: nn.Module sets up its registry of parameters and "
+     "layers there, and only then can attributes such as self.weight = nn.Parameter(...) be recorded.", None),
     (r"modified by an inplace operation",
      "An in-place operation (+=, a method ending in _, or an assignment into a slice) changed a tensor that "
      "autograd had saved for the backward pass. The error shows where backward runs, but the cause is that "
