@@ -13,6 +13,8 @@ import os
 from graders.sct.core import SOLUTION, Check, Fail, _class_names, _fail, _resolve  # noqa: F401
 
 _RECORDS = "trainer_runs"  # the key in run.records
+_FAST_DEV_RUN_OVERRIDES = ("max_epochs", "max_steps", "limit_train_batches", "limit_val_batches", "val_check_interval",
+                           "log_every_n_steps", "num_sanity_val_steps")
 
 
 def _install_recorder(run) -> None:
@@ -218,6 +220,13 @@ class _Trainer(Check):
         for kind, opts in self.tests:
             fail = None
             if kind == "settings":
+                overridden = [k for k in opts["expected"] if k in _FAST_DEV_RUN_OVERRIDES]
+                if overridden and got["facts"].get("fast_dev_run") and not (want and want["facts"].get("fast_dev_run")):
+                    # the cause, not its consequence: the flag rewrote the setting the learner wrote
+                    return Fail(f"The Trainer `{self.name}` runs with fast_dev_run=True, a one-batch trial run that "
+                                f"overrides {overridden[0]} and still reports an epoch: remove it to train for real.",
+                                expected="fast_dev_run=False", got=f"fast_dev_run={got['facts']['fast_dev_run']!r}",
+                                line=ctx.keyword_line("fast_dev_run"))
                 for key, value in opts["expected"].items():
                     expected = _resolve(value, want and want["facts"].get(key))
                     actual = got["facts"].get(key)
