@@ -410,3 +410,33 @@ def test_optimizer_steps_pass(steps):
 ])
 def test_optimizer_steps_fail(steps, old, new, message, expected, got):
     _fails(check(steps, _LOOP.replace(old, new)), message, expected, got)
+
+
+# --------------------------------------------------------------------------- causes before consequences
+
+def test_settings_name_fast_dev_run_as_the_cause_of_a_changed_max_epochs(tmp_path):
+    ex = make_exercise(tmp_path, """
+        from graders.sct import SCT, SOLUTION, trainer
+        sct = SCT(trainer("trainer").settings(max_epochs=SOLUTION, msg="Train for one epoch."))
+    """, _FIT, pre=_LIGHTNING_PRE, timeout_s=20)
+    _fails(check(ex, _FIT.replace("max_epochs=1,", "max_epochs=1, fast_dev_run=True,")),
+           "The Trainer `trainer` runs with fast_dev_run=True, a one-batch trial run that overrides max_epochs and "
+           "still reports an epoch: remove it to train for real.", "fast_dev_run=False", "fast_dev_run=True", 2)
+    _fails(check(ex, _FIT.replace("max_epochs=1,", "max_epochs=2,")), "Train for one epoch.", "max_epochs=1",
+           "max_epochs=2", 2)
+
+
+@pytest.fixture(scope="module")
+def static_custom(tmp_path_factory):
+    return make_exercise(tmp_path_factory.mktemp("static_custom"), """
+        from graders.sct import SCT, custom, variable
+        sct = SCT(custom(judge=lambda got, want, ctx: "Do not name the device." if '"cuda"' in ctx.code else None),
+                  variable("x").equals())
+    """, "import torch\nx = torch.ones(2)\n")
+
+
+def test_a_source_only_custom_check_names_the_cause_of_a_crash(static_custom):
+    feedback = check(static_custom, 'import torch\nx = torch.ones(2).to("cuda")\n')
+    _fails(feedback, "Do not name the device.")
+    assert feedback.detail.startswith("Your code raised")
+    _passes(check(static_custom, "import torch\nx = torch.ones(2).to(torch.device('cpu'))\n"))
