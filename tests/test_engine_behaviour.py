@@ -142,6 +142,10 @@ def test_ran_passes_with_the_loaders_by_keyword(ran):
      "The Trainer `trainer` trained on `val_loader`, the validation loader: the loaders are swapped. fit takes "
      "the training loader first (train_dataloaders), then the validation loader (val_dataloaders).",
      "trains on train_loader", "trains on val_loader", 3),
+    ("fit(model, train_loader, val_loader)", "fit(model, val_loader, val_loader)",
+     "The Trainer `trainer` trained on `val_loader`, the validation loader, not on `train_loader`: the model would "
+     "learn the very images it is measured on. Pass the training loader first (train_dataloaders).",
+     "trains on train_loader", "trains on val_loader", 3),
     ("fit(model, train_loader, val_loader)", "fit(model, train_loader)",
      "The Trainer `trainer` never validated: pass `val_loader` to fit as the validation loader (val_dataloaders), "
      "so it measures the model on held-out images after each epoch.", "validates on val_loader",

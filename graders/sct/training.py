@@ -316,6 +316,11 @@ def _judge_ran(name: str, got: dict, want: dict | None, expected: dict, ctx) -> 
                     expected=value["model"], got=ran["model"])
     train, val = value.get("train_loader"), value.get("val_loader")
     if train and ran["train_loader"] != train:
+        if val and ran["train_loader"] == val and ran["val_loader"] != train:
+            return Fail(f"The Trainer `{name}` trained on `{val}`, the validation loader, not on `{train}`: the model "
+                        "would learn the very images it is measured on. Pass the training loader first "
+                        "(train_dataloaders).", expected=f"trains on {train}", got=f"trains on {val}",
+                        line=_fit_line(ctx))
         if val and ran["train_loader"] == val:
             return Fail(f"The Trainer `{name}` trained on `{val}`, the validation loader: the loaders are swapped. "
                         "fit takes the training loader first (train_dataloaders), then the validation loader "
