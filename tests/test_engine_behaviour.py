@@ -444,3 +444,32 @@ def test_a_source_only_custom_check_names_the_cause_of_a_crash(static_custom):
     _fails(feedback, "Do not name the device.")
     assert feedback.detail.startswith("Your code raised")
     _passes(check(static_custom, "import torch\nx = torch.ones(2).to(torch.device('cpu'))\n"))
+
+
+# --------------------------------------------------------------------------- counterfactual re-run
+
+@pytest.fixture(scope="module")
+def rerun(tmp_path_factory):
+    return make_exercise(tmp_path_factory.mktemp("rerun"), """
+        from graders.sct import SCT, variable
+        sct = SCT(variable("total").equals().counterfactual("xs = [5, 6, 7]", "other numbers in xs"))
+    """, "total = sum(v * 2 for v in xs)\nprint('total', total)\n", pre="xs = [1, 2, 3]\n")
+
+
+def test_counterfactual_passes_a_result_computed_from_the_inputs(rerun):
+    feedback = check(rerun, "total = 0\nfor v in xs:\n    total += 2 * v\nprint('total', total)\n")
+    _passes(feedback)
+    assert feedback.stdout == "total 12\n"  # the re-run's output is not shown
+
+
+@pytest.mark.parametrize("code,message,expected,got", [
+    ("total = 12\n", "`total` stays the same when the inputs change (other numbers in xs): your code does not "
+     "compute it from them. A value typed in, or copied from an earlier output, is right for one input only.",
+     "36", "12"),
+    ("total = sum(xs) * 2 if xs[0] == 1 else 0\n", "With other numbers in xs, `total` has the wrong value.", "36",
+     "0"),
+    ("total = 12 if xs[0] == 1 else xs[10]\n", "Run again with other numbers in xs, your code raised IndexError: "
+     "list index out of range", None, None),
+])
+def test_counterfactual_rejects_a_result_that_does_not_follow_the_inputs(rerun, code, message, expected, got):
+    _fails(check(rerun, code), message, expected, got, 1)

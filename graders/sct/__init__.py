@@ -18,7 +18,8 @@ Checks judge what the code did, not only what it set. A check's ``before(run)`` 
 the sandbox ahead of the set-up and installs instrumentation: ``trainer(...).ran(...)``
 (batches, optimizer steps, validation batches, and which loader and model, from a
 recorder on every Trainer), ``optimizer_steps()`` (the steps a plain PyTorch loop took), ``variable(...).computed_with(...)`` (the operations of the
-learner's own code a tensor came from), and ``custom(..., before=...)``. Values are
+learner's own code a tensor came from), ``variable(...).counterfactual(...)`` (the set-up
+and the code run again with changed inputs: a pasted result does not follow), and ``custom(..., before=...)``. Values are
 compared with the solution's: ``lightning_module(...).loss_value()``, ``.same_optimizer()``,
 ``module(...).initial_parameters()``, ``trainer(...).metric_values(...)``. Exceptions any
 exercise can meet are explained (``COMMON_ERRORS``). The learner's code runs in a module

@@ -2,6 +2,7 @@
 came from (``computed_with``)."""
 from __future__ import annotations
 
+import os
 import weakref
 
 from graders.compare import mismatch
@@ -40,6 +41,20 @@ class _Value(Check):
         self.tests.append(("computed_with", {"ops": ops, "msg": msg}))
         return self
 
+    def counterfactual(self, perturb: str, describe: str, *, rtol: float | None = None, atol: float | None = None,
+                       msg: str | None = None) -> "_Value":
+        """Run the set-up again, then ``perturb`` (Python code that changes the inputs, e.g.
+        ``"x = x.flip(0)"``), then the learner's code, in a fresh namespace; the value must
+        equal the solution's under the same perturbation. A result typed in, pasted from an
+        earlier output or copied from elsewhere is right for one input only, and fails here;
+        the message says what changed (``describe``, e.g. "the images in reverse order").
+        It works for any value (lists and numbers too, where ``computed_with`` sees only
+        tensors), at the cost of running the set-up and the code once more: keep it for
+        cheap exercises. Files the re-run writes go to a folder of their own."""
+        self.tests.append(("counterfactual", {"perturb": perturb, "describe": describe, "rtol": rtol,
+                                              "atol": atol, "msg": msg}))
+        return self
+
     def before(self, run):
         if any(kind == "computed_with" for kind, _ in self.tests):
             _install_tracer(run)
@@ -59,6 +74,10 @@ class _Value(Check):
         if any(kind == "computed_with" for kind, _ in self.tests):
             tracer = run.records.get(_TRACER)
             info["ops"] = sorted(tracer.lineage(value)) if tracer is not None else None
+        for kind, opts in self.tests:
+            if kind == "counterfactual":
+                info["counterfactual"] = _rerun(run, opts["perturb"], self.name, self.is_expression)
+                info["value"] = value  # to tell "did not change" from "changed wrongly"
         return info
 
     def judge(self, got, want, ctx):
@@ -79,6 +98,10 @@ class _Value(Check):
                                 check_requires_grad=opts["check_requires_grad"])
                 if fail:
                     return _fail(opts["msg"], fail, ctx, self.name)
+            if kind == "counterfactual":
+                fail = _judge_counterfactual(self.name, got, want, opts)
+                if fail:
+                    return _fail(opts["msg"], fail, ctx, self.name)
             if kind == "computed_with" and got.get("ops") is not None \
                     and not set(got["ops"]) & {_normalise(op) for op in opts["ops"]}:
                 wanted = " or ".join(f"`{op}`" for op in opts["ops"])
@@ -88,6 +111,63 @@ class _Value(Check):
                             expected=f"made by {wanted}", got=f"made by {came}")
                 return _fail(opts["msg"], fail, ctx, self.name)
         return None
+
+
+def _rerun(run, perturb: str, name: str, is_expression: bool) -> dict:
+    """The set-up, ``perturb`` and the learner's code once more, in a fresh ``__main__``, with
+    output discarded and files kept apart; returns the new value of ``name``."""
+    import builtins
+    import io
+    import sys
+    import tempfile
+    import types
+
+    import torch
+
+    from graders.worker import LEARNER_FILE, PRE_FILE, _learner_error
+
+    main = types.ModuleType("__main__")
+    ns = main.__dict__
+    ns["__builtins__"] = builtins
+    saved = sys.modules.get("__main__"), sys.stdout, sys.stderr, os.getcwd(), run.phase
+    sys.modules["__main__"] = main
+    sys.stdout = sys.stderr = io.StringIO()
+    run.phase = "rerun"
+    os.chdir(tempfile.mkdtemp(dir=run.workdir))
+    torch.manual_seed(run.seed)
+    try:
+        exec(compile(run.pre_code, PRE_FILE, "exec"), ns)
+        exec(compile(perturb, "<perturbation>", "exec"), ns)
+        exec(compile(run.code, LEARNER_FILE, "exec"), ns)
+        value = eval(name, ns) if is_expression else ns.get(name)  # noqa: S307 - in the sandbox
+    except Exception as err:
+        return {"error": _learner_error(err)}
+    finally:
+        sys.modules["__main__"], sys.stdout, sys.stderr, cwd, run.phase = saved
+        os.chdir(cwd)
+    return {"value": value}
+
+
+def _judge_counterfactual(name: str, got: dict, want: dict | None, opts: dict) -> Fail | None:
+    again, wagain = got.get("counterfactual") or {}, (want or {}).get("counterfactual") or {}
+    if "error" in again:
+        err = again["error"]
+        return Fail(f"Run again with {opts['describe']}, your code raised {err['type']}: {err['message']}",
+                    line=err.get("line"))
+    if "value" not in wagain:
+        return None
+    fail = mismatch(name, again["value"], wagain["value"], rtol=opts["rtol"], atol=opts["atol"],
+                    check_requires_grad=False)
+    if fail is None:
+        return None
+    unchanged = mismatch(name, again["value"], got.get("value"), rtol=opts["rtol"], atol=opts["atol"],
+                         check_requires_grad=False) is None
+    if unchanged:
+        return Fail(f"`{name}` stays the same when the inputs change ({opts['describe']}): your code does not "
+                    "compute it from them. A value typed in, or copied from an earlier output, is right for one "
+                    "input only.", expected=fail.expected, got=fail.got)
+    fail.message = f"With {opts['describe']}, " + fail.message[0].lower() + fail.message[1:]
+    return fail
 
 
 _TRACER = "op_tracer"

@@ -88,6 +88,10 @@ def _same_is_computed(got, want, ctx):
 sct = SCT(
     custom(judge=_loops_are_python),
     custom(probe=_loops, judge=_judge_loops),
+    variable("C_loops").counterfactual(
+        "x = x.flip(0)", "the images in reverse order", rtol=1e-4, atol=1e-4,
+        msg="`C_loops` does not follow the inputs: run on other images, your loops give the same numbers, so they "
+            "copy a result instead of computing A times B. Build each entry from A[i][k] * B[k][j]."),
     custom(probe=_product, judge=_judge_product),
     variable("C_torch").computed_with(
         "matmul", "mm", "einsum",
@@ -101,11 +105,23 @@ sct = SCT(
 _LOOPS = """C_loops = [[sum(A[i][k] * B[k][j] for k in range(16)) for j in range(16)]
            for i in range(16)]"""
 
+def _pasted_product() -> str:
+    """The loop result as a learner would paste it from an earlier output."""
+    from course.data import load_tensors
+
+    x, _ = load_tensors("train", n=64)
+    rows = (x[0, 0, :16, :16] @ x[1, 0, :16, :16]).tolist()
+    return "[" + ",\n ".join("[" + ", ".join(f"{v:.6f}" for v in row) + "]" for row in rows) + "]"
+
+
 cases = [
     wrong("indexes B with the row of A", replace={"B[k][j]": "B[k][i]"}, says="B's second index is j"),
     wrong("reads B by rows instead of columns", replace={"B[k][j]": "B[j][k]"}, says="B's second index is j"),
     wrong("sums over only 15 values of k", replace={"for k in range(16)": "for k in range(15)"},
           says="over all 16 values of k"),
+    wrong("loops over a pasted copy of the result",
+          replace={_LOOPS: "SAVED = " + _pasted_product() + "\nC_loops = [[v for v in row] for row in SAVED]"},
+          says="`C_loops` does not follow the inputs"),
     wrong("converts the tensor result instead of looping",
           replace={_LOOPS: "C_loops = torch.matmul(a, b).tolist()"}, says="nested Python loops"),
     wrong("multiplies element-wise", replace={"torch.matmul(a, b)": "torch.mul(a, b)"},
