@@ -159,6 +159,12 @@ COMMON_ERRORS = [(re.compile(pattern), text, cause) for pattern, text, cause in 
     (r"cannot assign \w+ before Module.__init__\(\) call",
      "Call super().__init__() first in your module's __init__: nn.Module sets up its registry of parameters and "
      "layers there, and only then can attributes such as self.weight = nn.Parameter(...) be recorded.", None),
+    (r"`model` must be a `LightningModule`",
+     "The Trainer trains a LightningModule: a class that subclasses pl.LightningModule, which gives it the "
+     "training_step and configure_optimizers hooks the Trainer calls. A plain nn.Module has none.", None),
+    (r"could not find the monitored key",
+     "A callback (ModelCheckpoint, EarlyStopping) monitors a metric that the model never logs: monitor one of the "
+     "names passed to self.log(...), which the error below lists.", None),
     (r"modified by an inplace operation",
      "An in-place operation (+=, a method ending in _, or an assignment into a slice) changed a tensor that "
      "autograd had saved for the backward pass. The error shows where backward runs, but the cause is that "
