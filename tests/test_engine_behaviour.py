@@ -123,6 +123,11 @@ def test_ran_passes_with_the_loaders_by_keyword(ran):
                                     "fit(model, val_dataloaders=val_loader, train_dataloaders=train_loader)")))
 
 
+def test_ran_knows_an_object_by_any_of_its_names(ran):
+    _passes(check(ran, "a_model, loader = model, train_loader\n" + textwrap.dedent(_FIT).replace(
+        "fit(model, train_loader, val_loader)", "fit(a_model, loader, val_loader)")))
+
+
 @pytest.mark.parametrize("old,new,message,expected,got,line", [
     ("max_epochs=1,", "max_epochs=1, fast_dev_run=True,",
      "The Trainer `trainer` ran 1 training batch; the exercise's run takes 4. Your Trainer's settings differ: "

@@ -84,20 +84,24 @@ def _install_recorder(run) -> None:
     run.records["trainer_recorder_class"] = _Recorder
 
 
-def _names(ns: dict, obj) -> str | None:
-    """The learner's variable that holds ``obj`` (by identity), if any."""
+def _names(ns: dict, obj, prefer: tuple = ()) -> str | None:
+    """The learner's variable that holds ``obj`` (by identity), if any; one of ``prefer``
+    (the names the SCT expects) when it holds it, as ``lit = model`` binds two names."""
     if obj is None:
         return None
+    for name in prefer:
+        if ns.get(name) is obj:
+            return name
     for name, value in ns.items():
         if value is obj and not name.startswith("_"):
             return name
     return None
 
 
-def _loader_label(ns: dict, loader, fit: dict) -> str | None:
+def _loader_label(ns: dict, loader, fit: dict, prefer: tuple = ()) -> str | None:
     if loader is None:
         return None
-    name = _names(ns, loader)
+    name = _names(ns, loader, prefer)
     if name:
         return name
     dm = fit.get("datamodule")
@@ -174,9 +178,12 @@ class _Trainer(Check):
         if not fits:
             return None
         fit = fits[-1]
-        return {"fits": len(fits), "model": _names(run.ns, fit["model"]) or "a model your code does not keep "
-                "in a variable", "train_loader": _loader_label(run.ns, fit["train_loader"], fit),
-                "val_loader": _loader_label(run.ns, fit["val_loaders"][0], fit) if fit["val_loaders"] else None,
+        prefer = tuple(v for kind, opts in self.tests if kind == "ran" for v in opts["expected"].values()
+                       if isinstance(v, str))
+        return {"fits": len(fits), "model": _names(run.ns, fit["model"], prefer) or "a model your code does not "
+                "keep in a variable", "train_loader": _loader_label(run.ns, fit["train_loader"], fit, prefer),
+                "val_loader": _loader_label(run.ns, fit["val_loaders"][0], fit, prefer) if fit["val_loaders"]
+                else None,
                 "val_loaders": len(fit["val_loaders"]),
                 **{k: fit[k] for k in ("train_batches", "train_samples", "backward", "optimizer_steps",
                                        "val_batches", "epochs")}}
