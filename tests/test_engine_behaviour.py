@@ -478,3 +478,15 @@ def test_counterfactual_passes_a_result_computed_from_the_inputs(rerun):
 ])
 def test_counterfactual_rejects_a_result_that_does_not_follow_the_inputs(rerun, code, message, expected, got):
     _fails(check(rerun, code), message, expected, got, 1)
+
+
+def test_a_broken_before_hook_is_the_exercises_fault_not_the_learners(tmp_path):
+    ex = make_exercise(tmp_path, """
+        from graders.sct import SCT, custom
+        def before(run):
+            raise RuntimeError("no recorder")
+        sct = SCT(custom(before=before, probe=lambda run: None, judge=lambda got, want, ctx: None))
+    """, "x = 1\n")
+    feedback = check(ex, "x = 1\n")
+    assert feedback.outcome == "internal error", feedback.text()
+    assert "The exercise's own solution failed (internal): no recorder" in feedback.message

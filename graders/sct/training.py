@@ -41,7 +41,10 @@ def _install_recorder(run) -> None:
 
         def on_train_start(self, trainer, pl_module):
             if self.fits:
-                self.fits[-1]["train_loader"] = trainer.train_dataloader
+                try:
+                    self.fits[-1]["train_loader"] = trainer.train_dataloader
+                except Exception:  # observing must never break the learner's run
+                    pass
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             if self.fits:
@@ -63,7 +66,10 @@ def _install_recorder(run) -> None:
 
         def on_validation_start(self, trainer, pl_module):
             if self.fits and not trainer.sanity_checking:
-                loaders = trainer.val_dataloaders
+                try:
+                    loaders = trainer.val_dataloaders
+                except Exception:
+                    return
                 loaders = list(loaders) if isinstance(loaders, (list, tuple)) else [loaders]
                 for loader in loaders:
                     if not any(loader is seen for seen in self.fits[-1]["val_loaders"]):

@@ -210,18 +210,24 @@ def _install_tracer(run) -> None:
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
             if run.phase in ("pre", "code"):
-                ops = set()
-                if run.phase == "code":
-                    ops.add(_normalise(getattr(func, "__name__", "")))
-                for leaf in tree_leaves((args, kwargs)):
-                    if isinstance(leaf, torch.Tensor):
-                        ops |= self.lineage(leaf)
-                ops = frozenset(ops)
-                for leaf in tree_leaves(out) if isinstance(out, (tuple, list, dict)) else [out]:
-                    if isinstance(leaf, torch.Tensor):
-                        key = id(leaf)
-                        self.table[key] = (weakref.ref(leaf, lambda _, k=key: self.table.pop(k, None)), ops)
+                try:
+                    self._record(func, args, kwargs, out)
+                except Exception:  # instrumentation must never break the learner's code
+                    pass
             return out
+
+        def _record(self, func, args, kwargs, out):
+            ops = set()
+            if run.phase == "code":
+                ops.add(_normalise(getattr(func, "__name__", "")))
+            for leaf in tree_leaves((args, kwargs)):
+                if isinstance(leaf, torch.Tensor):
+                    ops |= self.lineage(leaf)
+            ops = frozenset(ops)
+            for leaf in tree_leaves(out) if isinstance(out, (tuple, list, dict)) else [out]:
+                if isinstance(leaf, torch.Tensor):
+                    key = id(leaf)
+                    self.table[key] = (weakref.ref(leaf, lambda _, k=key: self.table.pop(k, None)), ops)
 
     tracer = _Tracer()
     tracer.__enter__()  # on for the rest of this forked run
