@@ -17,7 +17,7 @@ def _best_matches_the_best_file(run):
     path = getattr(getattr(t, "checkpoint_callback", None), "best_model_path", "")
     if not isinstance(best, torch.nn.Module) or not path:
         return None
-    x, _ = cifar_batch(16)
+    x, _ = cifar_batch(8)
     with torch.no_grad():
         from_file = type(best).load_from_checkpoint(path, map_location="cpu").eval()(x)
         out = best.eval()(x)
