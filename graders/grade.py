@@ -79,7 +79,7 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
             if static:
                 static.detail = problem.message + (f"\n{problem.detail}" if problem.detail else "")
                 return feedback(FAILED, static, run)
-            problem = sct.explain_error(run.error or {}, problem)
+            problem = sct.explain_error(run.error or {}, problem, code)
         return feedback(outcome, problem, run)
 
     ctx = Ctx(code, exercise.pre_code(number), exercise.id)

@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 import traceback
+import types
 
 import numpy as np
 import torch
@@ -225,17 +226,32 @@ def _run(job: dict) -> dict:
 
     checks = load_sct(job["sct_path"], job["step"]).checks
     probes = [c.probe for c in checks]  # bound now, so later monkeypatching cannot swap them
-    saved = _snapshot(_guarded())
-    ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
+    befores = [c.before for c in checks]
+    main = _notebook_main()
+    ns = main.__dict__
     times = {}
     result: dict = {"status": "ok", "error": None, "probes": [], "times": times}
+    run = Run(ns=ns, stdout="", workdir=job["workdir"], seed=job["seed"], pre_code=job["pre_code"],
+              code=job["code"])
 
     # inspect (torch.jit.script, tracebacks) reads source through linecache: give it the
     # code under the names its frames carry.
     for text, name in ((job["pre_code"], PRE_FILE), (job["code"], LEARNER_FILE)):
         linecache.cache[name] = (len(text), None, text.splitlines(True), name)
 
+    # Instrumentation the checks need in place before anything runs (a recorder added to
+    # every Trainer, an operation tracer): installed before the set-up, so a Trainer the
+    # set-up builds is observed too, and before the snapshot, so _restore keeps it.
+    try:
+        for before in befores:
+            before(run)
+    except BaseException as err:
+        result.update(status="internal", error={"type": type(err).__name__, "message": _safe_str(err)})
+        return _finish(result, out)
+    saved = _snapshot(_guarded())
+
     start = time.perf_counter()
+    run.phase = "pre"
     try:
         exec(compile(job["pre_code"], PRE_FILE, "exec"), ns)
     except BaseException as err:
@@ -244,10 +260,12 @@ def _run(job: dict) -> dict:
     times["pre"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    run.phase = "code"
     try:
         exec(compile(job["code"], LEARNER_FILE, "exec"), ns)
     except BaseException as err:  # SystemExit and KeyboardInterrupt too
         result.update(status="error", error=_learner_error(err))
+    run.phase = "probes"
     times["code"] = time.perf_counter() - start
     # Whatever the learner's code rebound (torch.equal, isinstance, the grader's modules),
     # the probes and the reply see the originals; sys.stdout is the capture again.
@@ -257,7 +275,7 @@ def _run(job: dict) -> dict:
         return _finish(result, out)
 
     start = time.perf_counter()
-    run = Run(ns=ns, stdout=out.getvalue(), workdir=job["workdir"], seed=job["seed"])
+    run.stdout = out.getvalue()
     for probe in probes:
         torch.manual_seed(job["seed"])  # each probe sees the same randomness for learner and solution
         try:
@@ -280,8 +298,25 @@ def _finish(result: dict, out: CappedWriter) -> dict:
     return result
 
 
-class Run:
-    """What a probe sees of a finished run."""
+def _notebook_main() -> types.ModuleType:
+    """A fresh module registered as ``__main__`` for the run, as in a notebook kernel: the
+    set-up and the learner's code run in its namespace, so a class they define is
+    ``__main__.Name`` and pickle (torch.save, multiprocessing, deepcopy of a checkpoint)
+    finds it there. The run is a forked child, so the server's own ``__main__`` is untouched."""
+    main = types.ModuleType("__main__", "The learner's notebook namespace.")
+    main.__dict__["__builtins__"] = builtins
+    sys.modules["__main__"] = main
+    return main
 
-    def __init__(self, ns: dict, stdout: str, workdir: str, seed: int):
+
+class Run:
+    """What a probe sees of a run: ``ns`` (the learner's namespace), ``stdout``, ``workdir``,
+    ``seed``, ``pre_code`` and ``code`` (the sources that ran), ``phase`` ("setup" while the
+    checks' ``before`` hooks run, then "pre", "code" and "probes") and ``records``, a dict
+    where a check's ``before`` hook keeps what it observes for its probe."""
+
+    def __init__(self, ns: dict, stdout: str, workdir: str, seed: int, pre_code: str = "", code: str = ""):
         self.ns, self.stdout, self.workdir, self.seed = ns, stdout, workdir, seed
+        self.pre_code, self.code = pre_code, code
+        self.phase = "setup"
+        self.records: dict = {}

@@ -14,6 +14,17 @@ returns plain data (shapes, tensors, names, numbers). ``judge`` runs in the trus
 process and compares the learner's data with the solution's, so nothing the learner's
 code patches (``torch.allclose``, this module, ``builtins``) can change a verdict.
 
+Checks judge what the code did, not only what it set. A check's ``before(run)`` runs in
+the sandbox ahead of the set-up and installs instrumentation: ``trainer(...).ran(...)``
+(batches, optimizer steps, validation batches, and which loader and model, from a
+recorder on every Trainer), ``optimizer_steps()`` (the steps a plain PyTorch loop took), ``variable(...).computed_with(...)`` (the operations of the
+learner's own code a tensor came from), ``variable(...).counterfactual(...)`` (the set-up
+and the code run again with changed inputs: a pasted result does not follow), and ``custom(..., before=...)``. Values are
+compared with the solution's: ``lightning_module(...).loss_value()``, ``.same_optimizer()``,
+``module(...).initial_parameters()``, ``trainer(...).metric_values(...)``. Exceptions any
+exercise can meet are explained (``COMMON_ERRORS``). The learner's code runs in a module
+registered as ``__main__``, as in a notebook kernel.
+
 One module per family of checks: ``values`` (variables and expressions), ``source``
 (calls and operators used or avoided), ``output`` (printed text), ``models`` (nn.Module and
 LightningModule), ``training`` (the Trainer), ``files`` (saved and exported models),
@@ -27,7 +38,7 @@ from graders.feedback import Fail
 from graders.sct.cases import Case, right, wrong
 from graders.sct.choice import multiple_choice
 from graders.sct.compression import compressed, distillation_loss
-from graders.sct.core import SCT, SOLUTION, Check, Ctx, cifar_batch, load_module, load_sct
+from graders.sct.core import COMMON_ERRORS, SCT, SOLUTION, Check, Ctx, cifar_batch, load_module, load_sct
 from graders.sct.custom import correct, custom
 from graders.sct.distributed import ranks
 from graders.sct.files import file
@@ -36,11 +47,11 @@ from graders.sct.output import printed
 from graders.sct.performance import training_record
 from graders.sct.source import avoids, uses
 from graders.sct.tracking import mlflow_runs, study
-from graders.sct.training import trainer
+from graders.sct.training import optimizer_steps, trainer
 from graders.sct.values import expression, variable
 
 __all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",
            "module", "lightning_module", "trainer", "file", "multiple_choice", "correct", "custom", "wrong",
-           "right", "Fail", "load_sct", "load_module", "cifar_batch",
+           "right", "Fail", "load_sct", "load_module", "cifar_batch", "COMMON_ERRORS", "optimizer_steps",
            # scaling training (chapter 4)
            "ranks", "training_record", "mlflow_runs", "study", "compressed", "distillation_loss"]

@@ -82,6 +82,12 @@ class Check:
 
     static = False
 
+    def before(self, run) -> None:
+        """Runs in the sandbox before the set-up and the learner's code (``run.ns`` is still
+        empty): install instrumentation here, such as a recorder on every Trainer, and keep
+        what it observes in ``run.records`` for ``probe``. Behaviour cannot lie where a
+        setting can, so checks that judge what the code did start observing here."""
+
     def probe(self, run) -> Any:
         return None
 
@@ -93,7 +99,11 @@ class SCT:
     """``errors`` maps a regular expression, searched in "ExceptionType: message" of an
     exception the learner's code raises, to an explanation of the misconception behind
     it, e.g. ``{"must match the size of tensor": "Broadcasting aligns shapes from the
-    right: ..."}``. The original error stays in the feedback's details."""
+    right: ..."}``. The original error stays in the feedback's details. Errors that any
+    exercise can meet (``COMMON_ERRORS``: a function that returns nothing used as a value,
+    an in-place change autograd needed, a backward through a graph that was freed...) are
+    explained too, after the exercise's own, and point at the line that caused them where
+    the source shows it."""
 
     def __init__(self, *checks: Check, success: str | None = None, errors: dict[str, str] | None = None):
         for check in checks:
@@ -103,14 +113,78 @@ class SCT:
         self.success = success
         self.errors = {re.compile(pattern): text for pattern, text in (errors or {}).items()}
 
-    def explain_error(self, error: dict, fail: Fail) -> Fail:
+    def explain_error(self, error: dict, fail: Fail, code: str | None = None) -> Fail:
         """Put the instructor's explanation first when the learner's exception is a known one."""
         raised = f"{error.get('type')}: {error.get('message')}"
+        detail = fail.message + (f"\n{fail.detail}" if fail.detail else "")
         for pattern, text in self.errors.items():
             if pattern.search(raised):
-                detail = fail.message + (f"\n{fail.detail}" if fail.detail else "")
                 return Fail(text, line=fail.line, detail=detail)
+        for pattern, text, cause in COMMON_ERRORS:
+            if pattern.search(raised):
+                line = fail.line
+                if cause and code is not None:
+                    try:
+                        line = cause(ast.parse(code), fail.line) or fail.line
+                    except SyntaxError:
+                        pass
+                return Fail(text, line=line, detail=detail)
         return fail
+
+
+def _in_place_line(tree, error_line: int | None) -> int | None:
+    """The first in-place change in the code (``x += ...``, ``x.add_(...)``, ``x[i] = ...``):
+    autograd reports it where backward runs, but the cause is that earlier line."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AugAssign):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr.endswith("_") and not node.func.attr.startswith("_") \
+                and node.func.attr not in ("requires_grad_", "zero_"):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Subscript) for t in node.targets):
+            lines.append(node.lineno)
+    return min(lines) if lines else None
+
+
+COMMON_ERRORS = [(re.compile(pattern), text, cause) for pattern, text, cause in [
+    (r"'NoneType' object is not (callable|subscriptable|iterable)|'NoneType' object has no attribute",
+     "Something your code uses is None: a function or method without a `return` gives None, and so do "
+     "in-place methods such as list.append. Check that each function you wrote returns its result, and that "
+     "you do not keep the result of a call that returns nothing.", None),
+    (r"An invalid dataloader was (returned from|passed to) .*Found None",
+     "A DataLoader the Trainer asked for is None: a *_dataloader hook without `return` gives nothing. Return "
+     "the DataLoader the hook builds.", None),
+    (r"cannot assign \w+ before Module.__init__\(\) call",
+     "Call super().__init__() first in your module's __init__: nn.Module sets up its registry of parameters and "
+     "layers there, and only then can attributes such as self.weight = nn.Parameter(...) be recorded.", None),
+    (r"`model` must be a `LightningModule`",
+     "The Trainer trains a LightningModule: a class that subclasses pl.LightningModule, which gives it the "
+     "training_step and configure_optimizers hooks the Trainer calls. A plain nn.Module has none.", None),
+    (r"could not find the monitored key",
+     "A callback (ModelCheckpoint, EarlyStopping) monitors a metric that the model never logs: monitor one of the "
+     "names passed to self.log(...), which the error below lists.", None),
+    (r"modified by an inplace operation",
+     "An in-place operation (+=, a method ending in _, or an assignment into a slice) changed a tensor that "
+     "autograd had saved for the backward pass. The error shows where backward runs, but the cause is that "
+     "earlier line: write it as a new tensor, e.g. `x = x + b` instead of `x += b`.", _in_place_line),
+    (r"a leaf Variable that requires grad is being used in an in-place operation",
+     "A tensor that requires gradients cannot be changed in place while autograd records: update weights "
+     "inside `with torch.no_grad():`, or let `optimizer.step()` do it.", _in_place_line),
+    (r"Trying to backward through the graph a second time",
+     "backward frees the graph it walks: a second backward through the same graph needs a new forward pass. "
+     "Compute the loss again inside the loop, for every batch.", None),
+    (r"'(float|int)' object has no attribute 'backward'",
+     "The loss is a Python number, not a tensor: .item() and float() give up the graph that autograd needs. "
+     "Keep the tensor the loss function returns, and call backward on it.", None),
+    (r"element 0 of tensors does not require grad",
+     "backward was called on a tensor that does not track gradients: it was detached (.detach(), .item(), "
+     "torch.no_grad()) or computed from tensors without requires_grad=True.", None),
+    (r"mat1 and mat2 shapes cannot be multiplied",
+     "A matrix product (a Linear layer or @) got inputs of the wrong width: a Linear layer's in_features must "
+     "equal the number of features per row of its input.", None),
+]]
 
 
 def load_sct(path: str | os.PathLike, step: int | None = None) -> SCT:

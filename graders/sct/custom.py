@@ -10,6 +10,10 @@ class _Correct(Check):
     def __init__(self, check: Check, diagnose: list[Check]):
         self.check, self.diagnose = check, diagnose
 
+    def before(self, run):
+        for check in [self.check, *self.diagnose]:
+            check.before(run)
+
     def probe(self, run):
         return [self.check.probe(run)] + [d.probe(run) for d in self.diagnose]
 
@@ -32,8 +36,14 @@ def correct(check: Check, diagnose: list[Check] | tuple = ()) -> Check:
 
 
 class _Custom(Check):
-    def __init__(self, probe: Callable | None, judge: Callable):
-        self._probe, self._judge = probe, judge
+    def __init__(self, probe: Callable | None, judge: Callable, before: Callable | None = None):
+        self._probe, self._judge, self._before = probe, judge, before
+        # Without a probe the judge reads only the source: it can name the cause of a crash too.
+        self.static = probe is None and before is None
+
+    def before(self, run):
+        if self._before:
+            self._before(run)
 
     def probe(self, run):
         return self._probe(run) if self._probe else None
@@ -45,8 +55,13 @@ class _Custom(Check):
         return Fail(str(result))
 
 
-def custom(judge: Callable, probe: Callable | None = None) -> Check:
+def custom(judge: Callable, probe: Callable | None = None, before: Callable | None = None) -> Check:
     """A check the others do not cover: ``probe(run)`` returns plain data from the sandbox
-    (``run.ns``, ``run.stdout``, ``run.workdir``); ``judge(got, want, ctx)`` returns None to
-    pass, or a message (or Fail) to fail. ``want`` is the solution's probe result."""
-    return _Custom(probe, judge)
+    (``run.ns``, ``run.stdout``, ``run.workdir``, ``run.records``); ``judge(got, want, ctx)``
+    returns None to pass, or a message (or Fail) to fail. ``want`` is the solution's probe
+    result. ``before(run)``, if given, runs in the sandbox before the set-up and the
+    learner's code, to install what the probe needs to observe (see ``Check.before``). A
+    custom check without ``probe`` reads only the source (``ctx``), so it is static: when
+    the learner's code raises, it still runs, and names the cause (a hard-coded "cuda")
+    before the exception that followed."""
+    return _Custom(probe, judge, before)

@@ -29,6 +29,13 @@ class _Module(Check):
     def param_count(self, count=SOLUTION, msg: str | None = None) -> "_Module":
         return self._add("param_count", count=count, msg=msg)
 
+    def initial_parameters(self, msg: str | None = None) -> "_Module":
+        """Freshly built (under the probe's seed), its parameters have the solution's names,
+        shapes and values: a custom layer's factors that start at 0 instead of 1 show here,
+        named as the cause, before the gradient and training checks see its consequences.
+        Use it on an expression that builds the layer, e.g. ``module("Scale(4)")``."""
+        return self._add("initial", msg=msg)
+
     def gradients_flow(self, msg: str | None = None) -> "_Module":
         """A backward pass gives every trainable parameter a non-zero gradient."""
         return self._add("gradients", msg=msg)
@@ -50,6 +57,8 @@ class _Module(Check):
         kinds = {k for k, _ in self.tests}
         info["layers"] = [n for m in obj.modules() for n in _class_names(m)[:1]]
         info["params"] = sum(p.numel() for p in obj.parameters())
+        if "initial" in kinds:
+            info["initial"] = {n: p.detach().clone() for n, p in obj.named_parameters()}
         if kinds & {"output_shape", "gradients", "trains"}:
             x, y = cifar_batch(self.batch)
             try:
@@ -66,8 +75,9 @@ class _Module(Check):
             if "gradients" in kinds:
                 model = copy.deepcopy(obj).train()
                 _loss(model(x), y).backward()
-                info["no_grad"] = [n for n, p in model.named_parameters()
-                                   if p.requires_grad and (p.grad is None or not p.grad.abs().sum().item())]
+                info["no_grad"] = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+                info["zero_grad"] = [n for n, p in model.named_parameters()
+                                     if p.requires_grad and p.grad is not None and not p.grad.abs().sum().item()]
                 info["trainable"] = [n for n, p in model.named_parameters() if p.requires_grad]
             if "trains" in kinds:
                 model = copy.deepcopy(obj).train()
@@ -101,6 +111,8 @@ class _Module(Check):
                 if got["params"] != expected:
                     fail = Fail(f"`{self.name}` has the wrong number of parameters.",
                                 expected=f"{expected:,}", got=f"{got['params']:,}")
+            elif kind == "initial":
+                fail = _judge_initial(self.name, got["initial"], want and want.get("initial"))
             elif "forward_error" in got:
                 err = got["forward_error"]
                 fail = Fail(f"Calling `{self.name}` on a CIFAR-10 batch of shape {batch_shape} raised "
@@ -114,12 +126,39 @@ class _Module(Check):
                 fail = Fail(f"After a backward pass, {len(got['no_grad'])} of {len(got['trainable'])} parameters "
                             f"of `{self.name}` have no gradient: the forward pass does not use them.",
                             expected="every parameter gets a gradient", got=", ".join(got["no_grad"][:5]))
+            elif kind == "gradients" and got.get("zero_grad"):
+                fail = Fail(f"After a backward pass, {len(got['zero_grad'])} of {len(got['trainable'])} parameters "
+                            f"of `{self.name}` get a gradient of exactly zero: the forward pass uses them, but their "
+                            "effect vanishes, for example a factor or weight that starts at zero, or an output "
+                            "that a later step discards.", expected="every parameter gets a non-zero gradient",
+                            got=", ".join(got["zero_grad"][:5]))
             elif kind == "trains" and not got["changed"]:
                 fail = Fail(f"One optimizer step did not change any weight of `{self.name}`: "
                             "are all its parameters frozen?")
             if fail:
                 return _fail(opts["msg"], fail, ctx, self.name)
         return None
+
+
+def _judge_initial(name: str, got: dict, want: dict | None) -> Fail | None:
+    from graders.compare import mismatch
+
+    if want is None:
+        return None
+    if list(got) != list(want):
+        missing = [n for n in want if n not in got]
+        extra = [n for n in got if n not in want]
+        return Fail(f"`{name}` has other parameters than expected"
+                    + (f": `{missing[0]}` is missing." if missing else f": `{extra[0]}` is not expected."),
+                    expected=", ".join(want) or "no parameters", got=", ".join(got) or "no parameters")
+    for pname, value in want.items():
+        fail = mismatch(f"{name}.{pname}", got[pname], value, check_requires_grad=False)
+        if fail:
+            if fail.message.endswith("has the right shape but the wrong values."):
+                fail.message = (f"`{name}.{pname}` starts with the wrong values: how a parameter is initialised "
+                                "decides what the layer does before it has learnt anything.")
+            return fail
+    return None
 
 
 def _loss(out, y):
@@ -154,6 +193,21 @@ class _LightningModule(Check):
         self.tests.append(("loss", {"msg": msg}))
         return self
 
+    def loss_value(self, value=SOLUTION, atol: float = 1e-4, msg: str | None = None) -> "_LightningModule":
+        """The loss ``training_step`` returns on the probe's batch equals ``value`` (default: the
+        solution's, on the same batch and weights) within ``atol``. A loss that is a scalar
+        with gradients can still be the wrong loss: softmax applied before cross_entropy,
+        a sum instead of a mean, the wrong target. Messages may use {expected} and {got}."""
+        self.tests.append(("loss_value", {"value": value, "atol": atol, "msg": msg}))
+        return self
+
+    def same_optimizer(self, msg: str | None = None) -> "_LightningModule":
+        """``configure_optimizers`` returns the solution's kind of optimizer, with its learning
+        rate, over the module's own parameters, all of them (an optimizer over a new model's
+        parameters, or another class, fails here and not later as a wrong metric)."""
+        self.tests.append(("same_optimizer", {"msg": msg}))
+        return self
+
     def optimizers(self, msg: str | None = None) -> "_LightningModule":
         """``configure_optimizers`` returns an optimizer (alone, in a list or in a dict)."""
         self.tests.append(("optimizers", {"msg": msg}))
@@ -185,23 +239,30 @@ class _LightningModule(Check):
         kinds = {k for k, _ in self.tests}
         info["overridden"] = [h for h in _LIGHTNING_HOOKS
                               if getattr(type(obj), h, None) is not getattr(pl.LightningModule, h, None)]
-        if "loss" in kinds:
+        if kinds & {"loss", "loss_value"}:
             try:
                 out = copy.deepcopy(obj).train().training_step(self._batch(run), 0)
                 loss = out["loss"] if isinstance(out, dict) and "loss" in out else out
                 info["loss"] = {"type": type(out).__name__, "is_tensor": isinstance(loss, torch.Tensor),
                                 "shape": tuple(loss.shape) if isinstance(loss, torch.Tensor) else None,
                                 "grad": bool(getattr(loss, "requires_grad", False)),
-                                "finite": bool(torch.isfinite(loss).all()) if isinstance(loss, torch.Tensor) else None}
+                                "finite": bool(torch.isfinite(loss).all()) if isinstance(loss, torch.Tensor) else None,
+                                "value": float(loss.detach().float().mean()) if isinstance(loss, torch.Tensor)
+                                and loss.numel() else None}
             except Exception as err:
                 info["loss_error"] = _learner_error(err)
-        if "optimizers" in kinds:
+        if kinds & {"optimizers", "same_optimizer"}:
             try:
                 result = obj.configure_optimizers()
                 items = result if isinstance(result, (list, tuple)) else [result]
                 flat = [i.get("optimizer") if isinstance(i, dict) else i for i in items]
-                info["optimizers"] = [type(o).__name__ for o in flat if isinstance(o, torch.optim.Optimizer)]
+                opts = [o for o in flat if isinstance(o, torch.optim.Optimizer)]
+                info["optimizers"] = [type(o).__name__ for o in opts]
                 info["optimizers_returned"] = type(result).__name__
+                own = {id(p) for p in obj.parameters() if p.requires_grad}
+                optimized = {id(p) for o in opts for g in o.param_groups for p in g["params"]}
+                info["optimizer_facts"] = {"lrs": [g.get("lr") for o in opts for g in o.param_groups],
+                                           "foreign": len(optimized - own), "left_out": len(own - optimized)}
             except Exception as err:
                 info["optimizers_error"] = _learner_error(err)
         if "fast_dev_run" in kinds:
@@ -246,6 +307,38 @@ class _LightningModule(Check):
                                     "or computed under torch.no_grad()?")
                     elif not loss["finite"]:
                         fail = Fail("The loss from `training_step` is not finite (NaN or infinity).")
+            elif kind == "loss_value" and "loss_error" in got:
+                fail = _error_fail("`training_step` on one batch", got["loss_error"])
+            elif kind == "loss_value":
+                expected = _resolve(opts["value"], want and want.get("loss", {}).get("value"))
+                value = got["loss"].get("value")
+                if value is not None and expected is not None and abs(value - expected) > opts["atol"]:
+                    fail = Fail(f"`training_step` returns a loss of {value:.4f} on a batch where the exercise's "
+                                f"loss is {expected:.4f}: it is not the loss the exercise asks for.",
+                                expected=f"{expected:.4f}", got=f"{value:.4f}")
+            elif kind == "same_optimizer" and "optimizers_error" in got:
+                fail = _error_fail("`configure_optimizers()`", got["optimizers_error"])
+            elif kind == "same_optimizer" and not got["optimizers"]:
+                fail = Fail("`configure_optimizers` should return an optimizer, such as torch.optim.Adam(...).",
+                            expected="a torch.optim.Optimizer", got=got["optimizers_returned"])
+            elif kind == "same_optimizer":
+                facts, wfacts = got["optimizer_facts"], (want or {}).get("optimizer_facts")
+                wtypes = (want or {}).get("optimizers")
+                if wtypes and got["optimizers"] != wtypes:
+                    fail = Fail(f"`configure_optimizers` returns {', '.join(got['optimizers'])}; the exercise asks "
+                                f"for {', '.join(wtypes)}. Each optimizer follows its own update rule, so the "
+                                "training would differ.", expected=", ".join(wtypes), got=", ".join(got["optimizers"]))
+                elif facts["foreign"]:
+                    fail = Fail("`configure_optimizers` optimizes parameters that are not this module's own (a new "
+                                "model's, say), so training never changes the module: pass self.parameters().",
+                                expected="the module's parameters", got=f"{facts['foreign']} other tensors")
+                elif facts["left_out"]:
+                    fail = Fail(f"`configure_optimizers` leaves {facts['left_out']} of the module's trainable "
+                                "parameters out, so they never train: pass self.parameters().",
+                                expected="every trainable parameter", got=f"{facts['left_out']} left out")
+                elif wfacts and facts["lrs"] != wfacts["lrs"]:
+                    fail = Fail(f"The optimizer's learning rate is {facts['lrs'][0]}; the exercise asks for "
+                                f"{wfacts['lrs'][0]}.", expected=f"lr={wfacts['lrs'][0]}", got=f"lr={facts['lrs'][0]}")
             elif kind == "optimizers":
                 if "optimizers_error" in got:
                     fail = _error_fail("`configure_optimizers()`", got["optimizers_error"])
@@ -254,6 +347,9 @@ class _LightningModule(Check):
                                 expected="a torch.optim.Optimizer", got=got["optimizers_returned"])
             elif kind == "fast_dev_run" and "fast_dev_run_error" in got:
                 fail = _error_fail("A one-batch trial run (Trainer(fast_dev_run=True).fit)", got["fast_dev_run_error"])
+            hook = {"same_optimizer": "configure_optimizers", "loss_value": "training_step"}.get(kind)
+            if fail and hook and fail.line is None:
+                fail.line = ctx.assignment_line(hook)  # the hook that holds the cause
             if fail:
                 return _fail(opts["msg"], fail, ctx, self.name)
         return None

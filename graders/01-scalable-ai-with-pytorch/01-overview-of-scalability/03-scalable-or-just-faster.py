@@ -19,4 +19,12 @@ cases = [
     wrong("answers with the option's text", replace={"answer = 2": "answer = \"vectorised tensor code\""},
           says="Set `answer` to the number of one option"),
     right("computes the option number", replace={"answer = 2": "answer = 1 + 1"}),
+    wrong("answers with the number as text", replace={"answer = 2": "answer = \"2\""},
+          says="Set `answer` to the number of one option"),
+    wrong("answers with a number that is no option", replace={"answer = 2": "answer = 5"},
+          says="a whole number from 1 to 4"),
+    wrong("answers with a float", replace={"answer = 2": "answer = 2.0"},
+          says="a whole number from 1 to 4"),
+    wrong("answers True", replace={"answer = 2": "answer = True"}, says="Set `answer` to the number of one option"),
+    right("converts a text answer to a number", replace={"answer = 2": "answer = int(\"2\")"}),
 ]

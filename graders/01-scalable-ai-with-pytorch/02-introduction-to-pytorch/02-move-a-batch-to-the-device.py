@@ -74,8 +74,13 @@ sct = SCT(
     custom(judge=_hard_coded_device),
     custom(judge=_to_result_kept),
     custom(probe=_devices, judge=_on_device),
-    variable("x").equals(msg="`x` should be the first batch of train_loader, moved to the device."),
-    variable("y").equals(msg="`y` should be the labels of the first batch of train_loader, moved to the device."),
+    variable("x").equals(msg="`x` should be the first batch of train_loader, moved to the device.").computed_with(
+        "to", msg="`x` never went through .to(device): on this machine it happens to be on the right device "
+                  "already, but on a GPU machine it would stay behind. Move it: x = x.to(device)."),
+    variable("y").equals(msg="`y` should be the labels of the first batch of train_loader, moved to the device."
+                         ).computed_with(
+        "to", msg="`y` never went through .to(device): the labels must be on the same device as the images and "
+                  "the model, or the loss fails on a GPU. Move it: y = y.to(device)."),
     custom(probe=_channel_mean_shape, judge=_judge_channel_mean),
     variable("channel_mean").equals(rtol=1e-5, atol=1e-5,
                                     msg="`channel_mean` should be the mean of each channel over axes 0, 2 and 3."),
@@ -84,11 +89,29 @@ sct = SCT(
 cases = [
     wrong("moves a copy and drops it", replace={"x = x.to(device)": "x.to(device)"}, says="throws it away"),
     wrong("hard-codes the CPU", replace={"x = x.to(device)": "x = x.to(\"cpu\")"}, says="names the device 'cpu'"),
+    wrong("hard-codes CUDA with .cuda()", replace={"x = x.to(device)": "x = x.cuda()"}, says="names the device 'cuda'"),
+    wrong("builds its own CPU device", replace={"device = get_device()": "device = torch.device(\"cpu\")"},
+          says="names the device 'cpu'"),
+    wrong("moves the images but not the labels", replace={"y = y.to(device)\n": ""}, says="`y` never went through"),
+    wrong("moves neither tensor", replace={"x = x.to(device)\ny = y.to(device)\n": ""},
+          says="`x` never went through"),
+    wrong("takes the first batch of the validation loader", replace={"iter(train_loader)": "iter(val_loader)"},
+          says="first batch of train_loader"),
     wrong("averages over the channels too", replace={"x.mean(dim=(0, 2, 3))": "x.mean()"},
           says="Leave axis 1, the channels"),
     wrong("averages over the wrong axes", replace={"x.mean(dim=(0, 2, 3))": "x.mean(dim=(0, 1, 3))"},
           says="one mean per channel"),
+    wrong("averages each image separately", replace={"x.mean(dim=(0, 2, 3))": "x.mean(dim=(2, 3))"},
+          says="one mean per channel"),
+    wrong("sums instead of averaging", replace={"x.mean(dim=(0, 2, 3))": "x.sum(dim=(0, 2, 3))"},
+          says="the mean of each channel"),
     right("moves both in one line and names the dims by list",
           replace={"x = x.to(device)\ny = y.to(device)": "x, y = x.to(device), y.to(device)",
                    "dim=(0, 2, 3)": "dim=[0, 2, 3]"}),
+    right("moves the batch in a comprehension and calls torch.mean",
+          replace={"x, y = next(iter(train_loader))": "batch = next(iter(train_loader))",
+                   "x = x.to(device)\ny = y.to(device)": "x, y = [t.to(device) for t in batch]",
+                   "x.mean(dim=(0, 2, 3))": "torch.mean(x, dim=(0, 2, 3))"}),
+    right("names the device keyword", replace={"x = x.to(device)": "x = x.to(device=device)",
+                                               "x.mean(dim=(0, 2, 3))": "x.mean((0, 2, 3))"}),
 ]

@@ -58,26 +58,47 @@ def _judge_batch(got, want, ctx):
 sct = SCT(
     custom(judge=_tensor_lines_have_no_loops),
     custom(probe=_tensor("z"), judge=_judge_z),
+    variable("z").computed_with(
+        "sub", "mean", "std", "var",
+        msg="`z` has the loop's values, but your code did not compute it with tensor operations: it is a copy of "
+            "z_loops. Compute it from `values`: (values - values.mean()) / values.std(correction=0)."),
     variable("mean_c").equals(**_TOL, msg="`mean_c` should hold each channel's mean with the averaged axes kept: "
                                           "x.mean(dim=(0, 2, 3), keepdim=True), shape (1, 3, 1, 1)."),
     custom(probe=_tensor("z_batch"), judge=_judge_batch),
+    variable("z_batch").computed_with(
+        "sub", "div", msg="`z_batch` should be computed from x with mean_c and std_c: (x - mean_c) / std_c."),
     errors={r"must match the size of tensor b \(3\)":
             "Without keepdim=True the channel means have shape (3,), and broadcasting lines them up with the "
             "image widths, the last axis. Keep the averaged axes: x.mean(dim=(0, 2, 3), keepdim=True)."},
 )
 
+_Z = "z = (values - values.mean()) / values.std(correction=0)"
+
 cases = [
     wrong("uses the default, unbiased std", replace={"values.std(correction=0)": "values.std()"},
           says="divides by N - 1"),
     wrong("computes the tensor version with a comprehension",
-          replace={"z = (values - values.mean()) / values.std(correction=0)":
-                   "z = torch.tensor([(v - mean) / std for v in vals])"},
-          says="with a loop again"),
+          replace={_Z: "z = torch.tensor([(v - mean) / std for v in vals])"}, says="with a loop again"),
+    wrong("copies the loop result into a tensor", replace={_Z: "z = torch.tensor(z_loops)"},
+          says="it is a copy of z_loops"),
+    wrong("divides by the variance", replace={_Z: "z = (values - values.mean()) / values.var(correction=0)"},
+          says="`z` should standardise `values` like the loop does"),
+    wrong("forgets to subtract the mean", replace={_Z: "z = values / values.std(correction=0)"},
+          says="`z` should standardise `values` like the loop does"),
     wrong("standardises the whole batch with one mean and std",
           replace={"z_batch = (x - mean_c) / std_c": "z_batch = (x - x.mean()) / x.std(correction=0)"},
           says="Each channel of `z_batch` should have mean 0"),
     wrong("drops the averaged axes", replace={"dim=(0, 2, 3), keepdim=True)\nstd_c": "dim=(0, 2, 3))\nstd_c"},
           says="Keep the averaged axes"),
+    wrong("averages over the channels instead", replace={"mean_c = x.mean(dim=(0, 2, 3), keepdim=True)":
+                                                         "mean_c = x.mean(dim=1, keepdim=True)"},
+          says="`mean_c` should hold each channel's mean"),
     right("calls the torch functions", replace={"(values - values.mean()) / values.std(correction=0)":
                                                 "(values - torch.mean(values)) / torch.std(values, correction=0)"}),
+    right("takes the std as the square root of the variance",
+          replace={"values.std(correction=0)": "values.var(correction=0).sqrt()",
+                   "std_c = x.std(dim=(0, 2, 3), keepdim=True, correction=0)":
+                   "std_c = x.var(dim=(0, 2, 3), keepdim=True, correction=0).sqrt()"}),
+    right("uses torch.std_mean", replace={_Z: "std_v, mean_v = torch.std_mean(values, correction=0)\n"
+                                              "z = (values - mean_v) / std_v"}),
 ]

@@ -5,7 +5,7 @@ import ast
 
 import torch
 
-from graders.sct import SCT, Fail, custom, right, variable, wrong
+from graders.sct import SCT, Fail, correct, custom, optimizer_steps, right, variable, wrong
 
 _TOL = {"rtol": 1e-4, "atol": 1e-4}
 
@@ -56,6 +56,10 @@ def _judge_pred(got, want, ctx):
 step1 = SCT(
     custom(judge=_scores_without_loops),
     custom(probe=_tensor("scores"), judge=_judge_scores),
+    variable("scores").computed_with(
+        "matmul", "mm", "addmm", "linear", "einsum",
+        msg="`scores` has the right values, but your code did not compute it with a matrix product of its own: "
+            "score all 64 images at once, features @ W + b."),
     custom(probe=_tensor("pred"), judge=_judge_pred),
 )
 
@@ -77,9 +81,34 @@ def _judge_grad(got, want, ctx):
     return None
 
 
+def _loss_facts(run):
+    import torch.nn.functional as F
+
+    ns = run.ns
+    loss = ns.get("loss")
+    if not isinstance(loss, torch.Tensor):
+        return {"type": type(loss).__name__}
+    scores = ns["features"] @ ns["W"].detach() + ns["b"]
+    return {"type": "Tensor", "value": float(loss.detach()), "grad": loss.requires_grad,
+            "softmaxed": float(F.cross_entropy(scores.softmax(dim=1), ns["y"]))}
+
+
+def _judge_loss(got, want, ctx):
+    if got["type"] != "Tensor":
+        return (f"`loss` is a {got['type']}, not a tensor: .item() or float() turns it into a Python number, which "
+                "autograd cannot differentiate. Keep the tensor: loss = F.cross_entropy(scores, y).")
+    if abs(got["value"] - want["value"]) <= 1e-4 and got["grad"]:
+        return None
+    if abs(got["value"] - got["softmaxed"]) <= 1e-4:
+        return ("`loss` applies softmax before cross_entropy, which applies log-softmax itself: pass the raw "
+                "scores, F.cross_entropy(scores, y).")
+    if abs(got["value"] - want["value"]) <= 1e-4:
+        return "`loss` has the right value but does not track gradients: was it computed under torch.no_grad()?"
+    return "`loss` should be F.cross_entropy(features @ W + b, y), a single number that tracks gradients."
+
+
 step2 = SCT(
-    variable("loss").instance_of("torch.Tensor").equals(
-        **_TOL, msg="`loss` should be F.cross_entropy(features @ W + b, y), a single number that tracks gradients."),
+    custom(probe=_loss_facts, judge=_judge_loss),
     custom(probe=_tensor("grad"), judge=_judge_grad),
 )
 
@@ -129,11 +158,19 @@ def _loss_goes_down(got, want, ctx):
 
 
 step3 = SCT(
-    custom(probe=_tensor("W"), judge=_judge_training),
+    # W is what counts (an update written by hand is fine); when it is wrong, what the
+    # optimizer really did (how many steps, which optimizer and lr) is named first.
+    correct(custom(probe=_tensor("W"), judge=_judge_training), diagnose=[optimizer_steps()]),
     custom(probe=_losses, judge=_loss_goes_down),
 )
 
 steps = [step1, step2, step3]
+
+_STEP3_LOOP = """for step in range(5):
+    # Clear the gradients left by the previous step
+    optimizer.zero_grad()
+    loss = F.cross_entropy(features @ W + b, y)
+    loss.backward()"""
 
 cases = [
     # step 1: score the batch with one matrix product
@@ -144,8 +181,25 @@ cases = [
     wrong("keeps scoring one image at a time", step=1,
           replace={"scores = features @ W + b": "scores = torch.stack([features[i] @ W + b for i in range(64)])"},
           says="one at a time again"),
+    wrong("scores only the 8 images of the loop", step=1, replace={"scores = features @ W + b": "scores = loop_scores"},
+          says="(64, 10)"),
+    wrong("multiplies element-wise and sums", step=1,
+          replace={"scores = features @ W + b": "scores = (features * W.T[0]).sum(dim=1, keepdim=True) + b"},
+          says="the right shape but the wrong values"),
+    wrong("takes the highest score instead of its position", step=1,
+          replace={"pred = scores.argmax(dim=1)": "pred = scores.max(dim=1).values"},
+          says="position of the highest score"),
+    wrong("picks the lowest score", step=1, replace={"argmax(dim=1)": "argmin(dim=1)"},
+          says="position of the highest score"),
+    wrong("transposes W", step=1, replace={"scores = features @ W + b": "scores = features @ W.T + b"},
+          says="in_features must equal"),
     right("calls torch.matmul", step=1, replace={"features @ W + b\n": "torch.matmul(features, W) + b\n",
                                                  "argmax(dim=1)": "argmax(1)"}),
+    right("adds the bias inside addmm and takes the arg max with torch.argmax", step=1,
+          replace={"scores = features @ W + b": "scores = torch.addmm(b, features, W)",
+                   "pred = scores.argmax(dim=1)": "pred = torch.argmax(scores, dim=1)"}),
+    right("takes the arg max of the probabilities", step=1,
+          replace={"pred = scores.argmax(dim=1)": "pred = scores.softmax(dim=1).argmax(dim=1)"}),
     # step 2: autograd
     wrong("never calls backward", step=2, replace={"loss.backward()": "loss.detach()"}, says="`grad` is None"),
     wrong("runs forward and backward twice without clearing", step=2,
@@ -153,16 +207,43 @@ cases = [
           says="gradients accumulate"),
     wrong("differentiates the sum of the scores", step=2, replace={"loss.backward()": "scores.sum().backward()"},
           says="not the gradient of the cross-entropy loss"),
+    wrong("forgets to track W", step=2, replace={"W.requires_grad_(True)\n": ""}, says="does not track gradients"),
+    wrong("turns the loss into a Python number", step=2,
+          replace={"loss = F.cross_entropy(scores, y)": "loss = F.cross_entropy(scores, y).item()"},
+          says="The loss is a Python number, not a tensor"),
+    wrong("applies softmax before cross_entropy", step=2,
+          replace={"F.cross_entropy(scores, y)": "F.cross_entropy(scores.softmax(dim=1), y)"},
+          says="applies softmax before cross_entropy"),
+    wrong("backpropagates twice through the same graph", step=2,
+          replace={"loss.backward()": "loss.backward()\nloss.backward()"}, says="backward frees the graph"),
     right("asks torch.autograd.grad directly", step=2,
           replace={"loss.backward()\ngrad = W.grad": "loss.detach()\ngrad = torch.autograd.grad(loss, W)[0]"}),
+    right("sets requires_grad and spells out log-softmax", step=2,
+          replace={"W.requires_grad_(True)": "W.requires_grad = True",
+                   "F.cross_entropy(scores, y)": "F.nll_loss(F.log_softmax(scores, dim=1), y)"}),
     # step 3: train for five steps
     wrong("forgets zero_grad", step=3, replace={"optimizer.zero_grad()": "pass"}, says="gradients accumulate"),
     wrong("steps before backward", step=3,
           replace={"    loss.backward()\n    # Move W against its gradient\n    optimizer.step()":
                    "    optimizer.step()\n    # Move W against its gradient\n    loss.backward()"},
           says="Call step after backward"),
-    wrong("never steps", step=3, replace={"optimizer.step()": "pass"}, says="W never changed"),
+    wrong("never steps", step=3, replace={"optimizer.step()": "pass"}, says="never called optimizer.step()"),
+    wrong("trains for four steps", step=3, replace={"range(5)": "range(4)"}, says="took 4 optimizer steps"),
+    wrong("uses a ten times larger learning rate", step=3, replace={"lr=0.01": "lr=0.1"}, says="SGD(lr=0.01)"),
+    wrong("trains with Adam", step=3, replace={"torch.optim.SGD([W], lr=0.01)": "torch.optim.Adam([W], lr=0.01)"},
+          says="steps the optimizer Adam"),
+    wrong("computes the loss once, before the loop", step=3,
+          replace={_STEP3_LOOP: "loss = F.cross_entropy(features @ W + b, y)\nfor step in range(5):\n"
+                                "    # Clear the gradients left by the previous step\n    optimizer.zero_grad()\n"
+                                "    loss.backward()"},
+          says="backward frees the graph"),
+    wrong("updates W in place outside no_grad", step=3,
+          replace={"optimizer.step()": "W -= 0.01 * W.grad"}, says="inside `with torch.no_grad():`"),
     right("updates W by hand", step=3,
           replace={"optimizer.zero_grad()": "W.grad = None",
                    "optimizer.step()": "W.data -= 0.01 * W.grad"}),
+    right("updates W under no_grad and records the loss tensor", step=3,
+          replace={"optimizer.step()": "with torch.no_grad():\n        W -= 0.01 * W.grad",
+                   "optimizer.zero_grad()": "W.grad = None",
+                   "losses.append(round(loss.item(), 4))": "losses.append(loss.detach())"}),
 ]

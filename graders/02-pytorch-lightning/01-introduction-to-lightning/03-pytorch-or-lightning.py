@@ -17,4 +17,12 @@ cases = [
     wrong("thinks Lightning replaces the optimizer", replace={"answer = 3": "answer = 4"},
           says="ordinary torch.optim optimizer"),
     right("writes the number with a comment", replace={"answer = 3": "answer = 3  # the Trainer runs the loop"}),
+    wrong("answers with the number as text", replace={"answer = 3": "answer = \"3\""},
+          says="Set `answer` to the number of one option"),
+    wrong("answers with a number that is no option", replace={"answer = 3": "answer = 5"},
+          says="a whole number from 1 to 4"),
+    wrong("answers with a float", replace={"answer = 3": "answer = 3.0"},
+          says="a whole number from 1 to 4"),
+    wrong("answers True", replace={"answer = 3": "answer = True"}, says="Set `answer` to the number of one option"),
+    right("converts a text answer to a number", replace={"answer = 3": "answer = int(\"3\")"}),
 ]
