@@ -42,6 +42,9 @@ sct = SCT(
     uses(".fit", msg="Call trainer.fit(model, train_loader, val_loader): creating a Trainer does not train."),
     trainer("trainer").fitted().logged(
         "val_acc", msg="Validation never ran: pass val_loader to fit as well, so the Trainer validates each epoch."),
+    # What ran, not what was set: a debugging flag or swapped loaders can keep max_epochs=1.
+    trainer("trainer").ran(model="model", train_loader="train_loader", val_loader="val_loader",
+                           train_batches=SOLUTION, optimizer_steps=SOLUTION, val_batches=SOLUTION),
     errors={
         r"invalid accelerator name: `accelerator=device\(":
             "The accelerator is a name such as 'cpu' or 'cuda', not a torch.device. A device has a kind and an "
@@ -78,6 +81,16 @@ cases = [
           code="opt = model.configure_optimizers()\nfor x, y in train_loader:\n    opt.zero_grad()\n"
                "    model.training_step((x, y), 0).backward()\n    opt.step()\n",
           says="No training loop of your own is needed"),
+    wrong("stops after one batch with fast_dev_run", replace={"max_epochs=1,": "max_epochs=1, fast_dev_run=True,"},
+          says="runs with fast_dev_run=True"),
+    wrong("trains on half of each epoch", replace={"max_epochs=1,": "max_epochs=1, limit_train_batches=0.5,"},
+          says="limit_train_batches=0.5"),
+    wrong("swaps the loaders", replace={"trainer.fit(model, train_loader, val_loader)":
+                                        "trainer.fit(model, val_loader, train_loader)"}, says="the loaders are swapped"),
+    wrong("passes the validation loader as the training one",
+          replace={"trainer.fit(model, train_loader, val_loader)":
+                   "trainer.fit(model, train_dataloaders=val_loader, val_dataloaders=val_loader)"},
+          says="trained on `val_loader`, the validation loader, not on `train_loader`"),
     right("passes the loaders by keyword",
           replace={"trainer.fit(model, train_loader, val_loader)":
                    "trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=val_loader)"}),
