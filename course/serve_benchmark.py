@@ -1,6 +1,6 @@
 """How fast ``course serve`` answers: ``python -m course.serve_benchmark``.
 
-Starts the real server (``python -m course.serve``, uvicorn) on 127.0.0.1 in a child
+Starts the real server (``python -m course serve``, uvicorn) on 127.0.0.1 in a child
 process, then POSTs a real CIFAR-10 test image (a PNG from the page's samples) to
 ``/predict``:
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course.serve import MODEL_DIR, WEB_DIR
+from course.api import MODEL_DIR, WEB_DIR
 
 BOUNDARY = uuid.uuid4().hex
 
@@ -47,7 +47,7 @@ def free_port() -> int:
 
 
 def start_server(port: int, model_dir, threads: int = 1, timeout: float = 60.0) -> subprocess.Popen:
-    """``python -m course.serve`` on 127.0.0.1:port; returns once /health answers."""
+    """``python -m course serve`` on 127.0.0.1:port; returns once /health answers."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
                                                                      os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", "course.serve", "--host", "127.0.0.1", "--port", str(port),
@@ -195,6 +195,43 @@ def run_benchmark(model_dir=MODEL_DIR, requests: int = 2000, seconds: float = 20
             "load_average_end": [round(v, 2) for v in os.getloadavg()], "cpus": os.cpu_count()}
 
 
+def api_accuracy(model_dir=MODEL_DIR, split: str = "test", limit: int | None = None) -> dict:
+    """Accuracy of the real server over a CIFAR-10 split (the full test set when
+    COURSE_CIFAR10_DIR points at it): every image sent as a PNG upload to POST /predict."""
+    import io
+
+    from PIL import Image
+
+    from course.data import CLASSES, load_arrays
+
+    images, labels = load_arrays(split)
+    if limit:
+        images, labels = images[:limit], labels[:limit]
+    port = free_port()
+    proc = start_server(port, model_dir)
+    wrong_status, correct = 0, np.zeros(len(CLASSES), int)
+    start = time.perf_counter()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for pixels, label in zip(images, labels):
+            buf = io.BytesIO()
+            Image.fromarray(pixels).save(buf, "PNG")
+            body, headers = multipart_body(buf.getvalue(), "image.png")
+            conn.request("POST", "/predict", body=body, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+            if response.status != 200:
+                wrong_status += 1
+            elif json.loads(payload)["index"] == label:
+                correct[label] += 1
+    finally:
+        stop_server(proc)
+    counts = np.bincount(labels, minlength=len(CLASSES))
+    return {"images": len(images), "errors": wrong_status, "accuracy": float(correct.sum() / len(images)),
+            "per_class": {name: float(correct[k] / max(1, counts[k])) for k, name in enumerate(CLASSES)},
+            "seconds": time.perf_counter() - start}
+
+
 def report(result: dict) -> str:
     lat, thr = result["latency"], result["throughput"]
     lines = [
@@ -224,7 +261,18 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads in the server")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--accuracy", action="store_true",
+                        help="instead: send every test image (COURSE_CIFAR10_DIR, else the shipped 1,000) "
+                             "to the server and print the accuracy of its answers")
     args = parser.parse_args(argv)
+    if args.accuracy:
+        acc = api_accuracy(args.model)
+        print(f"POST /predict on {acc['images']:,} CIFAR-10 test images (PNG uploads, real server): accuracy "
+              f"{acc['accuracy']:.4f}, {acc['errors']} errors, {acc['seconds']:.0f} s; per class: "
+              + ", ".join(f"{k} {v:.3f}" for k, v in acc["per_class"].items()))
+        if args.json:
+            Path(args.json).write_text(json.dumps(acc, indent=2) + "\n", encoding="utf-8")
+        return 0 if acc["errors"] == 0 else 1
     result = run_benchmark(args.model, args.requests, args.seconds, args.clients, args.threads)
     print(report(result))
     if args.json:

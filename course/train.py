@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
@@ -190,9 +189,9 @@ def make_datamodule(train_images, train_labels, val_images, val_labels, batch_si
         def __init__(self):
             super().__init__()
             self.train = TensorDataset(torch.from_numpy(np.array(train_images)),
-                                       torch.from_numpy(np.asarray(train_labels, dtype=np.int64)))
+                                       torch.from_numpy(np.array(train_labels, dtype=np.int64)))
             self.val = TensorDataset(torch.from_numpy(np.array(val_images)),
-                                     torch.from_numpy(np.asarray(val_labels, dtype=np.int64)))
+                                     torch.from_numpy(np.array(val_labels, dtype=np.int64)))
             self.generator = torch.Generator().manual_seed(seed)
 
         def train_dataloader(self):

@@ -81,7 +81,8 @@ async function loadSamples() {
 async function loadModelInfo() {
   const health = await (await fetch("/health")).json();
   if (health.test_accuracy != null) {
-    $("model-info").textContent = `Test accuracy on the 10,000 CIFAR-10 test images: ${(100 * health.test_accuracy).toFixed(1)}%.`;
+    const n = health.test_images.toLocaleString("en-US");
+    $("model-info").textContent = `Test accuracy on ${n} CIFAR-10 test images: ${(100 * health.test_accuracy).toFixed(1)}%.`;
   }
 }
 
