@@ -47,7 +47,7 @@ def test_decode_image_keeps_32x32_png_pixels_exactly():
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"", "empty"), (b"hello", "not an image"), (encode(Image.new("RGB", (8, 8)), "PNG")[:20], "not an image"),
+    (b"", "empty"), (b"hello", "not an image"), (encode(Image.new("RGB", (8, 8)), "PNG")[:20], "could not be decoded"),
     (encode(Image.fromarray(np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8)), "PNG")[:5000],
      "could not be decoded"),
     (encode(Image.new("RGB", (8, 8)), "GIF"), "GIF image"), (encode(Image.new("RGB", (8, 8)), "BMP"), "BMP image"),
