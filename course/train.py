@@ -492,7 +492,7 @@ def train(args) -> dict:
                                  monitor="val_acc", mode="max", save_top_k=1)
     trainer = pl.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, precision=precision,
                          callbacks=[checkpoint], logger=CSVLogger(run_dir, name="logs"),
-                         enable_progress_bar=not args.no_progress, log_every_n_steps=20,
+                         enable_progress_bar=not args.no_progress, log_every_n_steps=min(20, steps_per_epoch),
                          num_sanity_val_steps=0, deterministic=False)
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     fit_start = time.perf_counter()

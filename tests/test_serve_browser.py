@@ -62,8 +62,8 @@ def server():
 
 
 def _test_image(tmp_path, label: str) -> Path:
-    """A real CIFAR-10 test image of ``label`` (the first one in the shipped test subset
-    that is not one of the page's samples) as a PNG file, as a person would upload it."""
+    """A real CIFAR-10 test image of ``label`` (the second one in the shipped test subset,
+    so not one of the page's samples), 4x enlarged, as a PNG file a person would upload."""
     with np.load(SUBSET_DIR / SUBSET_FILES["test"]) as npz:
         images, labels = npz["images"], npz["labels"]
     index = np.flatnonzero(labels == CLASSES.index(label))[1]
@@ -83,13 +83,13 @@ def test_upload_a_test_image_and_see_its_label(browser, server, tmp_path):
 
     browser.get(server + "/")
     WebDriverWait(browser, 20).until(lambda b: len(b.find_elements("css selector", "#samples button")) == 10)
-    # The shipped model gets this one right (see model.json); the page must show its label.
-    path = _test_image(tmp_path, "ship")
+    # The shipped model gets this image (test image 9) right; the page must show its label.
+    path = _test_image(tmp_path, "truck")
     browser.find_element("id", "file").send_keys(str(path))
     _wait_for_answer(browser)
-    assert browser.find_element("id", "label").text == "ship"
+    assert browser.find_element("id", "label").text == "truck"
     bars = browser.find_elements("css selector", "#bars li")
-    assert len(bars) == 5 and bars[0].get_attribute("data-label") == "ship"
+    assert len(bars) == 5 and bars[0].get_attribute("data-label") == "truck"
     assert browser.find_element("id", "preview").get_attribute("naturalWidth") == "128"
     widths = [float(b.find_element("css selector", ".bar span").value_of_css_property("width").rstrip("px"))
               for b in bars]
@@ -116,3 +116,14 @@ def test_pick_a_sample_then_a_bad_file(browser, server, tmp_path):
     assert "not an image" in browser.find_element("id", "error").text
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOT_DIR / "serve-bad-file.png"))
+
+
+def test_api_docs_render_without_the_network(browser, server):
+    """Swagger UI's own files come from the server (fastapi-offline), not a CDN."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server + "/docs")
+    WebDriverWait(browser, 20).until(lambda b: "/predict" in b.find_element("tag name", "body").text)
+    scripts = [s.get_attribute("src") for s in browser.find_elements("tag name", "script") if s.get_attribute("src")]
+    assert scripts and all(src.startswith(server) for src in scripts), scripts
+    assert "Classify an image" in browser.find_element("tag name", "body").text
