@@ -8,8 +8,9 @@ The recipe is the one the course teaches for training fast on a small machine:
 * a compact residual CNN (ResNet-9 layout, narrowed for a 2-core CPU) with BatchNorm,
   run in ``channels_last`` with bf16 autocast (``precision="bf16-mixed"``);
 * SGD with Nesterov momentum, a one-cycle learning rate, label smoothing;
-* a time budget that sizes the schedule: a few timed steps measure images/second
-  here and now, and the number of epochs is what fits.
+* a time budget: the one-cycle schedule follows the wall clock (progress = time
+  spent / time available), so training ends on time, annealed, however busy the
+  machine; ``--epochs N`` gives a fixed, step-based schedule instead.
 
 Then the best checkpoint (by accuracy on 2,000 held-out training images) is
 evaluated on the full 10,000-image test set, exported to ONNX (class probabilities;
@@ -35,6 +36,8 @@ MODEL_FILE = "model.onnx"
 META_FILE = "model.json"
 CARD_FILE = "MODEL_CARD.md"
 WIDTHS = (32, 64, 128)
+PCT_START, DIV_FACTOR, FINAL_DIV_FACTOR = 0.25, 20, 200  # the one-cycle schedule's shape
+MOMENTUM_RANGE = (0.85, 0.95)  # one-cycle lowers momentum while the learning rate rises
 N_VAL = 2000  # held out from the training split to pick the best checkpoint; the test set stays unseen
 CHECK_IMAGES = 1000  # real test images on which ONNX Runtime must match PyTorch
 
@@ -84,7 +87,7 @@ def make_module(**hparams):
     class CifarNet(pl.LightningModule):
         def __init__(self, widths=WIDTHS, lr: float = 0.2, weight_decay: float = 5e-4,
                      momentum: float = 0.9, label_smoothing: float = 0.1, total_steps: int = 1,
-                     logit_scale: float = 0.125):
+                     logit_scale: float = 0.125, clock_schedule: bool = False):
             super().__init__()
             self.save_hyperparameters()
             self.net = build_net(tuple(widths)).to(memory_format=torch.channels_last)
@@ -119,12 +122,56 @@ def make_module(**hparams):
             opt = torch.optim.SGD([{"params": decay, "weight_decay": hp.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}],
                                   lr=hp.lr, momentum=hp.momentum, nesterov=True)
+            if hp.clock_schedule:  # ClockSchedule sets the learning rate before every step
+                return opt
             sched = torch.optim.lr_scheduler.OneCycleLR(
-                opt, max_lr=hp.lr, total_steps=hp.total_steps, pct_start=0.25,
-                anneal_strategy="linear", div_factor=20, final_div_factor=200)
+                opt, max_lr=hp.lr, total_steps=hp.total_steps, pct_start=PCT_START, anneal_strategy="linear",
+                div_factor=DIV_FACTOR, final_div_factor=FINAL_DIV_FACTOR,
+                base_momentum=MOMENTUM_RANGE[0], max_momentum=MOMENTUM_RANGE[1])
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     return CifarNet(**hparams)
+
+
+def one_cycle(progress: float, peak: float) -> tuple[float, float]:
+    """(learning rate, momentum) at ``progress`` (0 to 1) of a linear one-cycle schedule,
+    the same shape as ``torch.optim.lr_scheduler.OneCycleLR(anneal_strategy="linear")``."""
+    start, end = peak / DIV_FACTOR, peak / DIV_FACTOR / FINAL_DIV_FACTOR
+    low, high = MOMENTUM_RANGE
+    if progress < PCT_START:
+        f = progress / PCT_START
+        return start + (peak - start) * f, high - (high - low) * f
+    f = min(1.0, (progress - PCT_START) / (1 - PCT_START))
+    return peak - (peak - end) * f, low + (high - low) * f
+
+
+def make_clock_schedule(seconds: float, peak_lr: float):
+    """A callback that runs the one-cycle schedule on the wall clock instead of a step
+    count: progress is the share of ``seconds`` spent since training began, and training
+    stops (after a last validation) when the time is up. However busy the machine gets,
+    the fit ends on time with its learning rate annealed."""
+    import pytorch_lightning as pl
+
+    class ClockSchedule(pl.Callback):
+        def __init__(self):
+            self.start = None
+            self.progress = 0.0
+
+        def on_train_start(self, trainer, pl_module):
+            self.start = time.perf_counter()
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            self.progress = (time.perf_counter() - self.start) / seconds
+            lr, momentum = one_cycle(self.progress, peak_lr)
+            for group in trainer.optimizers[0].param_groups:
+                group["lr"], group["momentum"] = lr, momentum
+            pl_module.log("lr", lr, prog_bar=False)
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            if time.perf_counter() - self.start >= seconds:
+                trainer.should_stop = True  # Lightning validates once more, then stops
+
+    return ClockSchedule()
 
 
 class Served:
@@ -330,10 +377,12 @@ def write_model_card(meta: dict, path: Path) -> None:
         f"- Output `probs` (N, 10): {meta['output']['meaning']}.",
         "",
         "## Training",
-        f"- {t['epochs']} epochs, batch {t['batch_size']}, SGD (Nesterov, momentum {t['momentum']}), one-cycle "
-        f"learning rate peaking at {t['lr']}, weight decay {t['weight_decay']}, label smoothing "
+        f"- {t['epochs']} epochs ({t.get('steps', round(t['epochs'] * t['n_train'] // t['batch_size']))} steps), "
+        f"batch {t['batch_size']}, SGD with Nesterov momentum, one-cycle learning rate peaking at {t['lr']} "
+        f"(momentum {MOMENTUM_RANGE[1]} to {MOMENTUM_RANGE[0]} and back, against it), "
+        f"weight decay {t['weight_decay']}, label smoothing "
         f"{t['label_smoothing']}, precision {t['precision']}, seed {t['seed']}.",
-        f"- Epochs chosen by: {t['epochs_from']}.",
+        f"- Schedule: {t['epochs_from']}.",
         f"- Device: {t['device']}; {t['threads']} torch threads; load average at the start "
         f"{t['load_start']}, at the end {t['load_end']}.",
         f"- Training time {t['fit_seconds']:.0f} s (fit); whole `course train` run {t['total_seconds']:.0f} s "
@@ -471,28 +520,39 @@ def train(args) -> dict:
           f"test {len(x_test):,} images", flush=True)
     print(f"device {describe_device(device)}, precision {precision}, {threads} threads, "
           f"load average {load_start}", flush=True)
+    callbacks = []
     if args.epochs:
         epochs = args.epochs
-        epochs_from = f"--epochs {epochs}"
+        epochs_from = f"--epochs {epochs} (one-cycle schedule over {epochs * steps_per_epoch} steps)"
+        model = make_module(**hparams, total_steps=epochs * steps_per_epoch)
     else:
         speed = speed or measure_speed(hparams, args.batch_size, precision, device)
-        elapsed = time.perf_counter() - t0
-        epochs = min(args.max_epochs, epochs_for_budget(args.budget - elapsed, speed, len(x_fit), n_val,
-                                                        reserve_s=args.reserve))
-        epochs_from = (f"time budget {args.budget:.0f} s: measured {speed:.0f} training images/s, "
-                       f"{elapsed:.0f} s already spent, {args.reserve:.0f} s kept for evaluation and export")
-        print(f"{epochs_from} -> {epochs} epochs", flush=True)
+        fit_seconds_budget = args.budget - (time.perf_counter() - t0) - args.reserve
+        expected = epochs_for_budget(fit_seconds_budget + args.reserve, speed, len(x_fit), n_val, args.reserve)
+        epochs = args.max_epochs
+        if expected > args.max_epochs:  # a fast machine: spend the time --max-epochs needs, not more
+            fit_seconds_budget *= args.max_epochs / expected
+        callbacks.append(make_clock_schedule(fit_seconds_budget, args.lr))
+        epochs_from = (f"time budget {args.budget:.0f} s: {fit_seconds_budget:.0f} s of training, the one-cycle "
+                       f"schedule following the clock ({speed:.0f} training images/s measured at the start, "
+                       f"about {min(expected, args.max_epochs)} epochs); {args.reserve:.0f} s kept for evaluation "
+                       "and export")
+        print(epochs_from, flush=True)
+        if fit_seconds_budget < 0.25 * args.budget:
+            print(f"warning: only {fit_seconds_budget:.0f} s of the {args.budget:.0f} s budget are left for "
+                  "training (start-up took the rest: a busy machine?); the model will be weak. A larger "
+                  "--budget or --epochs N gives it more.", file=sys.stderr, flush=True)
+        model = make_module(**hparams, clock_schedule=True)
 
     run_dir = Path(args.run_dir)
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
-    model = make_module(**hparams, total_steps=epochs * steps_per_epoch)
     dm = make_datamodule(x_fit, y_fit, x_val, y_val, args.batch_size, args.seed)
     checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best-{epoch}-{val_acc:.4f}",
                                  monitor="val_acc", mode="max", save_top_k=1)
     trainer = pl.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, precision=precision,
-                         callbacks=[checkpoint], logger=CSVLogger(run_dir, name="logs"),
+                         callbacks=[checkpoint, *callbacks], logger=CSVLogger(run_dir, name="logs"),
                          enable_progress_bar=not args.no_progress, log_every_n_steps=min(20, steps_per_epoch),
                          num_sanity_val_steps=0, deterministic=False)
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
@@ -504,10 +564,12 @@ def train(args) -> dict:
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         trainer.fit(model, datamodule=dm)
     fit_seconds = time.perf_counter() - fit_start
-    print(f"fit: {epochs} epochs in {fit_seconds:.0f} s "
-          f"({epochs * steps_per_epoch * args.batch_size / fit_seconds:.0f} training images/s)", flush=True)
+    steps = trainer.global_step
+    epochs_run = round(steps / steps_per_epoch, 2)
+    print(f"fit: {steps} steps ({epochs_run} epochs) in {fit_seconds:.0f} s "
+          f"({steps * args.batch_size / fit_seconds:.0f} training images/s)", flush=True)
 
-    best = make_module(**hparams, total_steps=epochs * steps_per_epoch)
+    best = make_module(**hparams)
     state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
     best.load_state_dict(state)
     best_epoch = int(Path(checkpoint.best_model_path).stem.split("epoch=")[1].split("-")[0])
@@ -554,12 +616,13 @@ def train(args) -> dict:
             "parameters": int(sum(p.numel() for p in best.parameters())),
         },
         "training": {
-            "data_source": source, "n_train": len(x_fit), "n_val": n_val, "epochs": epochs,
-            "epochs_from": epochs_from, "batch_size": args.batch_size, "lr": args.lr, "momentum": 0.9,
+            "data_source": source, "n_train": len(x_fit), "n_val": n_val, "epochs": epochs_run, "steps": steps,
+            "epochs_from": epochs_from, "batch_size": args.batch_size, "lr": args.lr,
+            "momentum": list(MOMENTUM_RANGE),
             "weight_decay": args.weight_decay, "label_smoothing": args.label_smoothing,
             "precision": precision, "seed": args.seed, "device": describe_device(device), "threads": threads,
             "fit_seconds": round(fit_seconds, 1),
-            "train_images_per_s": round(epochs * steps_per_epoch * args.batch_size / fit_seconds, 1),
+            "train_images_per_s": round(steps * args.batch_size / fit_seconds, 1),
             "best_epoch": best_epoch, "best_val_acc": float(checkpoint.best_model_score),
             "load_start": load_start, "load_end": _load(), "cpu_seconds": round(time.process_time(), 1),
         },
@@ -589,11 +652,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", default="build/train-run",
                         help="checkpoints and CSV metrics of the run (default: %(default)s)")
     parser.add_argument("--budget", type=float, default=600.0,
-                        help="seconds for the whole command; sizes the number of epochs (default: %(default)s)")
+                        help="seconds for the whole command: training runs a one-cycle schedule on the clock "
+                             "and stops in time for evaluation and export (default: %(default)s)")
     parser.add_argument("--reserve", type=float, default=45.0,
                         help="seconds of the budget kept for evaluation and export (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=0, help="a fixed number of epochs instead of the budget")
-    parser.add_argument("--max-epochs", type=int, default=30, help="the budget never buys more (default: %(default)s)")
+    parser.add_argument("--max-epochs", type=int, default=30,
+                        help="with --budget, never more epochs than this (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=0.2, help="peak learning rate (default: %(default)s)")
     parser.add_argument("--weight-decay", type=float, default=5e-4)

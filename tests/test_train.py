@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from course import train
@@ -107,3 +108,24 @@ def test_served_model_outputs_probabilities():
     mirrored = train.Served(net, flip=True)(x.flip(3))
     torch.testing.assert_close(mirrored, train.Served(net, flip=True)(x))  # symmetric by construction
     assert np.all(np.isfinite(mirrored.detach().numpy()))
+
+
+def test_clock_schedule_has_the_shape_of_torch_one_cycle():
+    """The budget's clock-driven schedule and the step-driven OneCycleLR of --epochs agree."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=0.2, momentum=0.9, nesterov=True)
+    total = 200
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=0.2, total_steps=total, pct_start=train.PCT_START, anneal_strategy="linear",
+        div_factor=train.DIV_FACTOR, final_div_factor=train.FINAL_DIV_FACTOR,
+        base_momentum=train.MOMENTUM_RANGE[0], max_momentum=train.MOMENTUM_RANGE[1])
+    for step in range(total):
+        # OneCycleLR puts its peak at step pct_start * total - 1 and its end at total - 1
+        progress = step / (total - 1) if step <= 49 else 0.25 + 0.75 * (step - 49) / (total - 1 - 49)
+        lr, momentum = train.one_cycle(progress, 0.2)
+        assert abs(opt.param_groups[0]["lr"] - lr) < 0.2 * 0.02, step
+        assert abs(opt.param_groups[0]["momentum"] - momentum) < 0.01, step
+        opt.step()
+        sched.step() if step < total - 1 else None
+    assert train.one_cycle(1.0, 0.2)[0] == pytest.approx(0.2 / 20 / 200)
+    assert train.one_cycle(5.0, 0.2)[0] == pytest.approx(0.2 / 20 / 200)  # past the end: stays annealed
