@@ -377,7 +377,7 @@ def write_model_card(meta: dict, path: Path) -> None:
         f"- Output `probs` (N, 10): {meta['output']['meaning']}.",
         "",
         "## Training",
-        f"- {t['epochs']} epochs ({t.get('steps', round(t['epochs'] * t['n_train'] // t['batch_size']))} steps), "
+        f"- {t['epochs']} epochs ({t.get('steps', round(t['epochs'] * (t['n_train'] // t['batch_size'])))} steps), "
         f"batch {t['batch_size']}, SGD with Nesterov momentum, one-cycle learning rate peaking at {t['lr']} "
         f"(momentum {MOMENTUM_RANGE[1]} to {MOMENTUM_RANGE[0]} and back, against it), "
         f"weight decay {t['weight_decay']}, label smoothing "
