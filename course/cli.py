@@ -243,7 +243,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["start", "stop", "status"],
                    help="start it (and wait until it is warm), stop it, or show whether it runs")
     p.set_defaults(func=_cmd_grader)
+    _add_product_commands(sub)
     return parser
+
+
+def _add_product_commands(sub) -> None:
+    """`course train` and `course serve`: the course's classifier as a product (issue 13)."""
+    from course import serve, train  # light imports: torch, Lightning and FastAPI load when they run
+
+    p = sub.add_parser("train", help="train the course's classifier on the full CIFAR-10, export it to ONNX")
+    train.add_arguments(p)
+    p.set_defaults(func=train.run)
+    p = sub.add_parser("serve", help="serve the trained model: a web page and a JSON API (FastAPI, ONNX Runtime)")
+    serve.add_arguments(p)
+    p.set_defaults(func=serve.run)
 
 
 def main(argv: list[str] | None = None) -> int:

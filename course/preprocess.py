@@ -18,7 +18,16 @@ FORMATS = ("PNG", "JPEG")
 
 
 class ImageError(ValueError):
-    """The bytes are not an image the model can read; the message says why."""
+    """The bytes are not an image the model can read; the message says why.
+    ``unsupported_format`` is true for a readable image in a format other than PNG/JPEG."""
+
+    def __init__(self, message: str, *, unsupported_format: bool = False):
+        super().__init__(message)
+        self.unsupported_format = unsupported_format
+
+
+class ImageTooLarge(ImageError):
+    """The image has more pixels than allowed (checked before it is decoded)."""
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -46,10 +55,11 @@ def decode_image(data: bytes, *, max_pixels: int = 40_000_000) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in FORMATS:
-                raise ImageError(f"the file is a {image.format} image; send a PNG or JPEG")
+                raise ImageError(f"the file is a {image.format} image; send a PNG or JPEG",
+                                 unsupported_format=True)
             if image.width * image.height > max_pixels:
-                raise ImageError(f"the image has {image.width}x{image.height} pixels; at most "
-                                 f"{max_pixels:,} pixels are accepted")
+                raise ImageTooLarge(f"the image has {image.width}x{image.height} pixels; at most "
+                                    f"{max_pixels:,} pixels are accepted")
             image = image.convert("RGB")
             if image.size != (SIZE, SIZE):
                 image = image.resize((SIZE, SIZE), Image.Resampling.BILINEAR, reducing_gap=3.0)

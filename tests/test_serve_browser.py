@@ -1,0 +1,129 @@
+"""The page of `course serve` in a real headless Chromium, against a real uvicorn server
+on 127.0.0.1: a person uploads a CIFAR-10 test image and sees its label.
+
+Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them when CI=true).
+Outside CI, where no browser is found, the test is skipped with the reason.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from course import api as serve
+from course.data import CLASSES, SUBSET_DIR, SUBSET_FILES
+from course.serve_benchmark import free_port, start_server, stop_server
+
+REPO = Path(__file__).resolve().parent.parent
+SCREENSHOT_DIR = REPO / "build" / "screenshots"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def _find_browser():
+    browser = next((shutil.which(name) for name in BROWSERS if shutil.which(name)), None)
+    driver = shutil.which("chromedriver") or (os.path.exists("/usr/lib/chromium/chromedriver")
+                                              and "/usr/lib/chromium/chromedriver")
+    return browser, driver or None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    binary, driver = _find_browser()
+    if not (binary and driver):
+        missing = "a Chromium browser" if not binary else "chromedriver"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the browser test, but {missing} is not installed (.ci/run installs "
+                        "chromium and chromium-driver)")
+        pytest.skip(f"{missing} not found: `apt-get install chromium chromium-driver` to run the page test")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1000,900"):
+        options.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(driver), options=options)
+    drv.set_page_load_timeout(30)
+    yield drv
+    drv.quit()
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    proc = start_server(port, serve.MODEL_DIR)
+    yield f"http://127.0.0.1:{port}"
+    stop_server(proc)
+
+
+def _test_image(tmp_path, label: str) -> Path:
+    """A real CIFAR-10 test image of ``label`` (the second one in the shipped test subset,
+    so not one of the page's samples), 4x enlarged, as a PNG file a person would upload."""
+    with np.load(SUBSET_DIR / SUBSET_FILES["test"]) as npz:
+        images, labels = npz["images"], npz["labels"]
+    index = np.flatnonzero(labels == CLASSES.index(label))[1]
+    path = tmp_path / f"cifar10-test-{index}-{label}.png"
+    Image.fromarray(images[index]).resize((128, 128), Image.Resampling.NEAREST).save(path)
+    return path
+
+
+def _wait_for_answer(browser, timeout=20):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, timeout).until(lambda b: b.find_element("tag name", "body").get_attribute("data-state") == "done")
+
+
+def test_upload_a_test_image_and_see_its_label(browser, server, tmp_path):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server + "/")
+    WebDriverWait(browser, 20).until(lambda b: len(b.find_elements("css selector", "#samples button")) == 10)
+    # The shipped model gets this image (test image 9) right; the page must show its label.
+    path = _test_image(tmp_path, "truck")
+    browser.find_element("id", "file").send_keys(str(path))
+    _wait_for_answer(browser)
+    assert browser.find_element("id", "label").text == "truck"
+    bars = browser.find_elements("css selector", "#bars li")
+    assert len(bars) == 5 and bars[0].get_attribute("data-label") == "truck"
+    assert browser.find_element("id", "preview").get_attribute("naturalWidth") == "128"
+    widths = [float(b.find_element("css selector", ".bar span").value_of_css_property("width").rstrip("px"))
+              for b in bars]
+    assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]
+    assert "Test accuracy" in browser.find_element("id", "model-info").text
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOT_DIR / "serve-upload.png"))
+
+
+def test_pick_a_sample_then_a_bad_file(browser, server, tmp_path):
+    browser.get(server + "/")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda b: len(b.find_elements("css selector", "#samples button")) == 10)
+    browser.find_element("css selector", "#samples button[data-label='automobile']").click()
+    _wait_for_answer(browser)
+    assert browser.find_element("id", "label").text == "automobile"
+    assert "labelled automobile" in browser.find_element("id", "caption").text
+
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is not a picture")
+    browser.find_element("id", "file").send_keys(str(bad))
+    WebDriverWait(browser, 20).until(lambda b: b.find_element("id", "error").is_displayed())
+    assert "not an image" in browser.find_element("id", "error").text
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOT_DIR / "serve-bad-file.png"))
+
+
+def test_api_docs_render_without_the_network(browser, server):
+    """Swagger UI's own files come from the server (fastapi-offline), not a CDN."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server + "/docs")
+    WebDriverWait(browser, 20).until(lambda b: "/predict" in b.find_element("tag name", "body").text)
+    scripts = [s.get_attribute("src") for s in browser.find_elements("tag name", "script") if s.get_attribute("src")]
+    assert scripts and all(src.startswith(server) for src in scripts), scripts
+    assert "Classify an image" in browser.find_element("tag name", "body").text
