@@ -39,6 +39,11 @@ class _Metric(Check):
         self.tests.append(("attached", {"model": model, "msg": msg}))
         return self
 
+    def updates(self, count=SOLUTION, msg: str | None = None) -> "_Metric":
+        """It was updated ``count`` times (default: as often as the solution's), once per batch."""
+        self.tests.append(("updates", {"count": count, "msg": msg}))
+        return self
+
     def value(self, atol: float = 1e-6, msg: str | None = None) -> "_Metric":
         """``compute()`` gives the solution's value: it saw the same predictions."""
         self.tests.append(("value", {"atol": atol, "msg": msg}))
@@ -58,7 +63,7 @@ class _Metric(Check):
         info["updates"] = int(getattr(obj, "_update_count", 0))
         for kind, opts in self.tests:
             if kind == "attached":
-                model = run.ns.get(opts["model"])
+                model, _ = _lookup(run.ns, opts["model"])
                 info.setdefault("attached", {})[opts["model"]] = (
                     None if not hasattr(model, "modules") else any(m is obj for m in model.modules()))
             elif kind == "value" and info["updates"]:
@@ -89,6 +94,12 @@ class _Metric(Check):
             elif kind == "attached" and not got["attached"][opts["model"]]:
                 fail = Fail(f"`{self.name}` is not an attribute of `{opts['model']}`: make it one in __init__ "
                             f"(self.name = Metric(...)), so it moves to the model's device and resets with it.")
+            elif kind == "updates":
+                expected = _resolve(opts["count"], want and want["updates"])
+                if got["updates"] != expected:
+                    fail = Fail(f"`{self.name}` saw {got['updates']} batches; it should see every batch of the "
+                                "loader, one update per batch.", expected=f"{expected} updates",
+                                got=f"{got['updates']} updates")
             elif kind == "value":
                 if not got["updates"]:
                     fail = Fail(f"`{self.name}` never saw a batch: call its update (or the metric itself) with the "
