@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 import traceback
+import types
 
 import numpy as np
 import torch
@@ -205,7 +206,12 @@ def _run(job: dict) -> dict:
     checks = load_sct(job["sct_path"], job["step"]).checks
     probes = [c.probe for c in checks]  # bound now, so later monkeypatching cannot swap them
     saved = _snapshot(_guarded())
-    ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
+    # The code runs as the __main__ module, as in a script or a notebook, so that pickling a
+    # class it defines (torch.save of a whole model) behaves as it would for the learner.
+    main = types.ModuleType("__main__")
+    sys.modules["__main__"] = main
+    ns: dict = main.__dict__
+    ns["__builtins__"] = __builtins__
     times = {}
     result: dict = {"status": "ok", "error": None, "probes": [], "times": times}
 

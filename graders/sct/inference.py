@@ -95,9 +95,11 @@ class _InferenceModel(Check):
                             expected="training=False everywhere", got="training=True in " + ", ".join(got["training"][:3]))
             elif kind == "weights":
                 w = got["weights"]
-                if "error" in w:
+                if "error" in w:  # the instructor's msg is about the weights, not about a file that will not load
                     err = w["error"]
-                    fail = Fail(f"'{opts['path']}' does not load as saved weights: {err['type']}: {err['message']}")
+                    return Fail(f"'{opts['path']}' does not load as a dict of tensors with "
+                                "torch.load(weights_only=True), as a state dict always does: a pickled model does "
+                                "not. Save model.state_dict().", detail=f"{err['type']}: {err['message'][:400]}")
                 elif w["missing"] or w["unexpected"]:
                     fail = Fail(f"`{self.name}` does not have the layers saved in '{opts['path']}'.",
                                 expected=", ".join(w["missing"]) or "no other parameters",
