@@ -1,4 +1,4 @@
-# Plain accuracy counts every image once; F1 is averaged per class
+# Accuracy over all images, F1 averaged per class
 metrics = MetricCollection({
     "acc": MulticlassAccuracy(num_classes=10, average="micro"),
     "f1": MulticlassF1Score(num_classes=10, average="macro"),

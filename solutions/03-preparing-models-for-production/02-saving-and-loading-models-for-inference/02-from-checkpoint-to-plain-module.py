@@ -1,4 +1,4 @@
-# A checkpoint is a dict: the weights sit under "state_dict"
+# A checkpoint is a dict: weights sit under "state_dict"
 checkpoint = torch.load("trained.ckpt", weights_only=True)
 # LitCNN keeps the network in self.net: drop the prefix
 state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items()}
