@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 
 from graders.compare import mismatch, show
 from graders.sct.core import Check, Fail, _class_names, _fail, _lookup, _missing_fail
@@ -37,11 +38,22 @@ def _png(image) -> bytes:
 
 
 def _answer(response) -> dict:
+    # The body crosses to the grader as text (it may nest deeper than the wire keeps) and
+    # is parsed there, where json.loads builds nothing but plain data.
     try:
         body = response.json()
     except ValueError:
-        body = response.text[:300]
-    return {"status": response.status_code, "body": body}
+        return {"status": response.status_code, "text": response.text[:2000]}
+    if isinstance(body, dict) and "detail" in body and not isinstance(body["detail"], str):
+        body = {**body, "detail": str(body["detail"])[:500]}  # a validation error lists every bad item
+    return {"status": response.status_code, "text": json.dumps(body)[:20000]}
+
+
+def _body(answer: dict):
+    try:
+        return json.loads(answer["text"])
+    except ValueError:
+        return answer["text"][:300]
 
 
 class _Endpoint(Check):
@@ -118,26 +130,26 @@ class _Endpoint(Check):
             request = f"POST {self.path} with {what} CIFAR-10 test image {i}"
             if mine["status"] != 200:
                 fail = Fail(f"{request} answered {mine['status']} instead of 200.", expected="200 and a prediction",
-                            got=f"{mine['status']} {show(mine['body'])}", detail=_last_error(got["log"]))
+                            got=f"{mine['status']} {show(_body(mine))}", detail=_last_error(got["log"]))
                 return _fail(self.msgs.get("predicts"), fail)
-            fail = mismatch("the answer", mine["body"], theirs["body"], atol=1e-4, rtol=1e-4)
+            fail = mismatch("the answer", _body(mine), _body(theirs), atol=1e-4, rtol=1e-4)
             if fail:
                 fail.message = f"{request} got a different answer: {fail.message}"
                 return _fail(self.msgs.get("predicts"), fail)
         for bad in got["bad"]:
-            status = bad["status"]
+            status, body = bad["status"], _body(bad)
             request = f"POST {self.path} with {bad['describe']}"
             if status >= 500:
                 fail = Fail(f"{request} answered {status}, a server error. Bad input is the client's mistake: "
                             "answer it with a 4xx status (HTTPException(status_code=422, detail=...)) and a message "
                             "that says what is wrong.", expected="a 4xx status with a message",
-                            got=f"{status} {show(bad['body'])}", detail=_last_error(got["log"]))
+                            got=f"{status} {show(body)}", detail=_last_error(got["log"]))
             elif not 400 <= status < 500:
                 fail = Fail(f"{request} answered {status} as if the input were fine: reject it with a 4xx status "
-                            "and a message.", expected="a 4xx status", got=f"{status} {show(bad['body'])}")
-            elif not (isinstance(bad["body"], dict) and bad["body"].get("detail")):
+                            "and a message.", expected="a 4xx status", got=f"{status} {show(body)}")
+            elif not (isinstance(body, dict) and body.get("detail")):
                 fail = Fail(f"{request} answered {status} without saying what is wrong: give the HTTPException a "
-                            "detail message.", expected="a JSON body with a 'detail'", got=show(bad["body"]))
+                            "detail message.", expected="a JSON body with a 'detail'", got=show(body))
             else:
                 continue
             return _fail(self.msgs.get("rejects"), fail)

@@ -10,7 +10,10 @@ sct = SCT(
         msg="The .pt2 file does not reproduce the model in eval mode. An exported graph keeps "
             "the mode it was traced in, so dropout and batch-norm training behaviour were baked in. Call "
             "model.eval() before torch.export.export."),
-    errors={r"specialized it to be a constant \(1\)":
+    errors={r"Guard failed: x\.size\(\)\[0\] ==":
+            "The exported program only accepts the batch size it was exported with, so the batch of 5 failed: mark "
+            "dimension 0 as dynamic, dynamic_shapes={\"x\": {0: Dim(\"batch\")}}.",
+            r"specialized it to be a constant \(1\)":
             "An example batch of 1 cannot carry a dynamic batch dimension: torch.export treats size 1 as a special "
             "case and fixes it. Export from a batch of 2, images[:2], and the dimension stays dynamic."},
 )

@@ -57,7 +57,9 @@ cases = [
                    'Accuracy(task="multiclass", num_classes=10, average="micro")',
                    "net = LitCNN": "from torchmetrics import Accuracy\nnet = LitCNN"}),
     # step 2
-    wrong("exports from one image", step=2, replace={"(x[:2],)": "(x[:1],)"}, says="Export from two images"),
+    wrong("opens a session with ONNX Runtime's defaults", step=2,
+          replace={'session = onnx_session("cifar_cnn.onnx")': 'session = ort.InferenceSession("cifar_cnn.onnx")'},
+          says="spin while idle and slow down PyTorch"),
     wrong("exports a fixed batch size", step=2, replace={' dynamic_shapes={"x": {0: Dim("batch")}},': ""},
           says="exported with a fixed batch size"),
     wrong("passes a torch tensor", step=2, replace={'{"x": x.numpy()}': '{"x": x}'}, says="takes NumPy arrays"),
