@@ -89,22 +89,23 @@ class _Metric(Check):
                     actual = got["settings"].get(key)
                     if actual != expected:
                         fail = Fail(f"`{self.name}` has the wrong `{key}` setting.", expected=f"{key}={expected!r}",
-                                    got=f"{key}={actual!r}", line=ctx.keyword_line(key))
+                                    got=f"{key}={actual!r}",
+                                    line=ctx.assignment_line(self.name) or ctx.keyword_line(key))
                         break
             elif kind == "attached" and not got["attached"][opts["model"]]:
                 fail = Fail(f"`{self.name}` is not an attribute of `{opts['model']}`: make it one in __init__ "
                             f"(self.name = Metric(...)), so it moves to the model's device and resets with it.")
-            elif kind == "updates":
+            elif kind == "updates" and got["updates"]:  # never updated at all: the value check says so
                 expected = _resolve(opts["count"], want and want["updates"])
                 if got["updates"] != expected:
                     fail = Fail(f"`{self.name}` saw {got['updates']} batches; it should see every batch of the "
                                 "loader, one update per batch.", expected=f"{expected} updates",
                                 got=f"{got['updates']} updates")
-            elif kind == "value":
+            elif kind in ("value", "updates"):
                 if not got["updates"]:
                     fail = Fail(f"`{self.name}` never saw a batch: call its update (or the metric itself) with the "
                                 "predictions and labels of every batch before compute().")
-                else:
+                elif kind == "value":
                     fail = mismatch(f"{self.name}.compute()", got["value"], want and want.get("value"),
                                     atol=opts["atol"], rtol=0, check_requires_grad=False)
             if fail:
