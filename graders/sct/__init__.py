@@ -29,9 +29,13 @@ One module per family of checks: ``values`` (variables and expressions), ``sourc
 (calls and operators used or avoided), ``output`` (printed text), ``models`` (nn.Module and
 LightningModule), ``training`` (the Trainer), ``files`` (saved and exported models),
 ``choice`` (multiple choice), ``custom`` (``correct`` and ``custom``), ``cases`` (known
-answers); ``core`` holds the framework they share. For scaling training: ``distributed``
-(what each rank of a multi-process run did), ``performance`` (the precision a run really
-used, its optimizer steps and batches), ``compression`` (size on disk, sparsity and
+answers); ``core`` holds the framework they share. For models in production:
+``metrics`` (torchmetrics objects: settings, where they live, computed values),
+``inference`` (a loaded model: eval mode, saved weights, outputs), ``exported``
+(``.pt2`` and ONNX files that reproduce a model; ONNX Runtime sessions) and ``serving``
+(a FastAPI app answering real requests through its TestClient). For scaling training:
+``distributed`` (what each rank of a multi-process run did), ``performance`` (the precision a
+run really used, its optimizer steps and batches), ``compression`` (size on disk, sparsity and
 agreement of a compressed model), ``tracking`` (runs in an MLflow store, Optuna studies).
 """
 from graders.feedback import Fail
@@ -41,10 +45,14 @@ from graders.sct.compression import compressed, distillation_loss
 from graders.sct.core import COMMON_ERRORS, SCT, SOLUTION, Check, Ctx, cifar_batch, load_module, load_sct
 from graders.sct.custom import correct, custom
 from graders.sct.distributed import ranks
+from graders.sct.exported import exported_file, ort_options, ort_session
 from graders.sct.files import file
+from graders.sct.inference import inference_model
+from graders.sct.metrics import metric
 from graders.sct.models import lightning_module, module
 from graders.sct.output import printed
 from graders.sct.performance import training_record
+from graders.sct.serving import endpoint
 from graders.sct.source import avoids, uses
 from graders.sct.tracking import mlflow_runs, study
 from graders.sct.training import optimizer_steps, trainer
@@ -53,5 +61,5 @@ from graders.sct.values import expression, variable
 __all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",
            "module", "lightning_module", "trainer", "file", "multiple_choice", "correct", "custom", "wrong",
            "right", "Fail", "load_sct", "load_module", "cifar_batch", "COMMON_ERRORS", "optimizer_steps",
-           # scaling training (chapter 4)
-           "ranks", "training_record", "mlflow_runs", "study", "compressed", "distillation_loss"]
+           "metric", "inference_model", "exported_file", "ort_session", "ort_options", "endpoint", "ranks",
+           "training_record", "mlflow_runs", "study", "compressed", "distillation_loss"]

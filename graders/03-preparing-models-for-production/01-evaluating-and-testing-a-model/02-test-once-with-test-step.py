@@ -1,0 +1,61 @@
+"""SCT for 3.1.2, Test the model once with `test_step`."""
+from graders.sct import SCT, custom, expression, metric, right, trainer, uses, variable, wrong
+
+TESTED = "trainer.lightning_module"
+
+
+def _tested(run):
+    t = run.ns.get("trainer")
+    state = getattr(t, "state", None)
+    return {"fn": str(state.fn.value) if state and state.fn else None, "finished": bool(state and state.finished)}
+
+
+def _tested_right(got, want, ctx):
+    if got["fn"] != "test" or not got["finished"]:
+        return ("The trainer did not run a test: call trainer.test(model, test_loader). It runs test_step on "
+                "every test batch once; fit and validate never call it.")
+    return None
+
+
+sct = SCT(
+    uses(".test", msg="Measure on the test set with trainer.test(model, test_loader): test_step runs only when "
+                      "you call it. trainer.validate runs validation_step, and fit trains."),
+    custom(probe=_tested, judge=_tested_right),
+    metric(f"{TESTED}.test_acc").kind("MulticlassAccuracy").settings(
+        average="micro", msg="Report plain accuracy, average=\"micro\": expected {expected}, got {got}."),
+    metric(f"{TESTED}.test_acc").attached_to(TESTED),
+    trainer("trainer").logged("test_acc", msg="The accuracy was never logged as 'test_acc': call "
+                                              "self.log(\"test_acc\", self.test_acc) in test_step."),
+    variable("results").equals(atol=1e-6, rtol=0),
+    expression(f"{TESTED}.confusion").equals(
+        msg="`confusion` should be the confusion matrix of the whole test set: update the metric in every "
+            "test_step and compute it once, in on_test_epoch_end."),
+    errors={r"must have a single element|does not contain a single element":
+            "self.log records single numbers, and a confusion matrix is a 10x10 table. Keep it out of self.log: "
+            "compute it in on_test_epoch_end and store (or print) it.",
+            r"No `validation_step\(\)` method defined":
+            "trainer.validate runs validation_step, which this model does not have. The final measurement on the "
+            "test set is trainer.test, which runs test_step."},
+)
+
+cases = [
+    wrong("logs the confusion matrix with self.log",
+          replace={"self.confusion = self.confmat.compute()": 'self.log("confusion", self.confmat.compute())'},
+          says="self.log records single numbers"),
+    wrong("keeps the per-class default for accuracy",
+          replace={'self.test_acc = MulticlassAccuracy(num_classes=10, average="micro")':
+                   "self.test_acc = MulticlassAccuracy(num_classes=10)"},
+          says="Report plain accuracy"),
+    wrong("validates instead of testing", replace={"results = trainer.test(": "results = trainer.validate("},
+          says="trainer.validate runs validation_step"),
+    wrong("keeps the confusion matrix of the last batch",
+          replace={"self.confmat.update(preds, batch[1])": "self.confusion = self.confmat(preds, batch[1])",
+                   "        self.confusion = self.confmat.compute()": "        pass"},
+          says="confusion matrix of the whole test set"),
+    wrong("computes the accuracy but never logs it",
+          replace={'        self.log("test_acc", self.test_acc)\n': ""}, says="never logged as 'test_acc'"),
+    right("logs with on_epoch and tests by keyword",
+          replace={'self.log("test_acc", self.test_acc)': 'self.log("test_acc", self.test_acc, on_epoch=True)',
+                   'trainer.test(TestedCNN.load_from_checkpoint("trained.ckpt"), test_loader)':
+                   'trainer.test(TestedCNN.load_from_checkpoint("trained.ckpt"), dataloaders=test_loader)'}),
+]

@@ -1,0 +1,10 @@
+# Save only the weights: a dict of tensors
+torch.save(model.state_dict(), "weights.pt")
+# Rebuild the architecture, then load the weights
+restored = SmallCNN()
+restored.load_state_dict(torch.load("weights.pt", weights_only=True))
+# Dropout off, batch norm on its running statistics
+restored.eval()
+with torch.inference_mode():
+    preds = restored(images).argmax(dim=1)
+print(preds, labels)
