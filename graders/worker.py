@@ -71,6 +71,13 @@ class CappedWriter(io.TextIOBase):
         self.dropped += max(0, len(text) - max(room, 0))
         return len(text)
 
+    def reset(self) -> None:
+        """Forget what was written so far (the set-up's output is not the learner's)."""
+        self.parts, self.size, self.dropped = [], 0, 0
+        if self.file:
+            self.file.seek(0)
+            self.file.truncate()
+
     def getvalue(self) -> str:
         return "".join(self.parts)
 
@@ -258,6 +265,9 @@ def _run(job: dict) -> dict:
         result.update(status="pre_error", error=_learner_error(err), traceback=traceback.format_exc())
         return _finish(result, out)
     times["pre"] = time.perf_counter() - start
+    # "Your code printed" is the learner's code's output: in the notebook the set-up's
+    # warnings and prints appeared under the setup() cell, not under the exercise cell.
+    out.reset()
 
     start = time.perf_counter()
     run.phase = "code"
