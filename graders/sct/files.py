@@ -93,10 +93,9 @@ def _load_file(kind: str, path: str, model):
         return torch.export.load(path).module()
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # ORT's spinning threads otherwise slow down torch (ORT issue 13808)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    from graders.sct.exported import ort_options  # one thread, no spinning (ORT issue 13808)
+
+    session = ort.InferenceSession(path, ort_options(), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     return lambda x: torch.from_numpy(session.run(None, {name: x.numpy()})[0])
 
