@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from course.exercises import CourseFormatError, load_course
+from course.core.exercises import CourseFormatError, load_course
 
 USAGE_ERROR = 2
 
@@ -39,7 +39,7 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    from course.answers import read_answer
+    from course.core.answers import read_answer
 
     course = load_course()
     try:
@@ -212,7 +212,10 @@ def _cmd_slides(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+PRODUCT_COMMANDS = ("train", "serve")
+
+
+def build_parser(product: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description="Designing Scalable AI Systems: the course tool.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list every lesson and exercise (ID, type, title)")
@@ -243,24 +246,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["start", "stop", "status"],
                    help="start it (and wait until it is warm), stop it, or show whether it runs")
     p.set_defaults(func=_cmd_grader)
-    _add_product_commands(sub)
+    _add_product_commands(sub, full=product)
     return parser
 
 
-def _add_product_commands(sub) -> None:
-    """`course train` and `course serve`: the course's classifier as a product (issue 13)."""
-    from course import serve, train  # light imports: torch, Lightning and FastAPI load when they run
+def _add_product_commands(sub, full: bool) -> None:
+    """`course train` and `course serve`: the course's classifier as a product. Their options
+    come from the product's modules, which import numpy (and, when they run, torch and
+    FastAPI): they are read only when one of these commands is asked for, so that `course
+    list` and the other commands start in a fraction of a second."""
+    train_help = "train the course's classifier on the full CIFAR-10, export it to ONNX"
+    serve_help = "serve the trained model: a web page and a JSON API (FastAPI, ONNX Runtime)"
+    if not full:
+        sub.add_parser("train", help=train_help)
+        sub.add_parser("serve", help=serve_help)
+        return
+    from course.product import serve, train
 
-    p = sub.add_parser("train", help="train the course's classifier on the full CIFAR-10, export it to ONNX")
+    p = sub.add_parser("train", help=train_help)
     train.add_arguments(p)
     p.set_defaults(func=train.run)
-    p = sub.add_parser("serve", help="serve the trained model: a web page and a JSON API (FastAPI, ONNX Runtime)")
+    p = sub.add_parser("serve", help=serve_help)
     serve.add_arguments(p)
     p.set_defaults(func=serve.run)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(product=bool(argv) and argv[0] in PRODUCT_COMMANDS)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course.exercises import Exercise
+from course.core.exercises import Exercise
 from course.progress import Progress, ProgressCorrupt
 
 

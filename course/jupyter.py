@@ -35,12 +35,13 @@ import re
 import shutil
 from pathlib import Path
 
-from course import grading, seeds
-from course.answers import MAGIC
-from course.blanks import Blank, blank_lines
-from course.exercises import ROOT, Exercise, load_course
+from course.core import seeds
+from course import grading
+from course.core.answers import MAGIC
+from course.core.blanks import Blank, blank_lines
+from course.core.exercises import ROOT, Exercise, load_course
 from course.progress import Progress, ProgressCorrupt, progress_path
-from course.quiet import quiet_lightning
+from course.core.quiet import quiet_lightning
 
 __all__ = ["setup", "check", "hint", "solution"]
 

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course.exercises import ROOT, Course, Exercise, Lesson, load_course
+from course.core.exercises import ROOT, Course, Exercise, Lesson, load_course
+from course.core.paths import IS_CHECKOUT
 
-NOTEBOOK_DIR = ROOT / "notebooks"
+# Beside the content in a checkout; an installed course (read-only, shared) writes them into
+# the learner's home instead. $COURSE_NOTEBOOK_DIR moves them either way.
+NOTEBOOK_DIR = Path(os.environ.get("COURSE_NOTEBOOK_DIR") or (
+    ROOT / "notebooks" if IS_CHECKOUT else Path.home() / "designing-scalable-ai" / "notebooks"))
 MANIFEST = ".course-build.json"
 # "python3" is the kernel every Jupyter has; started from the course's Jupyter it is the
 # course's own Python (jupyter_client swaps the spec's "python" for its own interpreter).

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("warm overhead: trivial exercise", f"{statistics.median(codes):.3f}",
                  statistics.median(overheads), max(overheads)))
     if not args.no_lesson:
-        from course.exercises import load_course
+        from course.core.exercises import load_course
 
         course = load_course()
         for exercise in course.lesson("2.3").exercises:

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exercise", default="1.1.1", help="a small exercise (default 1.1.1)")
     args = parser.parse_args(argv)
 
-    from course.exercises import load_course
+    from course.core.exercises import load_course
     from graders import remote
 
     exercise = load_course().exercise(args.exercise)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import hashlib
 import time
 
-from course.blanks import blank_lines
-from course.exercises import Exercise
+from course.core.blanks import blank_lines
+from course.core.exercises import Exercise
 from graders import sandbox
 from graders.feedback import BLANKS, ERROR, FAILED, INTERNAL, PASSED, Fail, Feedback
 from graders.sct import Ctx, load_sct

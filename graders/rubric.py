@@ -1,6 +1,6 @@
 """The course rubric, as far as a program can check it.
 
-The loader (``course.exercises``) already rejects content that is malformed: missing
+The loader (``course.core.exercises``) already rejects content that is malformed: missing
 fields, wrong types, missing files. The rubric is about numbers and style. Each rule is a
 pure function of one course, lesson or exercise that returns a list of violations, each a
 message naming the item, the rule and the measured value, e.g.
@@ -19,8 +19,8 @@ import re
 import tokenize
 from typing import Callable
 
-from course.blanks import blank_lines, matches_solution, near_blanks
-from course.exercises import Course, Exercise, Lesson, Step
+from course.core.blanks import blank_lines, matches_solution, near_blanks
+from course.core.exercises import Course, Exercise, Lesson, Step
 
 CHAPTERS = (1, 2, 3, 4)
 LESSONS_PER_CHAPTER = {1: (3, 3), 2: (3, 4), 3: (3, 4), 4: (3, 4)}

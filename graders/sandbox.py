@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from course.seeds import SEED, grading_threads
+from course.core.seeds import SEED, grading_threads
 from graders import processes, wire
 
 # forkserver_setup first: it makes the fork server a subreaper and ignores Ctrl+C before

@@ -94,7 +94,7 @@ class Grader:
         return {"ok": False, "error": f"unknown request {op!r}"}
 
     def _grade(self, message: dict) -> dict:
-        from course.exercises import load_course
+        from course.core.exercises import load_course
         from graders import sandbox
         from graders.grade import grade
 

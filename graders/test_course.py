@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from course.exercises import load_course
+from course.core.exercises import load_course
 from graders.budget import RESULTS, over_budget, timed
 from graders.feedback import BLANKS
 from graders.grade import grade

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from course.exercises import load_course
+from course.core.exercises import load_course
 from graders.rubric import COURSE_RULES, EXERCISE_RULES, LESSON_RULES, course_is_complete
 
 COURSE = load_course()

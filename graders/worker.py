@@ -23,11 +23,10 @@ import types
 import numpy as np
 import torch
 
-from course.quiet import quiet_lightning
+from course.core.quiet import quiet_lightning
 from graders import wire
+from graders.sct.api import LEARNER_FILE, PRE_FILE, learner_error, safe_str
 
-LEARNER_FILE = "<your code>"
-PRE_FILE = "<pre-exercise code>"
 
 # Warm what every exercise needs, without running any parallel torch op: a fork server
 # that has started OpenMP threads deadlocks its children.
@@ -35,7 +34,7 @@ try:  # pragma: no cover - exercised through the fork server
     import pytorch_lightning  # noqa: F401
     import torchmetrics  # noqa: F401
 
-    from course import data as _data
+    from course.core import data as _data
 
     _data.load_arrays("train")
     _data.load_arrays("test")
@@ -91,29 +90,6 @@ def _limit_memory(extra_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _learner_error(err: BaseException) -> dict:
-    """The exception in the learner's terms: type, message, their line, their frames only."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == LEARNER_FILE]
-    line = frames[-1].lineno if frames else getattr(err, "lineno", None)
-    in_pre = any(f.filename == PRE_FILE for f in traceback.extract_tb(err.__traceback__)) and not frames
-    return {
-        "type": type(err).__name__,
-        "message": _safe_str(err),
-        "line": line,
-        "frames": [[f.lineno, f.name] for f in frames],
-        "in_pre_code": in_pre,
-        "memory": isinstance(err, MemoryError) or "can't allocate memory" in _safe_str(err)
-        or "not enough memory" in _safe_str(err),
-    }
-
-
-def _safe_str(err: BaseException) -> str:
-    try:
-        return str(err)[:2000]
-    except Exception:
-        return "<the exception's message could not be printed>"
-
-
 def run_job(job: dict, conn, _exit=os._exit, _dumps=wire.dumps) -> None:
     """Entry point in the forked child. Always ends with os._exit: learner atexit hooks
     and lingering threads must not outlive the answer. ``_exit`` and ``_dumps`` are bound
@@ -128,7 +104,7 @@ def run_job(job: dict, conn, _exit=os._exit, _dumps=wire.dumps) -> None:
     except BaseException as err:  # report rather than die silently
         try:
             conn.send_bytes(_dumps({"status": "internal", "token": token,
-                                    "error": {"type": type(err).__name__, "message": _safe_str(err)}}))
+                                    "error": {"type": type(err).__name__, "message": safe_str(err)}}))
         except BaseException:
             pass
     finally:
@@ -178,7 +154,7 @@ def _guarded() -> list:
     objects = [builtins, torch, torch.testing, torch.serialization, torch.optim, nn, F, np, copy, io, pickle, os,
                torch.Tensor, nn.Module, nn.Parameter, torch.optim.Optimizer, torch.optim.SGD]
     for name, module in list(sys.modules.items()):
-        if module is not None and (name == "graders" or name.startswith("graders.") or name == "course.data"):
+        if module is not None and (name == "graders" or name.startswith("graders.") or name == "course.core.data"):
             objects.append(module)
             objects += [v for v in vars(module).values()
                         if isinstance(v, type) and getattr(v, "__module__", "") == name]
@@ -209,7 +185,7 @@ def _restore(saved: list) -> list[str]:
 def _run(job: dict) -> dict:
     _limit_memory(job["memory_mb"])
     os.chdir(job["workdir"])
-    if job["device"] != "auto":  # "auto" leaves detection to course.device, as on the learner's machine
+    if job["device"] != "auto":  # "auto" leaves detection to course.core.device, as on the learner's machine
         os.environ["COURSE_DEVICE"] = job["device"]
     if job["device"] == "cpu":  # before any CUDA call, so Lightning's "auto" sees no GPU either
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
@@ -253,7 +229,7 @@ def _run(job: dict) -> dict:
         for before in befores:
             before(run)
     except BaseException as err:
-        result.update(status="internal", error={"type": type(err).__name__, "message": _safe_str(err)})
+        result.update(status="internal", error={"type": type(err).__name__, "message": safe_str(err)})
         return _finish(result, out)
     saved = _snapshot(_guarded())
 
@@ -262,7 +238,7 @@ def _run(job: dict) -> dict:
     try:
         exec(compile(job["pre_code"], PRE_FILE, "exec"), ns)
     except BaseException as err:
-        result.update(status="pre_error", error=_learner_error(err), traceback=traceback.format_exc())
+        result.update(status="pre_error", error=learner_error(err), traceback=traceback.format_exc())
         return _finish(result, out)
     times["pre"] = time.perf_counter() - start
     # "Your code printed" is the learner's code's output: in the notebook the set-up's
@@ -274,7 +250,7 @@ def _run(job: dict) -> dict:
     try:
         exec(compile(job["code"], LEARNER_FILE, "exec"), ns)
     except BaseException as err:  # SystemExit and KeyboardInterrupt too
-        result.update(status="error", error=_learner_error(err))
+        result.update(status="error", error=learner_error(err))
     run.phase = "probes"
     times["code"] = time.perf_counter() - start
     # Whatever the learner's code rebound (torch.equal, isinstance, the grader's modules),
@@ -291,7 +267,7 @@ def _run(job: dict) -> dict:
         try:
             result["probes"].append({"ok": wire.encode(probe(run))})
         except BaseException as err:
-            result["probes"].append({"error": _learner_error(err), "where": _probe_where(err)})
+            result["probes"].append({"error": learner_error(err), "where": _probe_where(err)})
         _restore(saved)  # a learner method called by the probe may rebind again
     times["probes"] = time.perf_counter() - start
     return _finish(result, out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from course.exercises import Exercise, Step
+from course.core.exercises import Exercise, Step
 from graders.grade import grade
 
 SUCCESS = "Well done."

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from course import cli
-from course.exercises import ROOT, CourseFormatError, load_course
+from course.core.exercises import ROOT, CourseFormatError, load_course
 
 LESSON = Path("02-pytorch-lightning/03-training-with-lightning")
 EXERCISE = LESSON / "01-fit-with-a-trainer"

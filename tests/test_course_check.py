@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import course.cli
-from course.exercises import ROOT, load_course
+from course.core.exercises import ROOT, load_course
 from test_engine_isolation import _content_root
 
 COURSE = load_course()

@@ -1,4 +1,4 @@
-"""Tests of course.data, the course's one CIFAR-10 loader (offline, a few seconds)."""
+"""Tests of course.core.data, the course's one CIFAR-10 loader (offline, a few seconds)."""
 
 import ast
 import hashlib
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from course import data
-from course.data import DatasetError
+from course.core import data
+from course.core.data import DatasetError
 
 
 @pytest.fixture(autouse=True)
@@ -104,12 +104,12 @@ def test_arrays_are_cached_and_read_only():
 
 @pytest.mark.parametrize("module, allowed", [
     # torchvision costs ~1.5 s to import: it must stay inside the download branch.
-    ("course/data.py", {"numpy", "torch", "course.preprocess"}),
+    ("course/core/data.py", {"numpy", "torch", "course.core.preprocess", "course.core.paths"}),
     # The served model's preprocessing: Pillow only when an image is decoded, never torch.
-    ("course/preprocess.py", {"numpy"}),
+    ("course/core/preprocess.py", {"numpy"}),
 ])
 def test_only_cheap_imports_at_module_level(module, allowed):
-    tree = ast.parse((Path(data.__file__).parent.parent / module).read_text())
+    tree = ast.parse((Path(data.__file__).parents[2] / module).read_text())
     allowed = set(sys.stdlib_module_names) | allowed
     for node in tree.body:
         if isinstance(node, ast.Import):

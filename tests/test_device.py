@@ -1,11 +1,11 @@
-"""Tests of course.device with CUDA / MPS availability faked (runs on any machine)."""
+"""Tests of course.core.device with CUDA / MPS availability faked (runs on any machine)."""
 
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-from course import device as dev
+from course.core import device as dev
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from course.exercises import load_course
+from course.core.exercises import load_course
 from course.notebooks import lesson_notebook
 
 LIVE_CHILDREN = '''

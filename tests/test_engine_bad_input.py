@@ -75,7 +75,7 @@ def test_what_a_stopped_run_printed_is_still_shown(exercise):
 
 
 def test_default_time_limit_is_well_above_the_budget():
-    from course.exercises import Exercise
+    from course.core.exercises import Exercise
     assert Exercise.__dataclass_fields__["timeout_s"].default >= 10
 
 

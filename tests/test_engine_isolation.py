@@ -105,14 +105,14 @@ def test_grading_runs_on_the_cpu(tmp_path):
             return {"cuda": torch.cuda.is_available(), "visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
                     "course": os.environ.get("COURSE_DEVICE"), "device": str(run.ns["d"])}
         sct = SCT(custom(probe=_where, judge=lambda got, want, ctx: None if got == want else str(got)))
-    """, "from course.device import get_device\nd = get_device()\n")
-    feedback = check(exercise, "from course.device import get_device\nd = get_device()\n")
+    """, "from course.core.device import get_device\nd = get_device()\n")
+    feedback = check(exercise, "from course.core.device import get_device\nd = get_device()\n")
     assert feedback.passed, feedback.text()
-    got = sandbox.run("", "from course.device import get_device\nd = get_device()\n", exercise.sct_path).probes[0]
+    got = sandbox.run("", "from course.core.device import get_device\nd = get_device()\n", exercise.sct_path).probes[0]
     assert got == {"cuda": False, "visible": "", "course": "cpu", "device": "cpu"}
     # An exercise that asks for the detected device ("auto") is not pinned to the CPU: the
-    # child sees the machine's devices (none here) and course.device decides.
-    auto = sandbox.run("", "from course.device import get_device\nd = get_device()\n", exercise.sct_path,
+    # child sees the machine's devices (none here) and course.core.device decides.
+    auto = sandbox.run("", "from course.core.device import get_device\nd = get_device()\n", exercise.sct_path,
                        device="auto").probes[0]
     expected_device = "cuda:0" if torch.cuda.is_available() else "cpu"
     assert auto["visible"] != "" and auto["course"] == os.environ.get("COURSE_DEVICE")
@@ -160,7 +160,7 @@ def _content_root(root):
 
 def test_course_check_exit_codes(tmp_path, capsys, monkeypatch):
     import course.cli
-    from course.exercises import load_course
+    from course.core.exercises import load_course
 
     _content_root(tmp_path / "course")
     monkeypatch.setattr(course.cli, "load_course", lambda: load_course(tmp_path / "course"))

@@ -231,7 +231,7 @@ def test_ort_sessions_made_with_the_course_options_leave_torch_fast():
 
 SERVING = """\
 from fastapi import FastAPI, HTTPException, UploadFile
-from course.preprocess import ImageError, decode_image
+from course.core.preprocess import ImageError, decode_image
 app = FastAPI()
 @app.post("/p")
 async def p(file: UploadFile):
@@ -288,7 +288,7 @@ JSON_SERVING = """\
 import numpy as np
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
-from course.preprocess import to_model_input
+from course.core.preprocess import to_model_input
 class Pixels(BaseModel):
     pixels: list[list[list[int]]]
 app = FastAPI()

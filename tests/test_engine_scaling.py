@@ -1,5 +1,5 @@
 """The checks for scaling training (graders/sct/distributed.py, performance.py, tracking.py,
-compression.py) and the helpers they read (course.distributed): for each check, an answer
+compression.py) and the helpers they read (course.core.distributed): for each check, an answer
 that passes and answers that fail with their exact message. Exercises are throwaway ones,
 built in a temporary folder, so the tests do not depend on the course content."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from course.distributed import RankFailed, run_ranks
+from course.core.distributed import RankFailed, run_ranks
 from engine_support import SUCCESS, check, make_exercise
 from graders.feedback import ERROR, FAILED, PASSED
 
@@ -104,7 +104,7 @@ def test_an_interrupt_kills_the_ranks():
 RANKS_PRE = """
     import torch
     import torch.distributed as dist
-    from course.distributed import run_ranks
+    from course.core.distributed import run_ranks
     data = torch.arange(8.0)
 """
 
@@ -228,7 +228,7 @@ def test_rank_recorder_records_a_lightning_run(tmp_path):
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 
-    from course.distributed import RankRecorder
+    from course.core.distributed import RankRecorder
 
     class Tiny(RankRecorder, pl.LightningModule):
         def __init__(self):
@@ -275,7 +275,7 @@ def mlflow_exercise(tmp_path_factory):
         from graders.sct import SCT, mlflow_runs
         sct = SCT(mlflow_runs("sqlite:///mlflow.db", experiment="cifar").runs(1).params("lr").metrics("val_acc")
                   .finished())
-    """, MLFLOW_SOLUTION, pre="from course.tracking import tracking_store\ntracking_store('mlflow.db')\n",
+    """, MLFLOW_SOLUTION, pre="from course.core.tracking import tracking_store\ntracking_store('mlflow.db')\n",
                          timeout_s=60)
 
 

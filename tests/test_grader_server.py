@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from course import cli
-from course.exercises import ROOT, load_course
+from course.core.exercises import ROOT, load_course
 from graders import remote
 from graders.grade import grade
 

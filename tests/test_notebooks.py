@@ -23,7 +23,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
 from course import cli
-from course.exercises import load_course
+from course.core.exercises import load_course
 from course.notebooks import build, lesson_notebook, notebook_name, render_slides, slides_notebook
 from graders.sct import load_module
 import stepped_course  # tests/ is on sys.path under pytest

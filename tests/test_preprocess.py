@@ -1,4 +1,4 @@
-"""course.preprocess: the one preprocessing shared by training, the exercises and the server."""
+"""course.core.preprocess: the one preprocessing shared by training, the exercises and the server."""
 from __future__ import annotations
 
 import io
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course.preprocess import MEAN, STD, ImageError, ImageTooLarge, decode_image, to_model_input
+from course.core.preprocess import MEAN, STD, ImageError, ImageTooLarge, decode_image, to_model_input
 
 
 def encode(image: Image.Image, fmt: str) -> bytes:

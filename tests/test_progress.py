@@ -8,7 +8,7 @@ import time
 import pytest
 
 from course import cli, progress
-from course.exercises import load_course
+from course.core.exercises import load_course
 from course.progress import Progress, ProgressCorrupt
 
 COURSE = load_course()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import warnings
 
-from course.quiet import quiet_lightning
+from course.core.quiet import quiet_lightning
 from kernel_support import fresh_kernel, text_of
 
 CHATTER = ("GPU available", "TPU available", "Tip:", "litlogger", "| Name", "Trainable params", "LeafSpec",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from course.exercises import ROOT, Chapter, Course, load_course
+from course.core.exercises import ROOT, Chapter, Course, load_course
 from graders import rubric
 from graders.budget import BUDGET_S, over_budget, solution_seconds
 

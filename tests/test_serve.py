@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from course import api as serve
-from course.data import CLASSES, SUBSET_DIR, SUBSET_FILES
-from course.preprocess import decode_image, to_model_input
+from course.product import api as serve
+from course.core.data import CLASSES, SUBSET_DIR, SUBSET_FILES
+from course.core.preprocess import decode_image, to_model_input
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_predict_answers_label_index_and_every_probability(client):
 
 
 def test_api_matches_the_model_on_the_same_preprocessing(client):
-    """The server's answer is the ONNX model's output on course.preprocess's input: one
+    """The server's answer is the ONNX model's output on course.core.preprocess's input: one
     preprocessing for training and serving (PNG is lossless, so pixels round-trip)."""
     images, _ = load_test_subset()
     classifier = serve.Classifier()

@@ -1,7 +1,7 @@
 """The serving benchmark works (its figures are reported, not asserted: timings are noisy)."""
 from __future__ import annotations
 
-from course import serve_benchmark
+from course.product import serve_benchmark
 
 
 def test_benchmark_runs_against_a_real_server_and_counts_errors():

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course import api as serve
-from course.data import CLASSES, SUBSET_DIR, SUBSET_FILES
-from course.serve_benchmark import free_port, start_server, stop_server
+from course.product import api as serve
+from course.core.data import CLASSES, SUBSET_DIR, SUBSET_FILES
+from course.product.serve_benchmark import free_port, start_server, stop_server
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT_DIR = REPO / "build" / "screenshots"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from course import cli
-from course.exercises import load_course
+from course.core.exercises import load_course
 from course.notebooks import notebook_name
 
 COURSE = load_course()

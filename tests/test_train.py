@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from course import train
+from course.product import train
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,7 +44,7 @@ def test_course_train_runs_end_to_end_on_the_subset(tmp_path):
     # what course train wrote is what course serve serves
     from fastapi.testclient import TestClient
 
-    from course.api import create_app
+    from course.product.api import create_app
 
     with TestClient(create_app(out)) as client:
         png = (REPO / "course" / "web" / "samples" / "cat-0.png").read_bytes()

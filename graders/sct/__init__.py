@@ -42,7 +42,8 @@ from graders.feedback import Fail
 from graders.sct.cases import Case, right, wrong
 from graders.sct.choice import multiple_choice
 from graders.sct.compression import compressed, distillation_loss
-from graders.sct.core import COMMON_ERRORS, SCT, SOLUTION, Check, Ctx, cifar_batch, load_module, load_sct
+from graders.sct.api import SOLUTION, Check, cifar_batch, Ctx
+from graders.sct.core import COMMON_ERRORS, SCT, load_module, load_sct
 from graders.sct.custom import correct, custom
 from graders.sct.distributed import ranks
 from graders.sct.exported import exported_file, ort_options, ort_session

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from graders.compare import show
-from graders.sct.core import Check, Fail
+from graders.sct.api import Check, Fail
 
 
 class _MultipleChoice(Check):

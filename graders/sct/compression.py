@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import os
 
-from graders.sct.core import SOLUTION, Check, Fail, _fail, _lookup, _resolve, cifar_batch
+from graders.sct.api import SOLUTION, Check, cifar_batch, Fail, fail_with, lookup, resolve
 
 _WEIGHTED = ("Conv2d", "Linear")
 
@@ -64,7 +64,7 @@ class _Compressed(Check):
     def probe(self, run):
         import torch
 
-        from course.compression import as_logits
+        from course.core.compression import as_logits
 
         path = os.path.join(run.workdir, self.file or "")
         base = os.path.join(run.workdir, self.baseline)
@@ -81,7 +81,7 @@ class _Compressed(Check):
                                                  if isinstance(v, torch.Tensor) and v.is_floating_point()})
                 except Exception as err:
                     info["load_error"] = f"{type(err).__name__}: {err}"
-        original, _ = _lookup(run.ns, self.original)
+        original, _ = lookup(run.ns, self.original)
         if any(k == "unchanged" for k, _ in self.tests) and original is not None and os.path.exists(base):
             saved = torch.load(base, weights_only=True)
             now = original.state_dict()
@@ -90,7 +90,7 @@ class _Compressed(Check):
                 for k, v in saved.items())
         if self.model is None:
             return info
-        model, missing = _lookup(run.ns, self.model)
+        model, missing = lookup(run.ns, self.model)
         if missing:
             info["model_missing"] = True
             return info
@@ -99,7 +99,7 @@ class _Compressed(Check):
             total = sum(w.numel() for w in weights)
             info["sparsity"] = sum((w == 0).sum().item() for w in weights) / total if total else None
         if any(k == "agreement" for k, _ in self.tests) and original is not None:
-            from graders.worker import _learner_error
+            from graders.sct.api import learner_error
 
             x, _ = cifar_batch(self.n)
             with torch.no_grad():
@@ -107,7 +107,7 @@ class _Compressed(Check):
                     reference = as_logits(copy.deepcopy(original).eval()(x) if isinstance(original, torch.nn.Module)
                                           else original(x)).argmax(1)
                 except Exception as err:  # the original was changed; original_unchanged says how
-                    info["reference_error"] = _learner_error(err)
+                    info["reference_error"] = learner_error(err)
                     return info
                 if isinstance(model, torch.nn.Module):
                     model = model.eval()
@@ -115,7 +115,7 @@ class _Compressed(Check):
                     pred = as_logits(model(x)).argmax(1)
                     info["agreement"] = (pred == reference).float().mean().item()
                 except Exception as err:
-                    info["predict_error"] = _learner_error(err)
+                    info["predict_error"] = learner_error(err)
         return info
 
     # -------------------------------------------------------------- grader side
@@ -147,14 +147,14 @@ class _Compressed(Check):
                 fail = Fail(f"Calling the original `{self.original}` raised {err['type']}: {err['message']}. Was it "
                             "changed? Compress a copy and leave the original as it was.")
             elif kind == "agreement" and "agreement" in got:
-                floor = _resolve(opts["at_least"], want.get("agreement"))
+                floor = resolve(opts["at_least"], want.get("agreement"))
                 floor = None if floor is None else floor - opts["tolerance"]
                 if floor is not None and got["agreement"] < floor - 1e-9:
                     fail = Fail(f"`{self.model}` agrees with the original model on {got['agreement']:.1%} of "
                                 f"{self.n} CIFAR-10 test images; it should agree on at least {floor:.1%}.",
                                 expected=f"at least {floor:.1%}", got=f"{got['agreement']:.1%}")
             elif kind == "sparsity" and got.get("sparsity") is not None:
-                value = _resolve(opts["value"], want.get("sparsity"))
+                value = resolve(opts["value"], want.get("sparsity"))
                 if value is not None and abs(got["sparsity"] - value) > opts["tolerance"]:
                     fail = Fail(f"{got['sparsity']:.1%} of the weights of `{self.model}` are zero; pruning should "
                                 f"leave {value:.0%} zeros.", expected=f"{value:.0%} zeros",
@@ -175,7 +175,7 @@ class _Compressed(Check):
                             "the original stays the reference every variant is compared with.",
                             expected=f"{self.original} as in {self.baseline}", got="changed weights")
             if fail:
-                return _fail(opts["msg"], fail)
+                return fail_with(opts["msg"], fail)
         return None
 
 
@@ -202,9 +202,9 @@ class _DistillationLoss(Check):
         try:
             value = fn(student, teacher)
         except Exception as err:
-            from graders.worker import _learner_error
+            from graders.sct.api import learner_error
 
-            return {"exists": True, "error": _learner_error(err)}
+            return {"exists": True, "error": learner_error(err)}
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
             return {"exists": True, "value": None, "type": type(value).__name__}
         return {"exists": True, "value": float(value)}

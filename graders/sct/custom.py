@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from graders.sct.core import Check, Fail
+from graders.sct.api import Check, Fail
 
 
 class _Correct(Check):

@@ -2,8 +2,8 @@
 
 Each rank leaves a record: a dict with its ``rank``, the ``images`` it trained on (indices
 or fingerprints) and tensors (gradients, weights). The records come from a variable, the
-list ``course.distributed.run_ranks`` returned (``ranks("results")``), or from the files
-``course.distributed.RankRecorder`` writes from inside a Lightning run
+list ``course.core.distributed.run_ranks`` returned (``ranks("results")``), or from the files
+``course.core.distributed.RankRecorder`` writes from inside a Lightning run
 (``ranks(folder="ranks")``, with tensors under ``state_dict``). Checks look at what
 happened, not at the settings: how many processes trained, whether each had its own
 shard, whether they ended with the same tensors, and whether those are the solution's::
@@ -16,7 +16,7 @@ from __future__ import annotations
 import glob
 import os
 
-from graders.sct.core import SOLUTION, Check, Fail, _fail, _resolve
+from graders.sct.api import SOLUTION, Check, Fail, fail_with, resolve
 
 
 class _Ranks(Check):
@@ -103,7 +103,7 @@ class _Ranks(Check):
         for kind, opts in self.tests:
             fail = None
             if kind == "processes":
-                n = _resolve(opts["n"], len(want_records))
+                n = resolve(opts["n"], len(want_records))
                 ranks = sorted({r["rank"] for r in records})
                 if len(ranks) != n:
                     word = "process" if len(ranks) == 1 else "processes"
@@ -116,7 +116,7 @@ class _Ranks(Check):
             elif kind == "averaged":
                 fail = _averaged_fail(records, want_records, opts["key"], opts["atol"])
             if fail:
-                return _fail(opts["msg"], fail)
+                return fail_with(opts["msg"], fail)
         return None
 
 

@@ -12,7 +12,7 @@ import glob
 import os
 
 from graders.compare import mismatch
-from graders.sct.core import Check, Fail, _class_names, _fail, _lookup, _missing_fail, cifar_batch
+from graders.sct.api import Check, cifar_batch, class_names, Fail, fail_with, lookup, missing_fail
 
 
 def ort_options():
@@ -59,7 +59,7 @@ class _ExportedFile(Check):
     def probe(self, run):
         import torch
 
-        from graders.worker import _learner_error
+        from graders.sct.api import learner_error
 
         paths = sorted(glob.glob(os.path.join(run.workdir, self.pattern)))
         info: dict = {"found": [os.path.relpath(p, run.workdir) for p in paths]}
@@ -68,7 +68,7 @@ class _ExportedFile(Check):
         try:
             runner = _runner(paths[-1])
         except Exception as err:
-            info["load_error"] = _learner_error(err)
+            info["load_error"] = learner_error(err)
             return info
         if self.model is None:
             return info
@@ -86,7 +86,7 @@ class _ExportedFile(Check):
                     entry["want"] = reference(x)
                     entry["got"] = runner(x)
             except Exception as err:
-                entry["error"] = _learner_error(err)
+                entry["error"] = learner_error(err)
             info["batches"].append(entry)
         return info
 
@@ -107,12 +107,12 @@ class _ExportedFile(Check):
                 default = Fail(f"The model in '{name}' fails on a batch of {entry['n']} images: its batch size "
                                "was fixed when it was exported. Export with a dynamic batch dimension.",
                                detail=f"{err['type']}: {err['message'][:500]}")
-                return _fail(self.msgs.get("batch"), default)
+                return fail_with(self.msgs.get("batch"), default)
             fail = mismatch(f"the output of '{name}' on {entry['n']} images", entry["got"], entry["want"],
                             atol=self.atol, rtol=1e-4, check_requires_grad=False)
             if fail:
                 fail.message += f" It should reproduce `{self.model}` in eval mode."
-                return _fail(self.msgs.get("reproduces"), fail)
+                return fail_with(self.msgs.get("reproduces"), fail)
         return None
 
 
@@ -130,10 +130,10 @@ class _OrtSession(Check):
     def probe(self, run):
         import onnxruntime as ort
 
-        obj, missing = _lookup(run.ns, self.name)
+        obj, missing = lookup(run.ns, self.name)
         if missing:
             return missing
-        info: dict = {"exists": True, "types": _class_names(obj), "is_session": isinstance(obj, ort.InferenceSession)}
+        info: dict = {"exists": True, "types": class_names(obj), "is_session": isinstance(obj, ort.InferenceSession)}
         if info["is_session"]:
             options = obj.get_session_options()
             info["threads"] = options.intra_op_num_threads
@@ -146,9 +146,9 @@ class _OrtSession(Check):
 
     def judge(self, got, want, ctx):
         if not got["exists"]:
-            return _missing_fail(self.name, got)
+            return missing_fail(self.name, got)
         if not got["is_session"]:
-            return _fail(None, Fail(f"`{self.name}` should be an onnxruntime.InferenceSession.",
+            return fail_with(None, Fail(f"`{self.name}` should be an onnxruntime.InferenceSession.",
                                     expected="InferenceSession", got=got["types"][0].split(".")[-1]), ctx, self.name)
         if got["threads"] != 1 or got["spinning"] != "0":
             default = Fail(f"`{self.name}` uses ONNX Runtime's default threads, which spin while idle and slow down "
@@ -156,7 +156,7 @@ class _OrtSession(Check):
                            "intra_op_num_threads = 1 and the config entry session.intra_op.allow_spinning = \"0\".",
                            expected="intra_op_num_threads=1, allow_spinning='0'",
                            got=f"intra_op_num_threads={got['threads']}, allow_spinning={got['spinning']!r}")
-            return _fail(self.msg, default, ctx, self.name)
+            return fail_with(self.msg, default, ctx, self.name)
         return None
 
 

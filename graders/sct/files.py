@@ -6,7 +6,7 @@ import glob
 import os
 
 from graders.compare import mismatch
-from graders.sct.core import Check, Fail, _fail, cifar_batch
+from graders.sct.api import Check, cifar_batch, Fail, fail_with
 
 
 class _File(Check):
@@ -33,7 +33,7 @@ class _File(Check):
     def probe(self, run):
         import torch
 
-        from graders.worker import _learner_error
+        from graders.sct.api import learner_error
 
         paths = sorted(glob.glob(os.path.join(run.workdir, self.pattern), recursive=True))
         info: dict = {"found": [os.path.relpath(p, run.workdir) for p in paths]}
@@ -44,7 +44,7 @@ class _File(Check):
             loaded = _load_file(self.kind, path, run.ns.get(self.model) if self.model else None)
             info["loaded"] = True
         except Exception as err:
-            info["load_error"] = _learner_error(err)
+            info["load_error"] = learner_error(err)
             return info
         if self.model:
             x, _ = cifar_batch(self.batch)
@@ -60,14 +60,14 @@ class _File(Check):
                         got="no such file")
         if "load_error" in got:
             err = got["load_error"]
-            return _fail(self.msgs.get("loads"), Fail(f"'{got['found'][-1]}' does not load as a {self.kind}: "
+            return fail_with(self.msgs.get("loads"), Fail(f"'{got['found'][-1]}' does not load as a {self.kind}: "
                                                       f"{err['type']}: {err['message']}"))
         if self.model:
             fail = mismatch(f"the output of the model loaded from '{got['found'][-1]}'", got["file_out"],
                             got["model_out"], atol=self.atol, rtol=1e-4, check_requires_grad=False)
             if fail:
                 fail.message += f" It should give the same outputs as `{self.model}`."
-                return _fail(self.msgs.get("matches"), fail)
+                return fail_with(self.msgs.get("matches"), fail)
         return None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 
 from graders.compare import mismatch
-from graders.sct.core import Check, Fail, _class_names, _fail, _lookup, _missing_fail, cifar_batch
+from graders.sct.api import Check, cifar_batch, class_names, Fail, fail_with, lookup, missing_fail
 
 _EVAL_HELP = ("dropout drops activations at random and batch norm normalises with each batch's own statistics, "
               "so the same image gets different predictions. Call .eval() before inference.")
@@ -45,12 +45,12 @@ class _InferenceModel(Check):
         import torch
         from torch import nn
 
-        from graders.worker import _learner_error
+        from graders.sct.api import learner_error
 
-        obj, missing = _lookup(run.ns, self.name)
+        obj, missing = lookup(run.ns, self.name)
         if missing:
             return missing
-        info: dict = {"exists": True, "types": _class_names(obj), "is_module": isinstance(obj, nn.Module)}
+        info: dict = {"exists": True, "types": class_names(obj), "is_module": isinstance(obj, nn.Module)}
         if not info["is_module"]:
             return info
         info["training"] = [n or "(the model itself)" for n, m in obj.named_modules() if m.training]
@@ -63,7 +63,7 @@ class _InferenceModel(Check):
                         saved = saved[opts["key"]]
                     saved = {k.removeprefix(opts["prefix"]): v for k, v in saved.items()}
                 except Exception as err:
-                    info["weights"] = {"error": _learner_error(err)}
+                    info["weights"] = {"error": learner_error(err)}
                     continue
                 mine = obj.state_dict()
                 info["weights"] = {
@@ -79,14 +79,14 @@ class _InferenceModel(Check):
                         got = obj(x)
                     info["outputs"] = {"got": got, "want": want}
                 except Exception as err:
-                    info["outputs"] = {"error": _learner_error(err)}
+                    info["outputs"] = {"error": learner_error(err)}
         return info
 
     def judge(self, got, want, ctx):
         if not got["exists"]:
-            return _missing_fail(self.name, got)
+            return missing_fail(self.name, got)
         if not got["is_module"]:
-            return _fail(None, Fail(f"`{self.name}` should be a torch.nn.Module ready for inference.",
+            return fail_with(None, Fail(f"`{self.name}` should be a torch.nn.Module ready for inference.",
                                     expected="an nn.Module", got=got["types"][0].split(".")[-1]), ctx, self.name)
         for kind, opts in self.tests:
             fail = None
@@ -120,7 +120,7 @@ class _InferenceModel(Check):
                     if fail:
                         fail.message += f" It should give the outputs of `{opts['reference']}` in eval mode."
             if fail:
-                return _fail(opts["msg"], fail, ctx, self.name)
+                return fail_with(opts["msg"], fail, ctx, self.name)
         return None
 
 

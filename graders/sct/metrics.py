@@ -9,8 +9,8 @@ from __future__ import annotations
 import warnings
 
 from graders.compare import mismatch
-from graders.sct.core import (SOLUTION, Check, Fail, _class_names, _fail, _lookup, _missing_fail, _resolve,
-                              _type_label, _type_matches)
+from graders.sct.api import (SOLUTION, Check, Fail, class_names, fail_with, lookup, missing_fail, resolve, type_label,
+                             type_matches)
 
 _SETTINGS = ("task", "num_classes", "average", "top_k", "multidim_average", "normalize", "threshold")
 
@@ -52,10 +52,10 @@ class _Metric(Check):
     def probe(self, run):
         import torchmetrics
 
-        obj, missing = _lookup(run.ns, self.name)
+        obj, missing = lookup(run.ns, self.name)
         if missing:
             return missing
-        info: dict = {"exists": True, "types": _class_names(obj), "is_metric": isinstance(obj, torchmetrics.Metric)}
+        info: dict = {"exists": True, "types": class_names(obj), "is_metric": isinstance(obj, torchmetrics.Metric)}
         if not info["is_metric"]:
             return info
         info["settings"] = {k: getattr(obj, k) for k in _SETTINGS if isinstance(getattr(obj, k, None),
@@ -63,7 +63,7 @@ class _Metric(Check):
         info["updates"] = int(getattr(obj, "_update_count", 0))
         for kind, opts in self.tests:
             if kind == "attached":
-                model, _ = _lookup(run.ns, opts["model"])
+                model, _ = lookup(run.ns, opts["model"])
                 info.setdefault("attached", {})[opts["model"]] = (
                     None if not hasattr(model, "modules") else any(m is obj for m in model.modules()))
             elif kind == "value" and info["updates"]:
@@ -74,18 +74,18 @@ class _Metric(Check):
 
     def judge(self, got, want, ctx):
         if not got["exists"]:
-            return _missing_fail(self.name, got)
+            return missing_fail(self.name, got)
         if not got["is_metric"]:
-            return _fail(None, Fail(f"`{self.name}` should be a torchmetrics metric.", expected="a torchmetrics.Metric",
+            return fail_with(None, Fail(f"`{self.name}` should be a torchmetrics metric.", expected="a torchmetrics.Metric",
                                     got=got["types"][0].split(".")[-1]), ctx, self.name)
         for kind, opts in self.tests:
             fail = None
-            if kind == "kind" and not _type_matches(got["types"], opts["cls"]):
-                fail = Fail(f"`{self.name}` should be a {_type_label(opts['cls'])}.",
-                            expected=_type_label(opts["cls"]), got=got["types"][0].split(".")[-1])
+            if kind == "kind" and not type_matches(got["types"], opts["cls"]):
+                fail = Fail(f"`{self.name}` should be a {type_label(opts['cls'])}.",
+                            expected=type_label(opts["cls"]), got=got["types"][0].split(".")[-1])
             elif kind == "settings":
                 for key, value in opts["expected"].items():
-                    expected = _resolve(value, want and want["settings"].get(key))
+                    expected = resolve(value, want and want["settings"].get(key))
                     actual = got["settings"].get(key)
                     if actual != expected:
                         fail = Fail(f"`{self.name}` has the wrong `{key}` setting.", expected=f"{key}={expected!r}",
@@ -96,7 +96,7 @@ class _Metric(Check):
                 fail = Fail(f"`{self.name}` is not an attribute of `{opts['model']}`: make it one in __init__ "
                             f"(self.name = Metric(...)), so it moves to the model's device and resets with it.")
             elif kind == "updates" and got["updates"]:  # never updated at all: the value check says so
-                expected = _resolve(opts["count"], want and want["updates"])
+                expected = resolve(opts["count"], want and want["updates"])
                 if got["updates"] != expected:
                     fail = Fail(f"`{self.name}` saw {got['updates']} batches; it should see every batch of the "
                                 "loader, one update per batch.", expected=f"{expected} updates",
@@ -109,7 +109,7 @@ class _Metric(Check):
                     fail = mismatch(f"{self.name}.compute()", got["value"], want and want.get("value"),
                                     atol=opts["atol"], rtol=0, check_requires_grad=False)
             if fail:
-                return _fail(opts["msg"], fail, ctx, self.name)
+                return fail_with(opts["msg"], fail, ctx, self.name)
         return None
 
 

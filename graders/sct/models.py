@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import copy
 
-from graders.sct.core import (SOLUTION, Check, Fail, _class_names, _error_fail, _fail, _lookup, _missing_fail,
-                              _resolve, _type_label, _type_matches, cifar_batch)
+from graders.sct.api import (SOLUTION, Check, Fail, cifar_batch, class_names, error_fail, fail_with, lookup,
+                             missing_fail, resolve, type_label, type_matches)
 
 
 class _Module(Check):
@@ -48,14 +48,14 @@ class _Module(Check):
         import torch
         from torch import nn
 
-        obj, missing = _lookup(run.ns, self.name)
+        obj, missing = lookup(run.ns, self.name)
         if missing:
             return missing
-        info: dict = {"exists": True, "types": _class_names(obj), "is_module": isinstance(obj, nn.Module)}
+        info: dict = {"exists": True, "types": class_names(obj), "is_module": isinstance(obj, nn.Module)}
         if not info["is_module"]:
             return info
         kinds = {k for k, _ in self.tests}
-        info["layers"] = [n for m in obj.modules() for n in _class_names(m)[:1]]
+        info["layers"] = [n for m in obj.modules() for n in class_names(m)[:1]]
         info["params"] = sum(p.numel() for p in obj.parameters())
         if "initial" in kinds:
             info["initial"] = {n: p.detach().clone() for n, p in obj.named_parameters()}
@@ -68,9 +68,9 @@ class _Module(Check):
                 info["output_shape"] = tuple(out.shape) if isinstance(out, torch.Tensor) else None
                 info["output_type"] = type(out).__name__
             except Exception as err:
-                from graders.worker import _learner_error
+                from graders.sct.api import learner_error
 
-                info["forward_error"] = _learner_error(err)
+                info["forward_error"] = learner_error(err)
                 return info
             if "gradients" in kinds:
                 model = copy.deepcopy(obj).train()
@@ -93,21 +93,21 @@ class _Module(Check):
 
     def judge(self, got, want, ctx):
         if not got["exists"]:
-            return _missing_fail(self.name, got)
+            return missing_fail(self.name, got)
         if not got["is_module"]:
-            return _fail(None, Fail(f"`{self.name}` should be a torch.nn.Module.", expected="an nn.Module",
+            return fail_with(None, Fail(f"`{self.name}` should be a torch.nn.Module.", expected="an nn.Module",
                                     got=got["types"][0].split(".")[-1]), ctx, self.name)
         batch_shape = (self.batch, 3, 32, 32)
         for kind, opts in self.tests:
             fail = None
             if kind == "layers":
-                missing = [t for t in opts["types"] if not _type_matches(got["layers"], t)]
+                missing = [t for t in opts["types"] if not type_matches(got["layers"], t)]
                 if missing:
-                    fail = Fail(f"`{self.name}` should contain a {_type_label(missing[0])} layer.",
-                                expected=", ".join(_type_label(t) for t in opts["types"]),
+                    fail = Fail(f"`{self.name}` should contain a {type_label(missing[0])} layer.",
+                                expected=", ".join(type_label(t) for t in opts["types"]),
                                 got=", ".join(sorted({l.split('.')[-1] for l in got["layers"][1:]})) or "no layers")
             elif kind == "param_count":
-                expected = _resolve(opts["count"], want and want.get("params"))
+                expected = resolve(opts["count"], want and want.get("params"))
                 if got["params"] != expected:
                     fail = Fail(f"`{self.name}` has the wrong number of parameters.",
                                 expected=f"{expected:,}", got=f"{got['params']:,}")
@@ -118,7 +118,7 @@ class _Module(Check):
                 fail = Fail(f"Calling `{self.name}` on a CIFAR-10 batch of shape {batch_shape} raised "
                             f"{err['type']}: {err['message']}", line=err.get("line"))
             elif kind == "output_shape":
-                expected = _resolve(opts["shape"], want and want.get("output_shape"))
+                expected = resolve(opts["shape"], want and want.get("output_shape"))
                 if got.get("output_shape") != tuple(expected):
                     fail = Fail(f"`{self.name}` gives the wrong output shape for a batch of shape {batch_shape}.",
                                 expected=str(tuple(expected)), got=str(got.get("output_shape") or got["output_type"]))
@@ -136,7 +136,7 @@ class _Module(Check):
                 fail = Fail(f"One optimizer step did not change any weight of `{self.name}`: "
                             "are all its parameters frozen?")
             if fail:
-                return _fail(opts["msg"], fail, ctx, self.name)
+                return fail_with(opts["msg"], fail, ctx, self.name)
         return None
 
 
@@ -228,12 +228,12 @@ class _LightningModule(Check):
         import pytorch_lightning as pl
         import torch
 
-        from graders.worker import _learner_error
+        from graders.sct.api import learner_error
 
-        obj, missing = _lookup(run.ns, self.name)
+        obj, missing = lookup(run.ns, self.name)
         if missing:
             return missing
-        info: dict = {"exists": True, "types": _class_names(obj), "is_lm": isinstance(obj, pl.LightningModule)}
+        info: dict = {"exists": True, "types": class_names(obj), "is_lm": isinstance(obj, pl.LightningModule)}
         if not info["is_lm"]:
             return info
         kinds = {k for k, _ in self.tests}
@@ -250,7 +250,7 @@ class _LightningModule(Check):
                                 "value": float(loss.detach().float().mean()) if isinstance(loss, torch.Tensor)
                                 and loss.numel() else None}
             except Exception as err:
-                info["loss_error"] = _learner_error(err)
+                info["loss_error"] = learner_error(err)
         if kinds & {"optimizers", "same_optimizer"}:
             try:
                 result = obj.configure_optimizers()
@@ -264,7 +264,7 @@ class _LightningModule(Check):
                 info["optimizer_facts"] = {"lrs": [g.get("lr") for o in opts for g in o.param_groups],
                                            "foreign": len(optimized - own), "left_out": len(own - optimized)}
             except Exception as err:
-                info["optimizers_error"] = _learner_error(err)
+                info["optimizers_error"] = learner_error(err)
         if "fast_dev_run" in kinds:
             try:
                 loader = run.ns[self.loader] if self.loader else torch.utils.data.DataLoader(
@@ -275,14 +275,14 @@ class _LightningModule(Check):
                 t.fit(copy.deepcopy(obj), train_dataloaders=loader)
                 info["fast_dev_run"] = True
             except Exception as err:
-                info["fast_dev_run_error"] = _learner_error(err)
+                info["fast_dev_run_error"] = learner_error(err)
         return info
 
     def judge(self, got, want, ctx):
         if not got["exists"]:
-            return _missing_fail(self.name, got)
+            return missing_fail(self.name, got)
         if not got["is_lm"]:
-            return _fail(None, Fail(f"`{self.name}` should be a LightningModule (subclass pl.LightningModule).",
+            return fail_with(None, Fail(f"`{self.name}` should be a LightningModule (subclass pl.LightningModule).",
                                     expected="LightningModule", got=got["types"][0].split(".")[-1]), ctx, self.name)
         for kind, opts in self.tests:
             fail = None
@@ -293,7 +293,7 @@ class _LightningModule(Check):
                                 expected=", ".join(opts["names"]), got=", ".join(got["overridden"]) or "none")
             elif kind == "loss":
                 if "loss_error" in got:
-                    fail = _error_fail("`training_step` on one batch", got["loss_error"])
+                    fail = error_fail("`training_step` on one batch", got["loss_error"])
                 else:
                     loss = got["loss"]
                     if not loss["is_tensor"]:
@@ -308,16 +308,16 @@ class _LightningModule(Check):
                     elif not loss["finite"]:
                         fail = Fail("The loss from `training_step` is not finite (NaN or infinity).")
             elif kind == "loss_value" and "loss_error" in got:
-                fail = _error_fail("`training_step` on one batch", got["loss_error"])
+                fail = error_fail("`training_step` on one batch", got["loss_error"])
             elif kind == "loss_value":
-                expected = _resolve(opts["value"], want and want.get("loss", {}).get("value"))
+                expected = resolve(opts["value"], want and want.get("loss", {}).get("value"))
                 value = got["loss"].get("value")
                 if value is not None and expected is not None and abs(value - expected) > opts["atol"]:
                     fail = Fail(f"`training_step` returns a loss of {value:.4f} on a batch where the exercise's "
                                 f"loss is {expected:.4f}: it is not the loss the exercise asks for.",
                                 expected=f"{expected:.4f}", got=f"{value:.4f}")
             elif kind == "same_optimizer" and "optimizers_error" in got:
-                fail = _error_fail("`configure_optimizers()`", got["optimizers_error"])
+                fail = error_fail("`configure_optimizers()`", got["optimizers_error"])
             elif kind == "same_optimizer" and not got["optimizers"]:
                 fail = Fail("`configure_optimizers` should return an optimizer, such as torch.optim.Adam(...).",
                             expected="a torch.optim.Optimizer", got=got["optimizers_returned"])
@@ -341,17 +341,17 @@ class _LightningModule(Check):
                                 f"{wfacts['lrs'][0]}.", expected=f"lr={wfacts['lrs'][0]}", got=f"lr={facts['lrs'][0]}")
             elif kind == "optimizers":
                 if "optimizers_error" in got:
-                    fail = _error_fail("`configure_optimizers()`", got["optimizers_error"])
+                    fail = error_fail("`configure_optimizers()`", got["optimizers_error"])
                 elif not got["optimizers"]:
                     fail = Fail("`configure_optimizers` should return an optimizer, such as torch.optim.Adam(...).",
                                 expected="a torch.optim.Optimizer", got=got["optimizers_returned"])
             elif kind == "fast_dev_run" and "fast_dev_run_error" in got:
-                fail = _error_fail("A one-batch trial run (Trainer(fast_dev_run=True).fit)", got["fast_dev_run_error"])
+                fail = error_fail("A one-batch trial run (Trainer(fast_dev_run=True).fit)", got["fast_dev_run_error"])
             hook = {"same_optimizer": "configure_optimizers", "loss_value": "training_step"}.get(kind)
             if fail and hook and fail.line is None:
                 fail.line = ctx.assignment_line(hook)  # the hook that holds the cause
             if fail:
-                return _fail(opts["msg"], fail, ctx, self.name)
+                return fail_with(opts["msg"], fail, ctx, self.name)
         return None
 
 

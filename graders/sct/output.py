@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from graders.compare import show
-from graders.sct.core import Check, Fail, _fail
+from graders.sct.api import Check, Fail, fail_with
 
 
 class _Printed(Check):
@@ -15,7 +15,7 @@ class _Printed(Check):
     def judge(self, got, want, ctx):
         if self.contains is not None:
             if self.contains not in got:
-                return _fail(self.msg, Fail("Your code's printed output is missing something.",
+                return fail_with(self.msg, Fail("Your code's printed output is missing something.",
                                             expected=f"output containing {self.contains!r}", got=show(got.strip())))
             return None
         got_lines, want_lines = got.strip().splitlines(), want.strip().splitlines()
@@ -23,8 +23,8 @@ class _Printed(Check):
             return None
         for i, (g, w) in enumerate(zip(got_lines, want_lines), 1):
             if g.rstrip() != w.rstrip():
-                return _fail(self.msg, Fail(f"Line {i} of your printed output differs.", expected=w, got=g))
-        return _fail(self.msg, Fail("Your code printed a different number of lines.",
+                return fail_with(self.msg, Fail(f"Line {i} of your printed output differs.", expected=w, got=g))
+        return fail_with(self.msg, Fail("Your code printed a different number of lines.",
                                     expected=f"{len(want_lines)} lines", got=f"{len(got_lines)} lines"))
 
 

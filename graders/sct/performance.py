@@ -1,7 +1,7 @@
 """How a training run really ran: ``training_record``.
 
 The Trainer's settings say what was asked for; these checks read what happened, from the
-record ``course.distributed.RankRecorder`` writes at the end of training
+record ``course.core.distributed.RankRecorder`` writes at the end of training
 (``ranks/rank-<r>.pt``): the dtype the forward pass computed in, the dtype of the weights,
 the number of optimizer steps, the size of every batch and the memory format of the
 convolution weights. So a fallback (fp16 asked for on a CPU), a setting that never reached
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from graders.sct.core import SOLUTION, Check, Fail, _fail, _resolve
+from graders.sct.api import SOLUTION, Check, Fail, fail_with, resolve
 
 
 class _TrainingRecord(Check):
@@ -66,7 +66,7 @@ class _TrainingRecord(Check):
         for kind, opts in self.tests:
             fail = None
             if kind == "computed":
-                expected = _resolve(opts["dtype"], (want.get("dtypes") or [None])[0])
+                expected = resolve(opts["dtype"], (want.get("dtypes") or [None])[0])
                 if got["dtypes"] != [expected]:
                     fail = Fail(f"The forward pass computed in {', '.join(got['dtypes']) or 'nothing'}; this run "
                                 f"should compute in {expected}. Set the Trainer's precision, e.g. "
@@ -79,7 +79,7 @@ class _TrainingRecord(Check):
                                 "precision casts the weights themselves, and small updates get lost.",
                                 expected=f"{opts['dtype']} weights", got=f"{got['param_dtype']} weights")
             elif kind == "steps":
-                expected = _resolve(opts["n"], want.get("steps"))
+                expected = resolve(opts["n"], want.get("steps"))
                 if got["steps"] != expected:
                     n_batches = len(got["batches"])
                     why = ""
@@ -92,7 +92,7 @@ class _TrainingRecord(Check):
                                 f"step {expected} times.{why}", expected=f"{expected} optimizer steps",
                                 got=f"{got['steps']} optimizer steps")
             elif kind == "batches":
-                expected = _resolve(opts["sizes"], want.get("batches"))
+                expected = resolve(opts["sizes"], want.get("batches"))
                 if got["batches"] != expected:
                     fail = Fail(f"The run trained on batches of {_sizes(got['batches'])}; it should train on "
                                 f"batches of {_sizes(expected)}.", expected=_sizes(expected),
@@ -102,7 +102,7 @@ class _TrainingRecord(Check):
                             "convert the model with .to(memory_format=torch.channels_last).",
                             expected="channels_last", got="contiguous (NCHW)")
             if fail:
-                return _fail(opts.get("msg"), fail)
+                return fail_with(opts.get("msg"), fail)
         return None
 
 

@@ -13,7 +13,7 @@ import io
 import json
 
 from graders.compare import mismatch, show
-from graders.sct.core import Check, Fail, _class_names, _fail, _lookup, _missing_fail
+from graders.sct.api import Check, class_names, Fail, fail_with, lookup, missing_fail
 
 # Bad requests, by name: what each sends and how a message describes it.
 _BAD_UPLOADS = {
@@ -91,12 +91,12 @@ class _Endpoint(Check):
         from fastapi.testclient import TestClient
         from starlette.applications import Starlette
 
-        from course.data import load_arrays
+        from course.core.data import load_arrays
 
-        app, missing = _lookup(run.ns, self.app)
+        app, missing = lookup(run.ns, self.app)
         if missing:
             return missing
-        info: dict = {"exists": True, "types": _class_names(app), "is_app": isinstance(app, Starlette)}
+        info: dict = {"exists": True, "types": class_names(app), "is_app": isinstance(app, Starlette)}
         if not info["is_app"]:
             return info
         images = load_arrays("test")[0][: max(self.images, 1)]
@@ -121,9 +121,9 @@ class _Endpoint(Check):
 
     def judge(self, got, want, ctx):
         if not got["exists"]:
-            return _missing_fail(self.app, got)
+            return missing_fail(self.app, got)
         if not got["is_app"]:
-            return _fail(None, Fail(f"`{self.app}` should be a FastAPI app.", expected="FastAPI",
+            return fail_with(None, Fail(f"`{self.app}` should be a FastAPI app.", expected="FastAPI",
                                     got=got["types"][0].split(".")[-1]), ctx, self.app)
         what = "a PNG of" if self.upload else "the pixels of"
         for i, (mine, theirs) in enumerate(zip(got["answers"], want["answers"] if want else got["answers"])):
@@ -131,11 +131,11 @@ class _Endpoint(Check):
             if mine["status"] != 200:
                 fail = Fail(f"{request} answered {mine['status']} instead of 200.", expected="200 and a prediction",
                             got=f"{mine['status']} {show(_body(mine))}", detail=_last_error(got["log"]))
-                return _fail(self.msgs.get("predicts"), fail)
+                return fail_with(self.msgs.get("predicts"), fail)
             fail = mismatch("the answer", _body(mine), _body(theirs), atol=1e-4, rtol=1e-4)
             if fail:
                 fail.message = f"{request} got a different answer: {fail.message}"
-                return _fail(self.msgs.get("predicts"), fail)
+                return fail_with(self.msgs.get("predicts"), fail)
         for bad in got["bad"]:
             status, body = bad["status"], _body(bad)
             request = f"POST {self.path} with {bad['describe']}"
@@ -152,7 +152,7 @@ class _Endpoint(Check):
                             "detail message.", expected="a JSON body with a 'detail'", got=show(body))
             else:
                 continue
-            return _fail(self.msgs.get("rejects"), fail)
+            return fail_with(self.msgs.get("rejects"), fail)
         return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 
-from graders.sct.core import Check, Ctx, Fail, _fail
+from graders.sct.api import Check, Ctx, Fail, fail_with
 
 
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
@@ -63,10 +63,10 @@ class _Uses(Check):
         if self.avoid and hits:
             default = Fail(f"Your code uses {_spec_label(hits[0][0])}, which this exercise asks you to avoid.",
                            line=hits[0][1])
-            return _fail(self.msg, default)
+            return fail_with(self.msg, default)
         if not self.avoid and not hits:
             labels = " or ".join(_spec_label(s) for s in self.specs)
-            return _fail(self.msg, Fail(f"Use {labels}: your code does not."))
+            return fail_with(self.msg, Fail(f"Use {labels}: your code does not."))
         return None
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from graders.sct.core import SOLUTION, Check, Fail, _fail, _resolve
+from graders.sct.api import SOLUTION, Check, Fail, fail_with, resolve
 
 
 class _MlflowRuns(Check):
@@ -87,7 +87,7 @@ class _MlflowRuns(Check):
         for kind, opts in self.tests:
             fail = None
             if kind == "runs":
-                n = _resolve(opts["n"], len(want_runs))
+                n = resolve(opts["n"], len(want_runs))
                 if len(runs) != n:
                     fail = Fail(f"The experiment '{self.experiment}' holds {len(runs)} runs; it should hold {n}.",
                                 expected=f"{n} runs", got=f"{len(runs)} runs")
@@ -105,7 +105,7 @@ class _MlflowRuns(Check):
                     fail = Fail(f"A run of '{self.experiment}' ended as {unfinished[0]}: let trainer.fit finish, "
                                 "which closes the run.", expected="FINISHED", got=unfinished[0])
             if fail:
-                return _fail(opts["msg"], fail)
+                return fail_with(opts["msg"], fail)
         return None
 
 
@@ -169,13 +169,13 @@ class _Study(Check):
         for kind, opts in self.tests:
             fail = None
             if kind == "direction":
-                expected = _resolve(opts["value"], (want or {}).get("directions", [None])[0])
+                expected = resolve(opts["value"], (want or {}).get("directions", [None])[0])
                 if got["directions"] != [expected]:
                     fail = Fail(f"The study tries to {got['directions'][0]} its objective, but the objective "
                                 f"returns a value to {expected}.", expected=f"direction=\"{expected}\"",
                                 got=f"direction=\"{got['directions'][0]}\"", line=ctx.keyword_line("direction"))
             elif kind == "trials":
-                n = _resolve(opts["n"], len(want_done))
+                n = resolve(opts["n"], len(want_done))
                 if len(done) != n:
                     failed = len(got["trials"]) - len(done)
                     extra = f" ({failed} trials failed or were pruned)" if failed else ""
@@ -186,7 +186,7 @@ class _Study(Check):
             elif kind == "values":
                 fail = _values_fail(done, want_done, opts["atol"])
             if fail:
-                return _fail(opts["msg"], fail)
+                return fail_with(opts["msg"], fail)
         return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from graders.sct.core import SOLUTION, Check, Fail, _class_names, _fail, _resolve  # noqa: F401
+from graders.sct.api import SOLUTION, Check, class_names, Fail, fail_with, resolve  # noqa: F401
 
 _RECORDS = "trainer_runs"  # the key in run.records
 _FAST_DEV_RUN_OVERRIDES = ("max_epochs", "max_steps", "limit_train_batches", "limit_val_batches", "val_check_interval",
@@ -201,7 +201,7 @@ class _Trainer(Check):
         if t is None:
             return {"exists": False}
         if not isinstance(t, pl.Trainer):
-            return {"exists": True, "types": _class_names(t), "is_trainer": False}
+            return {"exists": True, "types": class_names(t), "is_trainer": False}
         facts = {f: getattr(t, f, None) for f in _TRAINER_FIELDS}
         facts["default_root_dir"] = os.path.relpath(t.default_root_dir, run.workdir)
         facts["accelerator"] = type(t.accelerator).__name__.replace("Accelerator", "").lower()
@@ -228,7 +228,7 @@ class _Trainer(Check):
         if not got["exists"]:
             return Fail(f"Your code does not define `{self.name}`.", expected="a pl.Trainer", got="no such variable")
         if not got["is_trainer"]:
-            return _fail(None, Fail(f"`{self.name}` should be a pl.Trainer.", expected="Trainer",
+            return fail_with(None, Fail(f"`{self.name}` should be a pl.Trainer.", expected="Trainer",
                                     got=got["types"][0].split(".")[-1]), ctx, self.name)
         for kind, opts in self.tests:
             fail = None
@@ -241,7 +241,7 @@ class _Trainer(Check):
                                 expected="fast_dev_run=False", got=f"fast_dev_run={got['facts']['fast_dev_run']!r}",
                                 line=ctx.keyword_line("fast_dev_run"))
                 for key, value in opts["expected"].items():
-                    expected = _resolve(value, want and want["facts"].get(key))
+                    expected = resolve(value, want and want["facts"].get(key))
                     actual = got["facts"].get(key)
                     if key in ("callbacks", "loggers"):
                         missing = [c for c in expected if c not in actual]
@@ -286,14 +286,14 @@ class _Trainer(Check):
                     fail = Fail(f"The Trainer `{self.name}` has no ModelCheckpoint callback.")
                 else:
                     for key, value in opts["expected"].items():
-                        expected = _resolve(value, want and want["checkpoint"] and want["checkpoint"].get(key))
+                        expected = resolve(value, want and want["checkpoint"] and want["checkpoint"].get(key))
                         if got["checkpoint"].get(key) != expected:
                             fail = Fail(f"The ModelCheckpoint callback has the wrong `{key}`.",
                                         expected=f"{key}={expected!r}", got=f"{key}={got['checkpoint'].get(key)!r}",
                                         line=ctx.keyword_line(key))
                             break
             if fail:
-                return _fail(opts["msg"], fail, ctx, self.name)
+                return fail_with(opts["msg"], fail, ctx, self.name)
         return None
 
 
@@ -322,7 +322,7 @@ def _judge_ran(name: str, got: dict, want: dict | None, expected: dict, ctx) -> 
     if ran is None:
         return Fail(f"The Trainer `{name}` never trained: call {name}.fit(model, ...).",
                     expected="a fit that runs", got="no fit")
-    value = {k: _resolve(v, wran and wran.get(k)) for k, v in expected.items()}
+    value = {k: resolve(v, wran and wran.get(k)) for k, v in expected.items()}
     if "model" in value and ran["model"] != value["model"]:
         return Fail(f"The Trainer `{name}` fitted {_quote(ran['model'])}, not `{value['model']}`: pass "
                     f"`{value['model']}` to fit, so that the model you keep is the one that trains.",
@@ -448,13 +448,13 @@ class _OptimizerSteps(Check):
                                                       for kind, lrs, _ in steps})}
 
     def judge(self, got, want, ctx):
-        count = _resolve(self.count, want and want["count"])
+        count = resolve(self.count, want and want["count"])
         wkinds = want and want["kinds"]
         if got["count"] and wkinds and got["kinds"] != wkinds:
             fail = Fail(f"Your code steps the optimizer {', '.join(got['kinds'])}; the exercise's run steps "
                         f"{', '.join(wkinds)}. Use the optimizer the exercise asks for.",
                         expected=", ".join(wkinds), got=", ".join(got["kinds"]))
-            return _fail(self.msg, fail)
+            return fail_with(self.msg, fail)
         if got["count"] != count:
             if got["count"] == 0:
                 fail = Fail("Your code never called optimizer.step(), so no weight changed: call it after "
@@ -464,7 +464,7 @@ class _OptimizerSteps(Check):
                             f"{count}, one per batch (or per step of the loop). Check what your loop goes over "
                             "and how often it steps.", expected=f"{count} optimizer steps",
                             got=_plural(got["count"], "optimizer step"))
-            return _fail(self.msg, fail)
+            return fail_with(self.msg, fail)
         return None
 
 

@@ -6,7 +6,7 @@ import os
 import weakref
 
 from graders.compare import mismatch
-from graders.sct.core import SOLUTION, Check, Fail, _class_names, _fail, _resolve, _type_label, _type_matches
+from graders.sct.api import SOLUTION, Check, class_names, Fail, fail_with, resolve, type_label, type_matches
 
 
 class _Value(Check):
@@ -70,7 +70,7 @@ class _Value(Check):
         else:
             value = run.ns[self.name]
         needs_value = any(kind == "equals" for kind, _ in self.tests)
-        info = {"exists": True, "types": _class_names(value), "value": value if needs_value else None}
+        info = {"exists": True, "types": class_names(value), "value": value if needs_value else None}
         if any(kind == "computed_with" for kind, _ in self.tests):
             tracer = run.records.get(_TRACER)
             info["ops"] = sorted(tracer.lineage(value)) if tracer is not None else None
@@ -87,21 +87,21 @@ class _Value(Check):
             return Fail(f"Your code does not define `{self.name}`. Did you assign to it?",
                         expected=f"a variable named {self.name}", got="no such variable")
         for kind, opts in self.tests:
-            if kind == "type" and not _type_matches(got["types"], opts["cls"]):
-                fail = Fail(f"`{self.name}` should be a {_type_label(opts['cls'])}.",
-                            expected=_type_label(opts["cls"]), got=got["types"][0].split(".")[-1])
-                return _fail(opts["msg"], fail, ctx, self.name)
+            if kind == "type" and not type_matches(got["types"], opts["cls"]):
+                fail = Fail(f"`{self.name}` should be a {type_label(opts['cls'])}.",
+                            expected=type_label(opts["cls"]), got=got["types"][0].split(".")[-1])
+                return fail_with(opts["msg"], fail, ctx, self.name)
             if kind == "equals":
-                expected = _resolve(opts["value"], want["value"] if want else None)
+                expected = resolve(opts["value"], want["value"] if want else None)
                 fail = mismatch(self.name, got["value"], expected, rtol=opts["rtol"], atol=opts["atol"],
                                 check_dtype=opts["check_dtype"], check_device=opts["check_device"],
                                 check_requires_grad=opts["check_requires_grad"])
                 if fail:
-                    return _fail(opts["msg"], fail, ctx, self.name)
+                    return fail_with(opts["msg"], fail, ctx, self.name)
             if kind == "counterfactual":
                 fail = _judge_counterfactual(self.name, got, want, opts)
                 if fail:
-                    return _fail(opts["msg"], fail, ctx, self.name)
+                    return fail_with(opts["msg"], fail, ctx, self.name)
             if kind == "computed_with" and got.get("ops") is not None \
                     and not set(got["ops"]) & {_normalise(op) for op in opts["ops"]}:
                 wanted = " or ".join(f"`{op}`" for op in opts["ops"])
@@ -109,7 +109,7 @@ class _Value(Check):
                 fail = Fail(f"`{self.name}` was not computed with {wanted} in your code: it must come from that "
                             "operation on the inputs, not from a value copied or typed in.",
                             expected=f"made by {wanted}", got=f"made by {came}")
-                return _fail(opts["msg"], fail, ctx, self.name)
+                return fail_with(opts["msg"], fail, ctx, self.name)
         return None
 
 
@@ -124,7 +124,7 @@ def _rerun(run, perturb: str, name: str, is_expression: bool) -> dict:
 
     import torch
 
-    from graders.worker import LEARNER_FILE, PRE_FILE, _learner_error
+    from graders.sct.api import LEARNER_FILE, PRE_FILE, learner_error
 
     main = types.ModuleType("__main__")
     ns = main.__dict__
@@ -141,7 +141,7 @@ def _rerun(run, perturb: str, name: str, is_expression: bool) -> dict:
         exec(compile(run.code, LEARNER_FILE, "exec"), ns)
         value = eval(name, ns) if is_expression else ns.get(name)  # noqa: S307 - in the sandbox
     except Exception as err:
-        return {"error": _learner_error(err)}
+        return {"error": learner_error(err)}
     finally:
         sys.modules["__main__"], sys.stdout, sys.stderr, cwd, run.phase = saved
         os.chdir(cwd)

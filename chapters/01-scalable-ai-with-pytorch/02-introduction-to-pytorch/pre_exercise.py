@@ -1,6 +1,6 @@
 import torch
-from course.data import CLASSES, MEAN, STD, cifar10_loaders, load_arrays, load_tensors
-from course.device import get_device
+from course.core.data import CLASSES, MEAN, STD, cifar10_loaders, load_arrays, load_tensors
+from course.core.device import get_device
 
 # The raw training images as NumPy arrays: uint8 (3000, 32, 32, 3) and int64 labels
 images, labels = load_arrays("train")

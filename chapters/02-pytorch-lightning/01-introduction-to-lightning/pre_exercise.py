@@ -2,7 +2,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 import pytorch_lightning as pl
-from course.data import cifar10_loaders
+from course.core.data import cifar10_loaders
 
 # Trainer flags that keep short runs quiet: no logs, checkpoints or progress bar
 QUIET = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False,

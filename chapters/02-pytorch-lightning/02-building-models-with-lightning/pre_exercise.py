@@ -3,7 +3,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 import pytorch_lightning as pl
-from course.data import cifar10_dataset, cifar10_loaders
+from course.core.data import cifar10_dataset, cifar10_loaders
 
 # Trainer flags that keep short runs lean: no logs, checkpoints, progress
 # bar or sanity check

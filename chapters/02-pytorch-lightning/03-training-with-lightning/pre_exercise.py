@@ -4,8 +4,8 @@ from torch import nn
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
-from course.data import cifar10_loaders
-from course.device import get_device
+from course.core.data import cifar10_loaders
+from course.core.device import get_device
 
 
 class CIFARClassifier(pl.LightningModule):

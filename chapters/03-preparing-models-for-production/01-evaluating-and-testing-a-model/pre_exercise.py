@@ -5,7 +5,7 @@ import pytorch_lightning as pl
 from torchmetrics import Accuracy, MetricCollection
 from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusionMatrix,
                                          MulticlassF1Score)
-from course.data import cifar10_loaders
+from course.core.data import cifar10_loaders
 
 QUIET = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False,
              enable_model_summary=False, num_sanity_val_steps=0)

@@ -2,7 +2,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 import pytorch_lightning as pl
-from course.data import cifar10_loaders, load_tensors
+from course.core.data import cifar10_loaders, load_tensors
 
 QUIET = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False,
              enable_model_summary=False, num_sanity_val_steps=0)

@@ -10,8 +10,8 @@ import pytorch_lightning as pl
 from fastapi import FastAPI, HTTPException, UploadFile
 from pydantic import BaseModel, Field
 from torchmetrics.classification import MulticlassAccuracy
-from course.data import CLASSES, cifar10_loaders, load_tensors
-from course.preprocess import ImageError, decode_image, to_model_input
+from course.core.data import CLASSES, cifar10_loaders, load_tensors
+from course.core.preprocess import ImageError, decode_image, to_model_input
 
 QUIET = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False,
              enable_model_summary=False, num_sanity_val_steps=0)

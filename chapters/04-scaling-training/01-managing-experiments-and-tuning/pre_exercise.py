@@ -5,8 +5,8 @@ import pytorch_lightning as pl
 from pytorch_lightning.loggers import CSVLogger, MLFlowLogger
 import optuna
 from mlflow.tracking import MlflowClient
-from course.data import cifar10_loaders
-from course.tracking import tracking_store
+from course.core.data import cifar10_loaders
+from course.core.tracking import tracking_store
 
 # Trainer flags that keep short runs lean (the logger is each exercise's
 # own choice)

@@ -4,8 +4,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DistributedSampler
 import pytorch_lightning as pl
-from course.data import cifar10_dataset, cifar10_loaders
-from course.distributed import RankRecorder, run_ranks
+from course.core.data import cifar10_dataset, cifar10_loaders
+from course.core.distributed import RankRecorder, run_ranks
 
 # Trainer flags that keep short runs lean: no logs, checkpoints, progress
 # bar, summary or sanity check

@@ -2,9 +2,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 import pytorch_lightning as pl
-from course.data import cifar10_loaders
-from course.device import get_device
-from course.distributed import RankRecorder
+from course.core.data import cifar10_loaders
+from course.core.device import get_device
+from course.core.distributed import RankRecorder
 
 # Trainer flags that keep short runs lean: no logs, checkpoints, progress
 # bar, summary or sanity check

@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 import torch.nn.utils.prune as prune
 from torch import nn
-from course.compression import measure as measure_files, train_cached
-from course.data import load_tensors
+from course.core.compression import measure as measure_files, train_cached
+from course.core.data import load_tensors
 
 torch.set_num_threads(1)  # steady timings on a small, shared CPU
 logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)  # torchao's import notice

@@ -1,7 +1,7 @@
 """SCT for 1.2.3, Normalise a batch with broadcasting."""
 import torch
 
-from course.data import MEAN, STD
+from course.core.data import MEAN, STD
 from graders.sct import SCT, avoids, custom, right, variable, wrong
 
 

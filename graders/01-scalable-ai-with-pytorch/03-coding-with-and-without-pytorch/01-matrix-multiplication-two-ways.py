@@ -107,7 +107,7 @@ _LOOPS = """C_loops = [[sum(A[i][k] * B[k][j] for k in range(16)) for j in range
 
 def _pasted_product() -> str:
     """The loop result as a learner would paste it from an earlier output."""
-    from course.data import load_tensors
+    from course.core.data import load_tensors
 
     x, _ = load_tensors("train", n=64)
     rows = (x[0, 0, :16, :16] @ x[1, 0, :16, :16]).tolist()

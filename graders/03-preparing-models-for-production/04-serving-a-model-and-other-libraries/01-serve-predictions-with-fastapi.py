@@ -8,7 +8,7 @@ sct = SCT(
                 avoids(".softmax", "torch.softmax", "torch.nn.functional.softmax",
                        msg="The exported classifier already ends with softmax: its outputs are probabilities. "
                            "A second softmax squashes them towards 1/10 each, so the reported probability is wrong."),
-                uses("course.preprocess.to_model_input",
+                uses("course.core.preprocess.to_model_input",
                      msg="Prepare the pixels with to_model_input, the preprocessing the model was trained with: "
                          "scaled to [0, 1] and normalised per channel. Different numbers give different answers."),
             ]),

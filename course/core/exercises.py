@@ -23,7 +23,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from course.core.paths import CONTENT_ROOT
+
+ROOT = CONTENT_ROOT
 EXERCISE_TYPES = ("coding", "multiple_choice", "iterative", "sequential")
 STEPPED_TYPES = ("iterative", "sequential")
 BLANK = "____"

@@ -1,6 +1,6 @@
 """``course serve``: the trained classifier behind a JSON API and a web page, on uvicorn.
 
-The app itself is ``course.api`` (FastAPI, ONNX Runtime); this module is the command,
+The app itself is ``course.product.api`` (FastAPI, ONNX Runtime); this module is the command,
 kept light so that ``course --help`` does not import FastAPI.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from course.train import SHIPPED_MODEL_DIR as MODEL_DIR
+from course.product.train import SHIPPED_MODEL_DIR as MODEL_DIR
 
 
 # ----------------------------------------------------------------------------
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import uvicorn
 
-    from course.api import create_app
+    from course.product.api import create_app
 
     try:
         app = create_app(args.model, threads=args.threads)
@@ -48,7 +48,7 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.serve", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m course.product.serve", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -1,6 +1,6 @@
 """The one preprocessing of the course: from image files or pixel arrays to model input.
 
-Training (``course.data.load_tensors``), the exercises and the served model (``course
+Training (``course.core.data.load_tensors``), the exercises and the served model (``course
 serve``) all call these functions, so a model sees the same numbers in production as
 in training. Only numpy and Pillow: a server that answers with ONNX Runtime need not
 import torch.

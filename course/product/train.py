@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "model"
 MODEL_FILE = "model.onnx"
 META_FILE = "model.json"
@@ -230,7 +229,7 @@ def make_datamodule(train_images, train_labels, val_images, val_labels, batch_si
     import torch
     from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
-    from course.preprocess import to_model_input
+    from course.core.preprocess import to_model_input
 
     class CifarBatches(pl.LightningDataModule):
         """Yields whole batches of uint8 pixels (a TensorDataset indexed by a list of
@@ -256,7 +255,7 @@ def make_datamodule(train_images, train_labels, val_images, val_labels, batch_si
             images, labels = batch
             if self.trainer is not None and self.trainer.training:
                 images = augment(images, self.generator)
-            # the one preprocessing (course.preprocess), as in serving
+            # the one preprocessing (course.core.preprocess), as in serving
             return torch.from_numpy(to_model_input(images.numpy())), labels
 
     return CifarBatches()
@@ -340,7 +339,7 @@ def ort_session(path, threads: int = 1):
 
 def predict_onnx(session, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Class probabilities (N, 10) for uint8 images (N, 32, 32, 3), via the one preprocessing."""
-    from course.preprocess import to_model_input
+    from course.core.preprocess import to_model_input
 
     out = [session.run(None, {"image": to_model_input(images[i:i + batch_size])})[0]
            for i in range(0, len(images), batch_size)]
@@ -348,14 +347,14 @@ def predict_onnx(session, images: np.ndarray, batch_size: int = 500) -> np.ndarr
 
 
 def per_class_accuracy(pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    from course.data import CLASSES
+    from course.core.data import CLASSES
 
     return {name: float((pred[labels == k] == k).mean()) for k, name in enumerate(CLASSES)}
 
 
 def write_model_card(meta: dict, path: Path) -> None:
     """MODEL_CARD.md, generated from model.json (the one source of its facts)."""
-    from course.data import CLASSES
+    from course.core.data import CLASSES
 
     t = meta["training"]
     ev = meta["evaluation"]
@@ -370,7 +369,7 @@ def write_model_card(meta: dict, path: Path) -> None:
         f"- Test: the {ev['n_test']:,} CIFAR-10 test images, never used in training or model selection.",
         "- Augmentation: random crop of the 4-pixel reflect-padded image, random horizontal flip, "
         "applied to whole uint8 batches.",
-        f"- Preprocessing (`course.preprocess.to_model_input`): pixels / 255, minus mean {meta['preprocess']['mean']}, "
+        f"- Preprocessing (`course.core.preprocess.to_model_input`): pixels / 255, minus mean {meta['preprocess']['mean']}, "
         f"divided by std {meta['preprocess']['std']}; input float32 (N, 3, 32, 32), RGB.",
         "",
         "## Architecture",
@@ -441,7 +440,7 @@ def _load() -> str:
 
 def load_data(subset: bool, download: bool):
     """(train images, train labels, test images, test labels, description)."""
-    from course import data
+    from course.core import data
 
     if subset:  # the shipped 3,000 + 1,000 images: for a quick check of the command
         saved = os.environ.pop(data.ENV_DIR, None)
@@ -478,9 +477,9 @@ def train(args) -> dict:
     from pytorch_lightning.callbacks import ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger
 
-    from course.data import CLASSES
-    from course.device import describe_device, get_device
-    from course.preprocess import MEAN, STD, to_model_input
+    from course.core.data import CLASSES
+    from course.core.device import describe_device, get_device
+    from course.core.preprocess import MEAN, STD, to_model_input
 
     t0 = STARTED
     load_start = _load()
@@ -614,7 +613,7 @@ def train(args) -> dict:
         "output": {"name": "probs", "shape": ["N", 10],
                    "meaning": "class probabilities" + (", averaged with the mirror image" if args.flip_tta else "")},
         "flip_tta": bool(args.flip_tta),
-        "preprocess": {"function": "course.preprocess.to_model_input", "mean": list(MEAN), "std": list(STD)},
+        "preprocess": {"function": "course.core.preprocess.to_model_input", "mean": list(MEAN), "std": list(STD)},
         "architecture": {
             "description": f"residual CNN (ResNet-9 layout, widths {WIDTHS}): conv-BN-ReLU stem, three stages "
                            "of conv-BN-ReLU + 2x2 max-pool, a residual pair of conv-BN-ReLU after stages 2 and 3, "
@@ -683,7 +682,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from course.data import DatasetError
+    from course.core.data import DatasetError
 
     try:
         meta = train(args)
@@ -700,7 +699,7 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m course.product.train", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

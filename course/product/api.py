@@ -1,8 +1,8 @@
 """The web app of ``course serve``: the trained classifier behind a JSON API and a page.
 
-FastAPI (run by uvicorn, see ``course.serve``); the model is the ONNX file ``course
+FastAPI (run by uvicorn, see ``course.product.serve``); the model is the ONNX file ``course
 train`` writes (the shipped one in ``course/model/`` unless ``--model`` names another
-folder), run by ONNX Runtime; images go through ``course.preprocess``, the same functions training used. torch is
+folder), run by ONNX Runtime; images go through ``course.core.preprocess``, the same functions training used. torch is
 never imported here.
 
 Routes: ``GET /`` the page (``course/web/``, no CDN), ``POST /predict`` a multipart
@@ -23,9 +23,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
-from course.preprocess import ImageError, ImageTooLarge, decode_image, to_model_input
-from course.train import SHIPPED_MODEL_DIR as MODEL_DIR  # the shipped model, written by `course train`
-from course.train import ort_session
+from course.core.preprocess import ImageError, ImageTooLarge, decode_image, to_model_input
+from course.product.train import SHIPPED_MODEL_DIR as MODEL_DIR  # the shipped model, written by `course train`
+from course.product.train import ort_session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 WEB_DIR = PACKAGE_DIR / "web"
@@ -196,7 +196,7 @@ def write_samples(per_class: int = 1, out_dir=WEB_DIR / "samples") -> list[dict]
     the first 1,000 images of the CIFAR-10 test split) as PNG files plus samples.json."""
     from PIL import Image
 
-    from course.data import CLASSES, SUBSET_DIR, SUBSET_FILES
+    from course.core.data import CLASSES, SUBSET_DIR, SUBSET_FILES
 
     with np.load(Path(SUBSET_DIR) / SUBSET_FILES["test"]) as npz:
         images, labels = npz["images"], npz["labels"]

@@ -1,4 +1,4 @@
-"""How fast ``course serve`` answers: ``python -m course.serve_benchmark``.
+"""How fast ``course serve`` answers: ``python -m course.product.serve_benchmark``.
 
 Starts the real server (``python -m course serve``, uvicorn) on 127.0.0.1 in a child
 process, then POSTs a real CIFAR-10 test image (a PNG from the page's samples) to
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course.api import MODEL_DIR, WEB_DIR
+from course.product.api import MODEL_DIR, WEB_DIR
 
 BOUNDARY = uuid.uuid4().hex
 
@@ -48,9 +48,9 @@ def free_port() -> int:
 
 def start_server(port: int, model_dir, threads: int = 1, timeout: float = 60.0) -> subprocess.Popen:
     """``python -m course serve`` on 127.0.0.1:port; returns once /health answers."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
                                                                      os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-m", "course.serve", "--host", "127.0.0.1", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "course.product.serve", "--host", "127.0.0.1", "--port", str(port),
                              "--model", str(model_dir), "--threads", str(threads)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + timeout
@@ -202,7 +202,7 @@ def api_accuracy(model_dir=MODEL_DIR, split: str = "test", limit: int | None = N
 
     from PIL import Image
 
-    from course.data import CLASSES, load_arrays
+    from course.core.data import CLASSES, load_arrays
 
     images, labels = load_arrays(split)
     if limit:
@@ -254,7 +254,7 @@ def report(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.serve_benchmark", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m course.product.serve_benchmark", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(MODEL_DIR), help="model folder (default: the shipped model)")
     parser.add_argument("--requests", type=int, default=2000, help="requests per phase at most (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds per phase at most (default: %(default)s)")

@@ -15,7 +15,7 @@ Where the data comes from, first match wins:
 Every data problem raises :class:`DatasetError` with the file and the fix.
 Rebuild the shipped subset with::
 
-    python -m course.data build-subset /path/to/shared/cifar10
+    python -m course.core.data build-subset /path/to/shared/cifar10
 
 Only numpy, torch and the standard library are imported here: torchvision costs
 about 1.5 s to import, so it is imported only when ``download=True``.
@@ -36,10 +36,11 @@ from torch.utils.data import DataLoader, TensorDataset
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
            "dog", "frog", "horse", "ship", "truck")
-from course.preprocess import MEAN, STD, to_model_input  # noqa: E402,F401  (one preprocessing for all)
+from course.core.paths import CONTENT_ROOT  # noqa: E402
+from course.core.preprocess import MEAN, STD, to_model_input  # noqa: E402,F401  (one preprocessing for all)
 
 ENV_DIR = "COURSE_CIFAR10_DIR"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = CONTENT_ROOT
 # Module attribute (not a keyword) so the public signatures stay small; tests
 # monkeypatch it to a copy of the directory to exercise the corruption checks.
 SUBSET_DIR = REPO_ROOT / "datasets" / "cifar10"
@@ -58,7 +59,7 @@ _KNOWN_FULL_FILES = {
 
 _SPLITS = {"train": "train", "test": "test", "val": "test"}
 _RESTORE_SUBSET = ("Restore it with `git checkout -- datasets/cifar10/`, or rebuild it with "
-                   "`python -m course.data build-subset /path/to/shared/cifar10`.")
+                   "`python -m course.core.data build-subset /path/to/shared/cifar10`.")
 _USE_FULL = (f"set {ENV_DIR} (or pass path=) to a directory holding cifar10_train.npz / "
              "cifar10_test.npz, or pass download=True on a machine with internet")
 
@@ -279,7 +280,7 @@ def load_tensors(split: str = "train", n: int | None = None, *, normalize: bool 
                 f"Asked for n={n} {split} images but {_describe_source(path, download, root)} "
                 f"holds only {len(images)}. For more, use the full data set: {_USE_FULL}.")
         images, labels = images[:n], labels[:n]
-    if normalize:  # the same function the served model uses (course.preprocess)
+    if normalize:  # the same function the served model uses (course.core.preprocess)
         x = torch.from_numpy(to_model_input(images))
     else:  # a writable, contiguous NCHW buffer (torch warns on read-only numpy arrays)
         x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)).astype(np.float32) / np.float32(255))
@@ -339,7 +340,7 @@ def build_subset(src_dir, dst_dir, n_train: int = 3000, n_test: int = 1000) -> d
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.data",
+    parser = argparse.ArgumentParser(prog="python -m course.core.data",
                                      description="Course CIFAR-10 data tools.")
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build-subset", help="rebuild datasets/cifar10/ from the full files")
