@@ -45,12 +45,8 @@ def _cmd_check(args) -> int:
     try:
         exercise = course.exercise(args.id)
         code, step = read_answer(args.file, exercise.id, args.step)
-        if exercise.stepped and step is None:
-            raise ValueError(f"exercise {exercise.id} has {len(exercise.steps)} steps: say which one, "
-                             f"e.g. course check {exercise.id} {args.file} --step 1")
-        if not exercise.stepped and step not in (None, 1):
-            raise ValueError(f"exercise {exercise.id} has no steps: leave out --step")
-        number = exercise.step(step if exercise.stepped else None).number
+        number = exercise.resolve_step(step, lambda n: f"course check {exercise.id} {args.file} --step {n}",
+                                       no_step="leave out --step")
     except (KeyError, ValueError) as err:  # AnswerFileError too: each a one-line reason
         print(f"course check: {err.args[0]}", file=sys.stderr)
         return USAGE_ERROR

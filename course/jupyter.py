@@ -126,14 +126,12 @@ def _resolve(exercise_id: str, step: int | None, call: str = "check") -> tuple[E
         except KeyError:
             known = "IDs look like 2.3.1 (chapter.lesson.exercise); `course list` in a terminal lists them"
         raise Misuse(f"There is no exercise {exercise_id}: {known}.") from None
-    if exercise.stepped and step is None:
-        raise Misuse(f"Exercise {exercise.id} has {len(exercise.steps)} steps: say which one, "
-                     f'e.g. {call}("{exercise.id}", step=1).')
-    if not exercise.stepped and step not in (None, 1):
-        raise Misuse(f'Exercise {exercise.id} has no steps: leave out step=, as in {call}("{exercise.id}").')
-    if exercise.stepped and not 1 <= step <= len(exercise.steps):
-        raise Misuse(f"Exercise {exercise.id} has steps 1 to {len(exercise.steps)}, not {step}.")
-    return exercise, exercise.step(step if exercise.stepped else None).number
+    try:
+        return exercise, exercise.resolve_step(
+            step, lambda n: f'{call}("{exercise.id}", step={n})',
+            no_step=f'leave out step=, as in {call}("{exercise.id}")')
+    except ValueError as err:
+        raise Misuse(str(err)) from None
 
 
 def _update_progress(change) -> None:

@@ -105,10 +105,6 @@ class Feedback:
         parts.append("</div>")
         return "".join(parts)
 
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("exercise_id", "step", "outcome", "message", "expected", "got", "line",
-                                              "code_line", "detail", "stdout", "stdout_dropped", "times")}
-
 
 def _inline_code(text: str) -> str:
     """Escape a message for HTML and show its `backticked` names as code, as Markdown would."""
