@@ -17,10 +17,16 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from dataclasses import dataclass
 from typing import Callable
 
+<<<<<<< HEAD
 from course.core.blanks import blank_lines, matches_solution, near_blanks
 from course.core.exercises import Course, Exercise, Lesson, Step
+=======
+from course.core.blanks import blank_lines, fills, matches_solution, near_blanks
+from course.core.exercises import Course, Exercise, Lesson, Step
+>>>>>>> text-hints
 
 CHAPTERS = (1, 2, 3, 4)
 LESSONS_PER_CHAPTER = {1: (3, 3), 2: (3, 4), 3: (3, 4), 4: (3, 4)}
@@ -34,6 +40,12 @@ CONTEXT_CHARS = (180, 780)
 ITEMS = (1, 4)  # instructions and hints
 CODE_LINES = 15
 COMMENT_CHARS = 60  # a comment is under this many characters, "# " included
+# Hints lead, they do not dictate. A fill (the text that replaces a blank to give the
+# solution) is given when a hint holds it word for word; fills shorter than FILL_CHARS
+# (a digit, a one-letter name) say too little to count.
+FILL_CHARS = 3
+HINT_FILL_SHARE = 0.2  # course-wide, at most one fill in five appears in a hint
+CAPSTONE_FILL_SHARE = 1 / 3  # a capstone's hints give at most a third of its fills
 
 # Words that keep their capitals inside a sentence-case title. Words with a capital after
 # their first letter (LightningModule, DataLoader, GPU) and words in backticks are
@@ -433,6 +445,87 @@ def blanks_fill_to_solution(ex: Exercise) -> list[str]:
     return problems
 
 
+# --- fills given by hints (a course rule and two exercise rules share this) ---------------
+
+def step_fills(step: Step) -> list[str]:
+    """The fills that count: the text of each blank of the step's sample code in its solution,
+    stripped, of at least FILL_CHARS characters."""
+    return [text for text in fills(step.scaffold, step.solution) if len(text) >= FILL_CHARS]
+
+
+def given_fills(step: Step, hints: tuple[str, ...] | None = None) -> list[str]:
+    """The step's fills that a hint (of ``hints``, by default all the step's hints) holds word
+    for word, backticks or not."""
+    hints = step.hints if hints is None else hints
+    return [text for text in step_fills(step) if any(text in hint for hint in hints)]
+
+
+@dataclass
+class HintFills:
+    """How much a group of exercises' hints give away."""
+    fills: int = 0  # fills of FILL_CHARS or more characters
+    given: int = 0  # of those, held word for word by a hint of their step
+    coding_steps: int = 0  # steps of coding, iterative and sequential exercises
+    first_hint_gives: int = 0  # of those, steps whose first hint holds a fill
+
+    def add(self, ex: Exercise) -> None:
+        for step in ex.steps:
+            self.fills += len(step_fills(step))
+            self.given += len(given_fills(step))
+            if ex.type != "multiple_choice":
+                self.coding_steps += 1
+                self.first_hint_gives += bool(given_fills(step, step.hints[:1]))
+
+
+def hint_fills(course: Course) -> dict[str, HintFills]:
+    """The measure per chapter, and for the whole course under "course"."""
+    found = {"course": HintFills()}
+    for chapter in course.chapters:
+        found[chapter.id] = HintFills()
+        for lesson in chapter.lessons:
+            for ex in lesson.exercises:
+                found[chapter.id].add(ex)
+                found["course"].add(ex)
+    return found
+
+
+def _share(given: int, total: int) -> str:
+    return f"{given} of {total} fills ({given / total:.0%})" if total else "0 of 0 fills"
+
+
+def course_hint_fills(course: Course) -> list[str]:
+    measured = hint_fills(course)
+    total = measured.pop("course")
+    if total.given <= HINT_FILL_SHARE * total.fills:
+        return []
+    chapters = ", ".join(f"chapter {ch}: {m.given}/{m.fills}" for ch, m in measured.items())
+    return [f"course: the hints give {_share(total.given, total.fills)} word for word ({chapters}); the rubric "
+            f"allows at most {HINT_FILL_SHARE:.0%}, so that the learner writes the code"]
+
+
+def first_hint_fills(ex: Exercise) -> list[str]:
+    problems = []
+    for step in ex.steps:
+        given = list(dict.fromkeys(given_fills(step, step.hints[:1])))
+        if given:
+            what = "the fill of a blank" if len(given) == 1 else "fills of blanks"
+            problems.append(f"{_step_label(ex, step)}: hint 1 holds {', '.join(map(repr, given))}, {what}, word for "
+                            f"word; the rubric allows no fill in a first hint (point at the idea or the name to "
+                            f"look up)")
+    return problems
+
+
+def capstone_hint_fills(ex: Exercise) -> list[str]:
+    if not ex.capstone:
+        return []
+    total = sum(len(step_fills(step)) for step in ex.steps)
+    given = sum(len(given_fills(step)) for step in ex.steps)
+    if given <= CAPSTONE_FILL_SHARE * total:
+        return []
+    return [f"{ex.id}: the capstone's hints give {_share(given, total)} word for word; the rubric allows at "
+            f"most a third"]
+
+
 def _clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
@@ -446,6 +539,7 @@ COURSE_RULES: dict[str, Rule] = {
     "lessons numbered without gaps": chapter_numbering,
     "a capstone in every chapter": chapter_capstone,
     "an iterative and a sequential exercise": course_exercise_types,
+    "hints give at most 20% of fills": course_hint_fills,
 }
 
 LESSON_RULES: dict[str, Rule] = {
@@ -475,6 +569,8 @@ EXERCISE_RULES: dict[str, Rule] = {
     "blanks are four underscores": blank_form,
     "sample code has a blank": sample_has_blank,
     "blanks fill to the solution": blanks_fill_to_solution,
+    "no fill in a first hint": first_hint_fills,
+    "a capstone's hints give at most a third of its fills": capstone_hint_fills,
 }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from course.core.blanks import fills
 from course.core.exercises import ROOT, Chapter, Course, load_course
 from graders import rubric
 from graders.budget import BUDGET_S, over_budget, solution_seconds
@@ -41,6 +42,13 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def _exercise(root: Path, exercise_id: str = "2.3.1"):
     return load_course(root).exercise(exercise_id)
+
+
+def _with_hint(ex, hint: str, step: int = 1):
+    """``ex`` with ``hint`` added after the hints of its step ``step``."""
+    steps = list(ex.steps)
+    steps[step - 1] = dataclasses.replace(steps[step - 1], hints=(*steps[step - 1].hints, hint))
+    return dataclasses.replace(ex, steps=tuple(steps))
 
 
 def _set_context(root: Path, text: str) -> None:
@@ -126,6 +134,21 @@ def test_a_capstone_in_every_chapter(lesson):
 def test_an_iterative_and_a_sequential_exercise(lesson):
     assert rubric.course_exercise_types(_course(lesson, types=("iterative",))) == [
         "course: the course has 0 sequential exercises; the rubric requires at least 1"]
+
+
+def test_hints_give_at_most_20_percent_of_fills(lesson):
+    # Lesson 2.3 has 10 fills of 3+ characters (2.3.1: 2, 2.3.2: 4, 2.3.3: 4) and its hints give none
+    assert [len(rubric.step_fills(ex.step())) for ex in lesson.exercises] == [2, 4, 4]
+    assert rubric.hint_fills(_course(lesson))["course"].given == 0
+    first, second, third = lesson.exercises
+    second = _with_hint(second, 'Monitor `"val_acc"` with `mode="max"`.')
+    two_in_ten = dataclasses.replace(lesson, exercises=(first, second, third))
+    assert rubric.course_hint_fills(_course(two_in_ten)) == []  # 20% is allowed
+    first = _with_hint(first, "Call `trainer.fit`.")
+    three_in_ten = dataclasses.replace(lesson, exercises=(first, second, third))
+    assert rubric.course_hint_fills(_course(three_in_ten)) == [
+        "course: the hints give 36 of 120 fills (30%) word for word (chapter 1: 9/30, chapter 2: 9/30, chapter 3: "
+        "9/30, chapter 4: 9/30); the rubric allows at most 20%, so that the learner writes the code"]
 
 
 def test_course_rules_are_xfail_while_chapters_are_missing_and_fail_once_all_exist(lesson, monkeypatch):
@@ -405,6 +428,40 @@ def test_blanks_fill_line_for_line(root):
         "2.3.1: the sample code has 12 lines and the solution 13; filling the blanks must give the solution "
         "line for line",
     ]
+
+
+def test_fills_are_what_each_blank_holds_in_the_solution():
+    assert fills("x = torch.____(a, ____)\ny = 1\n", "x = torch.add(a,  b )\ny = 1\n") == ["add", "b"]
+    assert fills("x = ____\n", "x = 1\ny = 2\n") == []  # not line for line: no fills
+    assert fills("x = ____\n", "y = 1\n") == []
+
+
+def test_no_fill_in_a_first_hint(root):
+    # 'fit' fills line 11; the '1' of max_epochs=1 is too short to give anything away
+    _edit(root / "chapters" / f"{FIT}.toml", "hints = [\n", 'hints = [\n    "Call `trainer.fit` with `max_epochs=1`.",\n')
+    assert rubric.first_hint_fills(_exercise(root)) == [
+        "2.3.1: hint 1 holds 'fit', the fill of a blank, word for word; the rubric allows no fill in a first hint "
+        "(point at the idea or the name to look up)"]
+
+
+def test_a_later_hint_may_hold_a_fill_and_every_step_is_checked(root):
+    ex = _exercise(root)
+    assert rubric.first_hint_fills(_with_hint(ex, "Call trainer.fit last.")) == []
+    step_2 = dataclasses.replace(ex.steps[0], number=2, hints=("Use `accelerator=device.type` and then fit.",))
+    stepped = dataclasses.replace(ex, type="iterative", steps=(ex.steps[0], step_2))
+    assert rubric.first_hint_fills(stepped) == [
+        "2.3.1 step 2: hint 1 holds 'device.type', 'fit', fills of blanks, word for word; the rubric allows no "
+        "fill in a first hint (point at the idea or the name to look up)"]
+
+
+def test_a_capstones_hints_give_at_most_a_third_of_its_fills(root):
+    ex = _exercise(root, "2.3.2")  # 4 fills: '"val_acc"', '"max"', 'checkpoint', 'best_model_path'
+    one = _with_hint(dataclasses.replace(ex, capstone=True), 'Monitor `"val_acc"`.')
+    assert rubric.capstone_hint_fills(one) == []
+    two = _with_hint(one, 'Keep the highest with mode="max".')
+    assert rubric.capstone_hint_fills(two) == [
+        "2.3.2: the capstone's hints give 2 of 4 fills (50%) word for word; the rubric allows at most a third"]
+    assert rubric.capstone_hint_fills(dataclasses.replace(two, capstone=False)) == []
 
 
 # --- the runtime budget ----------------------------------------------------------------------
