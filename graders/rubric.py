@@ -20,13 +20,8 @@ import tokenize
 from dataclasses import dataclass
 from typing import Callable
 
-<<<<<<< HEAD
-from course.core.blanks import blank_lines, matches_solution, near_blanks
-from course.core.exercises import Course, Exercise, Lesson, Step
-=======
 from course.core.blanks import blank_lines, fills, matches_solution, near_blanks
 from course.core.exercises import Course, Exercise, Lesson, Step
->>>>>>> text-hints
 
 CHAPTERS = (1, 2, 3, 4)
 LESSONS_PER_CHAPTER = {1: (3, 3), 2: (3, 4), 3: (3, 4), 4: (3, 4)}
