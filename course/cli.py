@@ -123,6 +123,29 @@ def _jupyter_command(notebook_dir: Path) -> list[str]:
     return [exe, str(notebook_dir), *extra]
 
 
+NEWS_SETTING = "@jupyterlab/apputils-extension:notification"
+
+
+def quiet_jupyterlab_news(prefix: str | None = None) -> Path | None:
+    """JupyterLab asks on its first start whether to fetch "official Jupyter news": a pop-up
+    that has nothing to do with the course. Answer it for the course's Jupyter, once, in the
+    environment's settings overrides (``share/jupyter/lab/settings/overrides.json``), which
+    a learner's own settings still override. The file's path, or None if it is not writable."""
+    path = Path(prefix or sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    try:
+        settings = json.loads(path.read_text()) if path.exists() else {}
+        if not isinstance(settings, dict):
+            return None  # someone else's file in a form we do not know: leave it alone
+        if settings.get(NEWS_SETTING, {}).get("fetchNews") is not None:
+            return path
+        settings.setdefault(NEWS_SETTING, {})["fetchNews"] = "false"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings, indent=2) + "\n")
+        return path
+    except (OSError, ValueError, AttributeError):
+        return None  # a read-only, shared install: its deployment sets this
+
+
 def _cmd_start(args) -> int:
     import os
     import shlex
@@ -132,6 +155,7 @@ def _cmd_start(args) -> int:
     report = build(load_course(), NOTEBOOK_DIR)
     _print_build(report, verbose=False)
     _start_grader_in_background()
+    quiet_jupyterlab_news()
     command = _jupyter_command(NOTEBOOK_DIR)
     if args.print_only:
         print("Open the course with:")
