@@ -5,7 +5,8 @@ sct = SCT(multiple_choice({
     2: "Gradients still come from PyTorch's autograd: the Trainer calls loss.backward() on the loss your "
        "training_step returns, at the right moment of the loop. Lightning has no differentiation engine of its own.",
     3: "With Lightning's automatic optimisation, training_step only returns the loss: the Trainer calls zero_grad, "
-       "backward and the optimizer's step for you. Calling them yourself as well would run them twice per batch.",
+       "backward and the optimizer's step for you. Call backward yourself as well and it runs twice on one graph: "
+       "PyTorch stops with 'Trying to backward through the graph a second time'.",
     4: "configure_optimizers returns an ordinary torch.optim optimizer, such as torch.optim.SGD. Lightning calls "
        "its zero_grad and step for you, but the optimizer itself is PyTorch's.",
 }))
