@@ -14,6 +14,7 @@ run: it lives in ``graders.budget`` and ``graders/test_course.py``.
 """
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -41,6 +42,16 @@ COMMENT_CHARS = 60  # a comment is under this many characters, "# " included
 FILL_CHARS = 3
 HINT_FILL_SHARE = 0.2  # course-wide, at most one fill in five appears in a hint
 CAPSTONE_FILL_SHARE = 1 / 3  # a capstone's hints give at most a third of its fills
+# Multiple choice that cannot be guessed from the form of the options: the right option's
+# position varies (each of the first CHOICE_POSITIONS used, none more than MAX_SAME_POSITION
+# times), it is the longest in at most MAX_RIGHT_LONGEST questions, and no option stands out
+# by length (the longest at most OPTION_LENGTH_RATIO times the shortest; the options before
+# issue 18 measured 1.38-3.07, the rewritten ones 1.03-1.11).
+CHOICE_POSITIONS, MAX_SAME_POSITION, MAX_RIGHT_LONGEST = 4, 3, 2
+OPTION_LENGTH_RATIO = 1.3
+# A solution may share at most this share of its lines with its lesson's slides: the slides
+# teach the idea on other data or names, and the exercise is still the learner's to write.
+MAX_SOLUTION_ON_SLIDES = 0.5
 
 # Words that keep their capitals inside a sentence-case title. Words with a capital after
 # their first letter (LightningModule, DataLoader, GPU) and words in backticks are
@@ -188,6 +199,63 @@ def course_exercise_types(course: Course) -> list[str]:
     return problems
 
 
+def right_option(ex: Exercise) -> int | None:
+    """The number a multiple-choice solution assigns to ``answer`` (None if it assigns none)."""
+    try:
+        tree = ast.parse(ex.step().solution)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "answer" for t in node.targets)
+                and isinstance(node.value, ast.Constant) and type(node.value.value) is int):
+            return node.value.value
+    return None
+
+
+def _choices(course: Course) -> list[tuple[Exercise, int]]:
+    """Every multiple-choice question with a right option that is one of its options."""
+    found = []
+    for ex in course.exercises:
+        right = right_option(ex) if ex.type == "multiple_choice" else None
+        if right is not None and 1 <= right <= len(ex.options):
+            found.append((ex, right))
+    return found
+
+
+def choice_positions(course: Course) -> list[str]:
+    """A learner who always picks the same position must not do well: each of positions
+    1-4 holds the right option somewhere (once there are enough questions with that many
+    options), and no position does more than MAX_SAME_POSITION times."""
+    choices = _choices(course)
+    problems = []
+    by_position: dict[int, list[str]] = {}
+    for ex, right in choices:
+        by_position.setdefault(right, []).append(ex.id)
+    for position, ids in sorted(by_position.items()):
+        if len(ids) > MAX_SAME_POSITION:
+            problems.append(f"course: the right option is option {position} in {len(ids)} of {len(choices)} "
+                            f"multiple-choice questions ({', '.join(ids)}); the rubric allows at most "
+                            f"{MAX_SAME_POSITION}")
+    for position in range(1, CHOICE_POSITIONS + 1):
+        can_hold = sum(len(ex.options) >= position for ex, _ in choices)
+        if can_hold >= CHOICE_POSITIONS and position not in by_position:
+            problems.append(f"course: no multiple-choice question has its right option at position {position} "
+                            f"({len(choices)} questions); the rubric requires each of 1-{CHOICE_POSITIONS} to be used")
+    return problems
+
+
+def choice_longest(course: Course) -> list[str]:
+    """A learner who always picks the longest option must not do well. A right option tied
+    for the longest counts as the longest."""
+    choices = _choices(course)
+    longest = [ex.id for ex, right in choices
+               if len(ex.options[right - 1]) == max(len(option) for option in ex.options)]
+    if len(longest) <= MAX_RIGHT_LONGEST:
+        return []
+    return [f"course: the right option is the longest in {len(longest)} of {len(choices)} multiple-choice questions "
+            f"({', '.join(longest)}); the rubric allows at most {MAX_RIGHT_LONGEST}"]
+
+
 # --- lesson ---------------------------------------------------------------------------------
 
 def lesson_exercises(lesson: Lesson) -> list[str]:
@@ -309,6 +377,30 @@ def slide_titles(lesson: Lesson) -> list[str]:
         if wrong:
             problems.append(f"{lesson.id}: the title of slide {i}, '{slide.title}', is not in sentence case: "
                             f"{', '.join(wrong)}")
+    return problems
+
+
+def _code_lines(code: str) -> list[str]:
+    """Stripped lines, without blank and comment-only lines."""
+    return [line.strip() for line in code.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def solution_on_slides(lesson: Lesson) -> list[str]:
+    """A solution line stands on the slides when, stripped, it equals a stripped line of the
+    code of any slide of the same lesson; blank and comment-only lines do not count. Each
+    step of a stepped exercise is measured on its own."""
+    slide_lines = {line for slide in lesson.video.slides for step in slide.steps
+                   for line in _code_lines(step.get("code") or "")}
+    problems = []
+    for ex in lesson.exercises:
+        for step in ex.steps:
+            lines = _code_lines(step.solution)
+            on_slides = [line for line in lines if line in slide_lines]
+            if lines and len(on_slides) / len(lines) > MAX_SOLUTION_ON_SLIDES:
+                problems.append(f"{_step_label(ex, step)}: {len(on_slides)} of {len(lines)} solution lines stand on "
+                                f"the slides of lesson {lesson.id} ({len(on_slides) / len(lines):.0%}), e.g. "
+                                f"'{_clip(on_slides[0])}'; the rubric allows at most "
+                                f"{MAX_SOLUTION_ON_SLIDES:.0%}")
     return problems
 
 
@@ -519,6 +611,16 @@ def capstone_hint_fills(ex: Exercise) -> list[str]:
         return []
     return [f"{ex.id}: the capstone's hints give {_share(given, total)} word for word; the rubric allows at "
             f"most a third"]
+def option_lengths(ex: Exercise) -> list[str]:
+    if ex.type != "multiple_choice" or len(ex.options) < 2:
+        return []
+    lengths = [len(option) for option in ex.options]
+    ratio = max(lengths) / max(1, min(lengths))
+    if ratio <= OPTION_LENGTH_RATIO:
+        return []
+    return [f"{ex.id}: the longest option is {max(lengths)} characters, {ratio:.2f} times the shortest "
+            f"({min(lengths)}); the rubric allows at most {OPTION_LENGTH_RATIO} times, so that length gives "
+            f"no answer away"]
 
 
 def _clip(text: str, width: int = 60) -> str:
@@ -535,6 +637,8 @@ COURSE_RULES: dict[str, Rule] = {
     "a capstone in every chapter": chapter_capstone,
     "an iterative and a sequential exercise": course_exercise_types,
     "hints give at most 20% of fills": course_hint_fills,
+    "right options in varied positions": choice_positions,
+    "right option rarely the longest": choice_longest,
 }
 
 LESSON_RULES: dict[str, Rule] = {
@@ -549,6 +653,7 @@ LESSON_RULES: dict[str, Rule] = {
     "slides build step by step": slides_build,
     "slide bullets are short phrases": slide_bullets,
     "slide titles in sentence case": slide_titles,
+    "solutions at most half on the slides": solution_on_slides,
 }
 
 EXERCISE_RULES: dict[str, Rule] = {
@@ -566,6 +671,7 @@ EXERCISE_RULES: dict[str, Rule] = {
     "blanks fill to the solution": blanks_fill_to_solution,
     "no fill in a first hint": first_hint_fills,
     "a capstone's hints give at most a third of its fills": capstone_hint_fills,
+    "options of similar length": option_lengths,
 }
 
 

@@ -478,3 +478,124 @@ def test_budget_allows_up_to_3_seconds():
     assert over_budget("2.3.1", 3.0) is None
     assert over_budget("2.3.1 step 2", 3.01) == (
         "2.3.1 step 2: the solution and its SCT take 3.01 s; the rubric allows at most 3.0 s")
+
+
+# --- multiple choice -------------------------------------------------------------------------
+
+def _choice(lesson, tmp_path: Path, number: int, right: int, options: list[str]):
+    """A multiple-choice exercise in memory whose solution sets ``answer = right``."""
+    ex = lesson.exercises[0]
+    solution = tmp_path / f"choice{number}.py"
+    solution.write_text(f"# The number of the option you choose\nanswer = {right}\n")
+    step = dataclasses.replace(ex.steps[0], solution_path=solution)
+    return dataclasses.replace(ex, id=f"1.{number}.3", type="multiple_choice", options=tuple(options),
+                               steps=(step,))
+
+
+def _choice_course(lesson, tmp_path: Path, rights: list[int], longest: tuple[int, ...] = ()) -> Course:
+    """A course of one lesson per multiple-choice question; question k's right option is
+    ``rights[k]``, and it is the longest option when k is in ``longest``."""
+    lessons = []
+    for k, right in enumerate(rights, 1):
+        options = [f"Option {n} says one plausible thing." for n in range(1, 5)]
+        long_one = right if k in longest else right % 4 + 1
+        options[long_one - 1] = options[long_one - 1].replace("thing", "longer thing")
+        lessons.append(dataclasses.replace(lesson, id=f"1.{k}",
+                                           exercises=(_choice(lesson, tmp_path, k, right, options),)))
+    return Course(chapters=(Chapter(id="1", slug="chapter-1", title="Chapter", summary="", lessons=tuple(lessons),
+                                    path=Path("01-chapter")),))
+
+
+def test_right_option_is_read_from_the_solution(lesson, tmp_path):
+    assert rubric.right_option(_choice(lesson, tmp_path, 1, 3, ["a", "b", "c", "d"])) == 3
+
+
+def test_right_options_in_varied_positions(lesson, tmp_path):
+    assert rubric.choice_positions(_choice_course(lesson, tmp_path, [3, 1, 4, 2, 1, 4, 3])) == []
+    assert rubric.choice_positions(_choice_course(lesson, tmp_path, [2, 2, 3, 2, 3, 2, 1])) == [
+        "course: the right option is option 2 in 4 of 7 multiple-choice questions (1.1.3, 1.2.3, 1.4.3, 1.6.3); "
+        "the rubric allows at most 3",
+        "course: no multiple-choice question has its right option at position 4 (7 questions); the rubric "
+        "requires each of 1-4 to be used",
+    ]
+
+
+def test_positions_need_enough_questions_to_vary(lesson, tmp_path):
+    # Three questions cannot use four positions: only the repeat limit applies.
+    assert rubric.choice_positions(_choice_course(lesson, tmp_path, [2, 2, 3])) == []
+
+
+def test_right_option_rarely_the_longest(lesson, tmp_path):
+    rights = [3, 1, 4, 2, 1, 4, 3]
+    assert rubric.choice_longest(_choice_course(lesson, tmp_path, rights, longest=(2, 5))) == []
+    assert rubric.choice_longest(_choice_course(lesson, tmp_path, rights, longest=(2, 5, 6))) == [
+        "course: the right option is the longest in 3 of 7 multiple-choice questions (1.2.3, 1.5.3, 1.6.3); "
+        "the rubric allows at most 2"]
+
+
+def test_right_option_tied_for_the_longest_counts_as_the_longest(lesson, tmp_path):
+    tied = ["Same length A.", "Same length B.", "Same length C.", "Short."]
+    lessons = tuple(dataclasses.replace(lesson, id=f"1.{k}", exercises=(_choice(lesson, tmp_path, k, k, tied),))
+                    for k in (1, 2, 3))
+    course = Course(chapters=(Chapter(id="1", slug="chapter-1", title="Chapter", summary="", lessons=lessons,
+                                      path=Path("01-chapter")),))
+    assert rubric.choice_longest(course) == [
+        "course: the right option is the longest in 3 of 3 multiple-choice questions (1.1.3, 1.2.3, 1.3.3); "
+        "the rubric allows at most 2"]
+
+
+def test_options_of_similar_length(lesson, tmp_path):
+    similar = _choice(lesson, tmp_path, 1, 2, ["x" * 100, "x" * 130, "x" * 110, "x" * 120])
+    assert rubric.option_lengths(similar) == []
+    one_stands_out = _choice(lesson, tmp_path, 1, 2, ["x" * 100, "x" * 200, "x" * 110, "x" * 120])
+    assert rubric.option_lengths(one_stands_out) == [
+        "1.1.3: the longest option is 200 characters, 2.00 times the shortest (100); the rubric allows at most "
+        "1.3 times, so that length gives no answer away"]
+    assert rubric.option_lengths(lesson.exercises[0]) == []  # a coding exercise has no options
+
+
+# --- solutions on the slides -----------------------------------------------------------------
+
+def _with_slide_code(lesson, code: str):
+    """``lesson`` with ``code`` as the code of the first step of its first slide."""
+    first = lesson.video.slides[0]
+    steps = (dict(first.steps[0], code=code), *first.steps[1:])
+    slides = (dataclasses.replace(first, steps=steps), *lesson.video.slides[1:])
+    return dataclasses.replace(lesson, video=dataclasses.replace(lesson.video, slides=slides))
+
+
+def test_solutions_at_most_half_on_the_slides(lesson):
+    assert rubric.solution_on_slides(lesson) == []
+    solution = lesson.exercises[0].step().solution
+    # Indented differently, as a slide may show it: stripped lines are compared.
+    copied = _with_slide_code(lesson, "\n".join("  " + line for line in solution.splitlines()))
+    assert rubric.solution_on_slides(copied) == [
+        "2.3.1: 10 of 10 solution lines stand on the slides of lesson 2.3 (100%), e.g. 'trainer = pl.Trainer(';"
+        " the rubric allows at most 50%",
+    ]
+
+
+def test_half_on_the_slides_is_allowed_and_comments_do_not_count(lesson):
+    solution = lesson.exercises[0].step().solution
+    lines = [line for line in solution.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert len(lines) == 10
+    comments_only = "\n".join(line for line in solution.splitlines() if line.strip().startswith("#"))
+    assert rubric.solution_on_slides(_with_slide_code(lesson, comments_only)) == []
+    # The other slides already show one line of 2.3.1 (trainer.fit): 4 more make half, 5 more too many.
+    assert rubric.solution_on_slides(_with_slide_code(lesson, "\n".join(lines[:4]))) == []
+    assert rubric.solution_on_slides(_with_slide_code(lesson, "\n".join(lines[:5]))) == [
+        "2.3.1: 6 of 10 solution lines stand on the slides of lesson 2.3 (60%), e.g. 'trainer = pl.Trainer(';"
+        " the rubric allows at most 50%",
+    ]
+
+
+def test_solution_on_slides_counts_each_step(lesson, tmp_path):
+    ex = lesson.exercises[0]
+    own = tmp_path / "step2.py"
+    own.write_text("# A step of its own\nprint('nothing from the slides')\n")
+    stepped = dataclasses.replace(ex, type="iterative", steps=(
+        dataclasses.replace(ex.steps[0], number=1, solution_path=own),
+        dataclasses.replace(ex.steps[0], number=2)))
+    broken = _with_slide_code(dataclasses.replace(lesson, exercises=(stepped,)), ex.step().solution)
+    assert [v.split(" (")[0] for v in rubric.solution_on_slides(broken)] == [
+        "2.3.1 step 2: 10 of 10 solution lines stand on the slides of lesson 2.3"]
