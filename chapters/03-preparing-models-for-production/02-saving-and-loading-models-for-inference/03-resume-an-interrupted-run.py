@@ -1,4 +1,4 @@
-# Read the checkpoint onto the CPU, whatever device saved it
+# Load onto the CPU, whatever device saved the file
 checkpoint = torch.load("trained.ckpt", map_location=____, weights_only=True)
 print("saved at step", checkpoint["global_step"], "after epoch", checkpoint["epoch"])
 # max_epochs counts the epochs the checkpoint already holds
