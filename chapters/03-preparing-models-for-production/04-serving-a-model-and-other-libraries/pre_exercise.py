@@ -9,9 +9,12 @@ from torch.utils.data import DataLoader
 from torch.export import Dim
 import pytorch_lightning as pl
 from fastapi import FastAPI, HTTPException, UploadFile
+from fastapi.testclient import TestClient
+from PIL import Image
+import io
 from pydantic import BaseModel, Field
 from torchmetrics.classification import MulticlassAccuracy
-from course.data import CLASSES, cifar10_dataset, cifar10_loaders, load_tensors
+from course.data import CLASSES, cifar10_dataset, cifar10_loaders, load_arrays, load_tensors
 from course.preprocess import ImageError, decode_image, to_model_input
 
 QUIET = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False,
@@ -78,3 +81,7 @@ example = (load_tensors("test", 2)[0],)
 classifier = torch.export.export(nn.Sequential(model, nn.Softmax(dim=1)), example,
                                  dynamic_shapes=({0: Dim("batch")},))
 torch.export.save(classifier, "classifier.pt2")
+# One CIFAR-10 test image as the PNG file a client would upload
+_buffer = io.BytesIO()
+Image.fromarray(np.asarray(load_arrays("test")[0][0])).save(_buffer, format="PNG")
+png = _buffer.getvalue()
