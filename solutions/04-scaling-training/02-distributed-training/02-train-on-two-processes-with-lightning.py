@@ -5,7 +5,7 @@ model = CIFARClassifier(lr=BASE_LR * devices)
 trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=devices,
                      strategy="ddp_notebook", **QUIET)
 trainer.fit(model, train_loader)
-# Each process's record: the images it saw, its final weights
+# What each process saw, and its final weights
 import glob
 records = [torch.load(path) for path in sorted(glob.glob("ranks/*.pt"))]
 weights = [torch.cat([t.flatten() for t in r["state_dict"].values()]) for r in records]
