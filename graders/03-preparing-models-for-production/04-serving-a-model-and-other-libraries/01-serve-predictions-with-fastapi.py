@@ -58,6 +58,7 @@ cases = [
     right("answers 400 from a coroutine that hands the model call to a thread",
           replace={"def predict(file: UploadFile):": "async def predict(file: UploadFile):",
                    "file.file.read()": "await file.read()", "status_code=422": "status_code=400",
+                   "torch.inference_mode()": "torch.no_grad()",
                    "probs = classifier(torch.from_numpy(to_model_input(pixels)))[0]":
                    "probs = (await run_in_threadpool(classifier, torch.from_numpy(to_model_input(pixels))))[0]",
                    "app = FastAPI()": "from starlette.concurrency import run_in_threadpool\napp = FastAPI()"}),
