@@ -31,13 +31,14 @@ def _die_with_parent() -> None:
 
 
 def build_notebooks(folder: Path) -> None:
-    from course.cli import _print_build
-    from course.exercises import load_course
-    from course.notebooks import build
-
+    """``course build`` into the learner's folder, in a process of its own: this one stays
+    small (it lives as long as the server) instead of keeping nbformat and the course loaded."""
     if not folder.exists():
         folder.mkdir(mode=0o700, parents=True)  # the learner's work: closed to other learners
-    _print_build(build(load_course(), folder), verbose=False)
+    built = subprocess.run([sys.executable, "-m", "course", "build", "--out", str(folder)], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    # The summary and any notebook kept because the learner changed it; not every file written.
+    print("\n".join(line for line in built.stdout.splitlines() if not line.startswith("  wrote ")), flush=True)
 
 
 def start_grader() -> None:
@@ -67,7 +68,7 @@ def main() -> int:
     folder = Path(os.path.expanduser(os.environ.get("JUPYTERHUB_ROOT_DIR", "~/designing-scalable-ai")))
     try:
         build_notebooks(folder)
-    except Exception as err:  # Jupyter still starts: the learner's earlier notebooks are there
+    except (OSError, subprocess.SubprocessError) as err:  # Jupyter still starts: the learner's earlier notebooks are there
         print(f"The notebooks could not be written to {folder}: {type(err).__name__}: {err}", flush=True)
     start_grader()
     jupyter = subprocess.Popen([sys.executable, "-m", "jupyterhub.singleuser", *sys.argv[1:]],
