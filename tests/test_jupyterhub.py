@@ -102,8 +102,8 @@ def _learner_python(work: Path) -> Path:
                                    capture_output=True, text=True, check=True).stdout.strip())
         ours = sysconfig.get_paths()["purelib"]
         (site / "zz_course_env.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
-        probe = _as(A, str(venv / "bin" / "python"), "-c", "import course, graders, torch, jupyterhub.singleuser",
-                    timeout=120)
+        probe = _as(A, str(venv / "bin" / "python"), "-c", "import importlib.util, course, graders, "
+                    "jupyterhub.singleuser; assert importlib.util.find_spec('torch'), 'no torch'", timeout=120)
         if probe.returncode == 0:
             return venv
         reasons.append(f"{venv} from {base}: {probe.stderr.strip()[-300:]}")
@@ -196,17 +196,23 @@ def _processes_of(uid: int) -> list[int]:
     return pids
 
 
-def _session_of(pid: int) -> list[int]:
-    """The processes of ``pid``'s session (the hub, its proxy and services: not the servers)."""
-    found = []
+def _hub_processes(pid: int) -> list[int]:
+    """The hub and its descendants that run as root: its proxy and idle culler, not the
+    learners' servers (which run as the learners)."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if entry.stat().st_uid == 0:
+                    children.setdefault(ppid, []).append(int(entry.name))
             except OSError:
                 continue
-            if int(fields[3]) == pid:
-                found.append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
     return found
 
 
@@ -318,6 +324,14 @@ def classroom():
 
 def test_a_class_on_jupyterhub(classroom):
     hub, work, python = classroom  # python: the learners' and instructor's
+    from course.exercises import load_course
+    from course.notebooks import notebook_name
+
+    # A's work from an earlier term: a lesson notebook A changed. Starting A's server must keep it.
+    first = f"{notebook_name(load_course().lessons[0])}.ipynb"
+    mine = _as(A, "sh", "-c", f"mkdir -m 700 -p ~/designing-scalable-ai && echo '{{\"mine\": 1}}' > "
+                              f"~/designing-scalable-ai/{first}")
+    assert mine.returncode == 0, mine.stderr
     started = time.monotonic()
     for user in (A, B):  # through the REST API, as an admin (the instructor's page does the same)
         status, body = hub.api("POST", f"/hub/api/users/{user}")
@@ -348,7 +362,9 @@ def test_a_class_on_jupyterhub(classroom):
     uids = {user: pwd.getpwnam(user).pw_uid for user in (A, B)}
     # Each learner's notebooks were written into their home on their first start.
     notebooks = sorted((homes[B] / "designing-scalable-ai").glob("*.ipynb"))
-    assert notebooks, list(homes[B].iterdir())
+    assert first in [n.name for n in notebooks], list(homes[B].iterdir())
+    assert (homes[A] / "designing-scalable-ai" / first).read_text() == '{"mine": 1}\n'  # never overwritten
+    assert len(list((homes[A] / "designing-scalable-ai").glob("*.ipynb"))) == len(notebooks)
 
     # The instructor (the instructors' group, not root) reads the class folder.
     book = _as(TEACHER, str(python), "-m", "course", "gradebook", str(classdir), "--csv")
@@ -389,19 +405,22 @@ def test_a_class_on_jupyterhub(classroom):
 
     # What one active learner costs (their kernel after a check, Jupyter, grading server), and the hub.
     for who, pids in ((f"learner {A}", _processes_of(uids[A])), (f"learner {B}", _processes_of(uids[B])),
-                      ("the hub (proxy and idle culler included)", _session_of(hub.pid))):
+                      ("the hub (proxy and idle culler included)", _hub_processes(hub.pid))):
         rss, pss, parts = _memory_of(pids)
         print(f"\n{who}: {rss:.0f} MiB RSS, {pss:.0f} MiB PSS over {len(parts)} processes")
         print("\n".join(parts))
 
-    # Stopping a learner's server stops all of that learner's processes: Jupyter, kernels, grader.
-    status, body = hub.api("DELETE", f"/hub/api/users/{A}/server")
-    assert status in (202, 204), body
+    # Stopping a learner's server stops all of that learner's processes: Jupyter, kernel, grading server.
+    stopping = time.monotonic() - started
+    for user in (A, B):
+        status, body = hub.api("DELETE", f"/hub/api/users/{user}/server")
+        assert status in (202, 204), body
     deadline = time.monotonic() + 40
-    while _processes_of(uids[A]) and time.monotonic() < deadline:
+    while any(_processes_of(uid) for uid in uids.values()) and time.monotonic() < deadline:
         time.sleep(0.5)
-    left = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ") for pid in _processes_of(uids[A])
-            if Path(f"/proc/{pid}").exists()]
+    left = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ") for uid in uids.values()
+            for pid in _processes_of(uid) if Path(f"/proc/{pid}").exists()]
     assert not left, left
+    stopped = time.monotonic() - started
     print(f"servers ready in {spawned:.0f} s, both checks done at {checked:.0f} s, "
-          f"all in {time.monotonic() - started:.0f} s")
+          f"stopped at {stopping:.0f} s, both gone at {stopped:.0f} s")

@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -77,6 +78,8 @@ def main() -> int:
     def forward(signum, frame):
         if jupyter.poll() is None:
             jupyter.send_signal(signal.SIGTERM)
+        # The grading server stops while Jupyter does: both within the hub's patience.
+        threading.Thread(target=stop_grader, daemon=True).start()
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
@@ -88,7 +91,7 @@ def main() -> int:
             except InterruptedError:
                 continue
     finally:
-        stop_grader()
+        stop_grader()  # also when Jupyter ended on its own (it crashed, or was told to by the hub)
     return code
 
 
