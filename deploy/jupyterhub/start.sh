@@ -42,9 +42,16 @@ mv "$PREFIX/course.new" "$PREFIX/course"
 rm -rf "$PREFIX/course.old"
 
 # 2. One environment for the class: the course (requirements.sh proves torch works), then the
-#    hub's packages (pyproject.toml's `hub` extra). pip skips what is already installed.
+#    hub's packages (pyproject.toml's `hub` extra). pip skips what is already installed. The
+#    system's Python by default: one under root's home (pyenv) cannot be run by the learners.
+[ -n "${PYTHON:-}" ] || { [ -x /usr/bin/python3 ] && export PYTHON=/usr/bin/python3; } || true
 COURSE_VENV="$COURSE_VENV" bash "$PREFIX/course/requirements.sh"
 "$COURSE_VENV/bin/python" -m pip install --quiet -e "$PREFIX/course[hub]"
+if ! runuser -u nobody -- "$COURSE_VENV/bin/python" -c "import course, jupyterhub.singleuser" 2>/dev/null; then
+    echo "The learners cannot run $COURSE_VENV/bin/python (is its Python under a private folder, such as" >&2
+    echo "root's pyenv?). Remove $COURSE_VENV and run this again with PYTHON=/usr/bin/python3." >&2
+    exit 1
+fi
 
 # 3. The proxy, at the version package-lock.json pins, into deploy/jupyterhub/node_modules.
 (cd "$PREFIX/course/deploy/jupyterhub" && npm ci --no-audit --no-fund --loglevel=error)
