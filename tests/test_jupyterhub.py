@@ -41,6 +41,7 @@ TAG = f"{os.getpid()}"
 A, B, TEACHER = f"course-test-a-{TAG}", f"course-test-b-{TAG}", f"course-test-i-{TAG}"
 LEARNERS_GROUP, INSTRUCTORS_GROUP = f"course-test-l-{TAG}", f"course-test-t-{TAG}"
 EXERCISE = "1.1.3"  # multiple choice: the cheapest check, through the whole path all the same
+PASSWORD = secrets.token_urlsafe(16)
 SPAWN_S, CHECK_S = 150, 150  # bounds on a busy 2-core machine; a quiet one needs a fraction
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="a class server on one Linux machine")
@@ -75,8 +76,8 @@ def _as(user: str, *command: str, timeout: float = 60, **kwargs) -> subprocess.C
                           timeout=timeout, cwd="/", **kwargs)
 
 
-def _run(*command: str) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+def _run(*command: str, input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, input=input)
 
 
 def _learner_python(work: Path) -> Path:
@@ -102,6 +103,12 @@ def _learner_python(work: Path) -> Path:
                                    capture_output=True, text=True, check=True).stdout.strip())
         ours = sysconfig.get_paths()["purelib"]
         (site / "zz_course_env.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
+        # Jupyter's settings and files live beside the packages' environment (etc/jupyter: the
+        # JupyterLab server extension enabled; share/jupyter: its pages): the same here.
+        prefix = _jupyter_prefix()
+        for rel in ("etc/jupyter", "share/jupyter"):
+            (venv / rel).parent.mkdir(parents=True, exist_ok=True)
+            (venv / rel).symlink_to(prefix / rel)
         probe = _as(A, str(venv / "bin" / "python"), "-c", "import importlib.util, course, graders, "
                     "jupyterhub.singleuser; assert importlib.util.find_spec('torch'), 'no torch'", timeout=120)
         if probe.returncode == 0:
@@ -110,6 +117,15 @@ def _learner_python(work: Path) -> Path:
         shutil.rmtree(venv)
     pytest.skip("no Python that other users may run imports the course here (its environment or checkout "
                 "is not readable by them): " + " | ".join(reasons))
+
+
+def _jupyter_prefix() -> Path:
+    """The environment JupyterLab was installed into (its etc/ and share/ are there)."""
+    import importlib.metadata
+
+    dist = importlib.metadata.distribution("jupyterlab")
+    enabled = next(f for f in dist.files if str(f).endswith("jupyter_server_config.d/jupyterlab.json"))
+    return Path(dist.locate_file(enabled)).resolve().parents[3]
 
 
 class Hub:
@@ -182,6 +198,24 @@ async def _execute(hub: Hub, user: str, cells: list[str], timeout: float) -> lis
     finally:
         conn.close()  # the kernel stays, as a notebook's does, until its server stops
     return outputs
+
+
+def _log_in(hub_url: str, user: str, password: str) -> tuple[int, str]:
+    """Log in through the hub's page as a browser does (PAM checks the password): the
+    final status and address after the redirects."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with browser.open(f"{hub_url}/hub/login", timeout=30) as page:
+        xsrf = re.search(r'name="_xsrf"[^>]*value="([^"]+)"', page.read().decode()).group(1)
+    form = urllib.parse.urlencode({"username": user, "password": password, "_xsrf": xsrf}).encode()
+    try:
+        with browser.open(f"{hub_url}/hub/login", data=form, timeout=60) as page:
+            return page.status, page.url
+    except urllib.error.HTTPError as err:
+        return err.code, err.url
 
 
 def _processes_of(uid: int) -> list[int]:
@@ -397,6 +431,13 @@ def test_a_class_on_jupyterhub(classroom):
              "try:\n    s.connect(sys.argv[1])\nexcept OSError as e:\n    print(type(e).__name__)\nelse:\n    print('connected')")
     reached = _as(A, str(python), "-c", probe, str(sockets[0]))
     assert reached.stdout.strip() == "PermissionError", reached
+
+    # A learner logs in with their own password (PAM) and lands on their own running server;
+    # a wrong password does not get in.
+    assert _run("chpasswd", input=f"{A}:{PASSWORD}\n").returncode == 0
+    assert _log_in(hub.url, A, PASSWORD + "x")[0] == 403
+    status, landed = _log_in(hub.url, A, PASSWORD)
+    assert status == 200 and landed.startswith(f"{hub.url}/user/{A}/"), (status, landed)
 
     # Both checks went through each learner's own grading server.
     for user in (A, B):
