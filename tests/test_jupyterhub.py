@@ -39,6 +39,7 @@ DEPLOY = ROOT / "deploy" / "jupyterhub"
 PROXY = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
 TAG = f"{os.getpid()}"
 A, B, TEACHER = f"course-test-a-{TAG}", f"course-test-b-{TAG}", f"course-test-i-{TAG}"
+OUTSIDER = f"course-test-x-{TAG}"  # a user of the machine in neither group: not in the class
 LEARNERS_GROUP, INSTRUCTORS_GROUP = f"course-test-l-{TAG}", f"course-test-t-{TAG}"
 EXERCISE = "1.1.3"  # multiple choice: the cheapest check, through the whole path all the same
 PASSWORD = secrets.token_urlsafe(16)
@@ -279,10 +280,10 @@ def classroom():
         for group in (LEARNERS_GROUP, INSTRUCTORS_GROUP):
             assert _run("groupadd", group).returncode == 0
             made_groups.append(group)
-        for user, group in ((A, LEARNERS_GROUP), (B, LEARNERS_GROUP), (TEACHER, INSTRUCTORS_GROUP)):
+        for user, group in ((A, LEARNERS_GROUP), (B, LEARNERS_GROUP), (TEACHER, INSTRUCTORS_GROUP), (OUTSIDER, "")):
             home = work / "home" / user
             home.parent.mkdir(exist_ok=True, mode=0o755)
-            made = _run("useradd", "--create-home", "--home-dir", str(home), "--groups", group,
+            made = _run("useradd", "--create-home", "--home-dir", str(home), *(["--groups", group] if group else []),
                         "--shell", "/bin/bash", user)
             assert made.returncode == 0, made.stderr
             made_users.append(user)
@@ -434,8 +435,9 @@ def test_a_class_on_jupyterhub(classroom):
 
     # A learner logs in with their own password (PAM) and lands on their own running server;
     # a wrong password does not get in.
-    assert _run("chpasswd", input=f"{A}:{PASSWORD}\n").returncode == 0
+    assert _run("chpasswd", input=f"{A}:{PASSWORD}\n{OUTSIDER}:{PASSWORD}\n").returncode == 0
     assert _log_in(hub.url, A, PASSWORD + "x")[0] == 403
+    assert _log_in(hub.url, OUTSIDER, PASSWORD)[0] == 403  # right password, but not in the class
     status, landed = _log_in(hub.url, A, PASSWORD)
     assert status == 200 and landed.startswith(f"{hub.url}/user/{A}/"), (status, landed)
 
