@@ -219,6 +219,14 @@ def _log_in(hub_url: str, user: str, password: str) -> tuple[int, str]:
         return err.code, err.url
 
 
+def _grader_dir(uid: int) -> Path:
+    """Where a learner's grading server listens (graders.remote.runtime_dir, seen from outside)."""
+    for folder in (Path(f"/run/user/{uid}/designing-scalable-ai"), Path(f"/tmp/designing-scalable-ai-{uid}")):
+        if folder.is_dir():
+            return folder
+    raise AssertionError(f"no grading server folder for user id {uid}")
+
+
 def _processes_of(uid: int) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -418,7 +426,7 @@ def test_a_class_on_jupyterhub(classroom):
     # Learner A cannot read B's progress (class copy and own file), notebooks or grading socket.
     own = _as(A, "cat", str(classdir / A / "progress.json"))
     assert own.returncode == 0 and A in own.stdout  # A reads A's
-    sockets = list(Path(f"/tmp/designing-scalable-ai-{uids[B]}").glob("grader-*.sock"))
+    sockets = list(_grader_dir(uids[B]).glob("grader-*.sock"))
     assert len(sockets) == 1, "B's grading server should be listening"
     private = [classdir / B / "progress.json", homes[B] / ".local/share/designing-scalable-ai" / f"progress-{B}.json",
                notebooks[0]]
@@ -443,7 +451,7 @@ def test_a_class_on_jupyterhub(classroom):
 
     # Both checks went through each learner's own grading server.
     for user in (A, B):
-        logs = list(Path(f"/tmp/designing-scalable-ai-{uids[user]}").glob("grader-*.log"))
+        logs = list(_grader_dir(uids[user]).glob("grader-*.log"))
         assert logs and f"{EXERCISE}: " in logs[0].read_text(), (user, [p.read_text()[-2000:] for p in logs])
 
     # What one active learner costs (their kernel after a check, Jupyter, grading server), and the hub.
