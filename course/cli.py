@@ -110,6 +110,26 @@ def _cmd_progress(args) -> int:
     return 0
 
 
+def _cmd_gradebook(args) -> int:
+    from course import gradebook
+    from course.progress import class_dir
+
+    sources = [Path(s) for s in args.sources] or ([class_dir()] if class_dir() else [])
+    if not sources:
+        print("course gradebook: name a class folder or progress files (or set $COURSE_CLASS_DIR)", file=sys.stderr)
+        return USAGE_ERROR
+    course = load_course()
+    rows, problems = gradebook.collect(course, sources)
+    for line in problems:  # each file left out, and why; the others still make the gradebook
+        print(f"course gradebook: {line}", file=sys.stderr)
+    render = gradebook.as_csv if args.csv else gradebook.as_html if args.html else gradebook.as_text
+    sys.stdout.write(render(course, rows))
+    if not rows:
+        print("course gradebook: no progress file could be used", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _jupyter_command(notebook_dir: Path) -> list[str]:
     # The Jupyter of this Python (the course's .venv), so its kernel has the course installed.
     import os
@@ -254,6 +274,16 @@ def build_parser(product: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--learner", help="whose progress (default: $COURSE_LEARNER, else your user name)")
     p.add_argument("--json", action="store_true", help="print JSON for tools")
     p.set_defaults(func=_cmd_progress)
+    p = sub.add_parser("gradebook", help="a class's progress, one row per learner (for instructors)",
+                       description="One row per learner: exercises passed per lesson and in all, hints used, "
+                                   "solutions viewed, last activity. Unusable files are named on stderr and left out.")
+    p.add_argument("sources", nargs="*", metavar="CLASS_DIR | FILE",
+                   help="a class folder (one subfolder per learner with its progress.json) or progress files "
+                        "(default: $COURSE_CLASS_DIR)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
+    fmt.add_argument("--html", action="store_true", help="an HTML page with one table")
+    p.set_defaults(func=_cmd_gradebook)
     p = sub.add_parser("start", help="build the notebooks and open the course in Jupyter")
     p.add_argument("--print-only", dest="print_only", action="store_true",
                    help="build the notebooks and print the command that opens them, instead of running it")
