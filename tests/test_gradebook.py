@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from course import cli
-from course.exercises import load_course
+from course.core.exercises import load_course
 from course.progress import Progress
 
 COURSE = load_course()
