@@ -1,5 +1,6 @@
 import onnxruntime as ort
 import torch
+from torch import nn
 from torch.export import Dim
 import pytorch_lightning as pl
 from course.core.data import cifar10_loaders, load_tensors
