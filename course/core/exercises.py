@@ -244,12 +244,7 @@ class _Reader:
 
     def setup(self, path: Path, bound: frozenset[str]) -> tuple[str, frozenset[str]]:
         """An optional ``pre_exercise.py``, checked as run after set-ups that bound ``bound``."""
-        try:
-            code = path.read_text() if path.is_file() else ""
-        except (OSError, UnicodeDecodeError) as err:
-            self.fail(path, "", f"cannot be read ({err})")
-            return "", bound
-        bound, problems = setup_code.check(code, bound)
+        code, bound, problems = setup_code.read(path, bound)
         for problem in problems:
             self.fail(path, "", problem)
         return code, bound
@@ -277,7 +272,7 @@ def _check_numbering(reader: _Reader, parent: Path, what: str, numbers: list[int
 
 
 _VIDEO_KEYS = {"title", "script", "slides"}
-_LESSON_KEYS = {"title", "objective", "video"}
+_LESSON_KEYS = {"title", "objective", "video", "chapter_setup"}
 _EXERCISE_KEYS = {"title", "type", "context", "instructions", "hints", "success", "pre_exercise_code",
                   "options", "steps", "timeout_s", "capstone", "device"}
 _STEP_KEYS = {"instructions", "hints", "success"}
@@ -383,6 +378,10 @@ def _read_lesson(reader: _Reader, root: Path, path: Path, lesson_id: str, slug: 
     meta_path = path / "lesson.toml"
     data = reader.toml(meta_path)
     reader.unknown_keys(data, meta_path, _LESSON_KEYS)
+    if data.get("chapter_setup", True) is not True:  # a lesson that needs none of it may skip it
+        if data.get("chapter_setup") is not False:
+            reader.fail(meta_path, "chapter_setup", "must be true (the default) or false")
+        chapter_pre, chapter_bound = "", frozenset()
     own_pre, bound = reader.setup(path / "pre_exercise.py", chapter_bound)
     lesson_pre = "\n".join(p for p in (chapter_pre, own_pre) if p.strip())
     exercises = []

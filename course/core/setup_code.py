@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from pathlib import Path
 
 ALWAYS_BOUND = frozenset(dir(builtins)) | {"__name__", "__file__", "__builtins__", "__annotations__"}
 
@@ -104,3 +105,13 @@ def check(code: str, bound: frozenset[str] = frozenset()) -> tuple[frozenset[str
                                 "exercise's pre_exercise_code)")
         bound = bound | names.binds
     return bound, problems
+
+
+def read(path: Path, bound: frozenset[str] = frozenset()) -> tuple[str, frozenset[str], list[str]]:
+    """An optional ``pre_exercise.py`` ("" when there is none), checked as run after parts
+    that bound ``bound``: its code, the names bound once it has run, and its problems."""
+    try:
+        code = path.read_text() if path.is_file() else ""
+    except (OSError, UnicodeDecodeError) as err:
+        return "", bound, [f"cannot be read ({err})"]
+    return (code, *check(code, bound))
