@@ -24,11 +24,10 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from course.core.preprocess import ImageError, ImageTooLarge, decode_image, to_model_input
-from course.product.train import SHIPPED_MODEL_DIR as MODEL_DIR  # the shipped model, written by `course train`
-from course.product.train import ort_session
+from course.core import onnxrt
+from course.product.paths import SHIPPED_MODEL_DIR as MODEL_DIR  # the shipped model, written by `course train`
+from course.product.paths import WEB_DIR
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-WEB_DIR = PACKAGE_DIR / "web"
 SAMPLES_FILE = WEB_DIR / "samples" / "samples.json"
 MAX_UPLOAD_BYTES = 8 * 2**20  # the largest request body accepted
 MAX_PIXELS = 25_000_000  # the largest image accepted (width x height), checked before decoding
@@ -49,7 +48,7 @@ class Classifier:
         self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
         self.classes = list(self.meta["classes"])
         self.model_dir = model_dir
-        self.session = ort_session(onnx_path, threads=threads)
+        self.session = onnxrt.session(onnx_path, threads=threads)
         self.input_name = self.session.get_inputs()[0].name
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
