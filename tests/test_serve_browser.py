@@ -107,7 +107,7 @@ def test_pick_a_sample_then_a_bad_file(browser, server, tmp_path):
     browser.find_element("css selector", "#samples button[data-label='automobile']").click()
     _wait_for_answer(browser)
     assert browser.find_element("id", "label").text == "automobile"
-    assert "labelled automobile" in browser.find_element("id", "caption").text
+    assert "true class: automobile" in browser.find_element("id", "caption").text
 
     bad = tmp_path / "notes.png"
     bad.write_text("this is not a picture")
