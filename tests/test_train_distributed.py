@@ -27,6 +27,10 @@ def course_train(tmp_path: Path, name: str, *args: str, torchrun: bool = False):
     r = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     meta = json.loads((out / "model.json").read_text())
+    t = meta["training"]
+    print(f"{name}: {t['processes']['world_size']} process(es), {t['steps']} steps, fit {t['fit_seconds']} s, "
+          f"whole {t['total_seconds']} s, test accuracy {meta['evaluation']['test_accuracy_onnx']:.4f}, "
+          f"load {t['load_start']} -> {t['load_end']}")
     return r, meta, out, run_dir
 
 
@@ -73,3 +77,41 @@ def test_torchrun_takes_the_one_process_steps_on_the_same_batches(tmp_path, laun
     # only BatchNorm's per-process statistics and float sums differ (measured 0.181 vs 0.176)
     a2, a1 = two["evaluation"]["test_accuracy_onnx"], one["evaluation"]["test_accuracy_onnx"]
     assert abs(a2 - a1) <= 0.05, (a2, a1)
+
+
+FAKE_SRUN = """#!/bin/bash
+# Stands in for SLURM's srun on one machine: SLURM_NTASKS copies of the command, each with
+# the task variables srun sets (one node).
+pids=()
+for ((i = 0; i < SLURM_NTASKS; i++)); do
+  SLURM_PROCID=$i SLURM_LOCALID=$i SLURM_NODEID=0 "$@" &
+  pids+=($!)
+done
+rc=0
+for pid in "${pids[@]}"; do wait "$pid" || rc=$?; done
+exit $rc
+"""
+
+
+def test_the_slurm_batch_script_forms_the_group_from_slurms_variables(tmp_path):
+    """deploy/slurm/train.sbatch as SLURM would run it on one node with two tasks: the job's
+    variables, an srun that starts the tasks, and Lightning's SLURM support joining them
+    (options after the script go to course train: here the CPU and a tiny run)."""
+    from course.product.serve_benchmark import free_port
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text(FAKE_SRUN)
+    (bin_dir / "srun").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(REPO),
+           "SLURM_JOB_ID": "4242", "SLURM_JOB_NAME": "course-train", "SLURM_NTASKS": "2",
+           "SLURM_NTASKS_PER_NODE": "2", "SLURM_JOB_NUM_NODES": "1", "SLURM_NNODES": "1",
+           "SLURM_NODELIST": "127.0.0.1", "SLURM_SUBMIT_DIR": str(REPO), "MASTER_PORT": str(free_port()),
+           "OUT": str(tmp_path / "job")}
+    r = subprocess.run(["bash", str(REPO / "deploy" / "slurm" / "train.sbatch"), "--accelerator", "cpu", "--subset",
+                        "--epochs", "1", "--limit-train", "1024", "--no-progress"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert_written_once_by_rank_0(r, tmp_path / "job" / "model", tmp_path / "job" / "run")
+    meta = json.loads((tmp_path / "job" / "model" / "model.json").read_text())
+    assert meta["training"]["processes"]["world_size"] == 2 and meta["training"]["steps"] == 4

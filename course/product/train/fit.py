@@ -12,7 +12,7 @@ from pathlib import Path
 from course.product.train import STARTED, card, processes
 from course.product.train.data import load_data, make_datamodule, split
 from course.product.train.network import WIDTHS, make_module
-from course.product.train.schedule import epochs_for_budget, make_clock_schedule, measure_speed
+from course.product.train.schedule import epochs_for_budget, make_one_cycle, measure_speed
 
 SUBSET_BUDGET = 90.0  # seconds: `--subset` is a quick try of the command, not a model worth serving
 FULL_BUDGET = 600.0
@@ -37,7 +37,7 @@ class Run:
         self.precision = "bf16-mixed" if bf16_ok and not args.fp32 else "32-true"
         self.hparams = dict(widths=WIDTHS, lr=args.lr, weight_decay=args.weight_decay, momentum=0.9,
                             label_smoothing=args.label_smoothing)
-        self.clock = None if args.epochs else make_clock_schedule(args.lr)
+        self.clock = make_one_cycle(args.lr, args.epochs * self.steps_per_epoch if args.epochs else None)
         self.trainer, self.checkpoint = self._trainer()
         self.rank0 = self.trainer.is_global_zero
 
@@ -56,14 +56,9 @@ class Run:
         run_dir = Path(args.run_dir)
         checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best-{epoch}-{val_acc:.4f}",
                                      monitor="val_acc", mode="max", save_top_k=1)
-        if self.clock is not None:
-            progress = make_progress(lambda trainer: self.clock.progress, f"the {self.budget:.0f} s budget",
-                                     show=not args.no_progress)
-        else:
-            total = args.epochs * self.steps_per_epoch
-            progress = make_progress(lambda trainer: trainer.global_step / total, f"{total} steps", show=not args.no_progress)
-        self.progress = progress
-        callbacks = [checkpoint, progress] + ([self.clock] if self.clock is not None else [])
+        of = f"{args.epochs * self.steps_per_epoch} steps" if args.epochs else f"the {self.budget:.0f} s budget"
+        self.progress = make_progress(lambda trainer: self.clock.progress, of, show=not args.no_progress)
+        callbacks = [checkpoint, self.progress, self.clock]
         trainer = pl.Trainer(
             max_epochs=args.epochs or args.max_epochs, accelerator=plan.accelerator, devices=plan.devices,
             num_nodes=plan.num_nodes, strategy=plan.strategy, precision=self.precision, callbacks=callbacks,
@@ -102,13 +97,12 @@ class Run:
         args = self.args
         if args.epochs:
             total = args.epochs * self.steps_per_epoch
-            return make_module(**self.hparams, total_steps=total), \
-                f"--epochs {args.epochs} (one-cycle schedule over {total} steps)"
+            return make_module(**self.hparams), f"--epochs {args.epochs} (one-cycle schedule over {total} steps)"
         import torch
 
         if not self.rank0:  # only rank 0's clock counts (ClockSchedule broadcasts its progress)
             self.clock.deadline = time.perf_counter() + self.budget
-            return make_module(**self.hparams, clock_schedule=True), ""
+            return make_module(**self.hparams), ""
         if speed is None:
             device = torch.device("cuda" if self.plan.accelerator == "gpu" else "cpu")
             speed = measure_speed(self.hparams, self.plan.per_process_batch, self.precision, device)
@@ -125,7 +119,7 @@ class Run:
             self.say(f"warning: only {fit_budget:.0f} s of the {self.budget:.0f} s budget are left for "
                      "training (start-up took the rest: a busy machine?); the model will be weak. A larger "
                      "--budget or --epochs N gives it more.", err=True)
-        return make_module(**self.hparams, clock_schedule=True), (
+        return make_module(**self.hparams), (
             f"time budget {self.budget:.0f} s: {fit_budget:.0f} s of training, the one-cycle schedule following "
             f"the clock ({speed * self.plan.world:.0f} training images/s measured at the start, about "
             f"{min(expected, args.max_epochs)} epochs); {reserve:.0f} s kept for evaluation and export")

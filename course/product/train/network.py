@@ -46,8 +46,7 @@ def make_module(**hparams):
 
     class CifarNet(pl.LightningModule):
         def __init__(self, widths=WIDTHS, lr: float = 0.2, weight_decay: float = 5e-4,
-                     momentum: float = 0.9, label_smoothing: float = 0.1, total_steps: int = 1,
-                     logit_scale: float = 0.125, clock_schedule: bool = False):
+                     momentum: float = 0.9, label_smoothing: float = 0.1, logit_scale: float = 0.125):
             super().__init__()
             self.save_hyperparameters()
             self.net = build_net(tuple(widths)).to(memory_format=torch.channels_last)
@@ -82,24 +81,18 @@ def make_module(**hparams):
 
 
 def _optimizers(module):
-    """SGD with Nesterov momentum, no weight decay on BatchNorm's scale and shift; the
-    step-based one-cycle schedule unless the clock drives it (``ClockSchedule``)."""
+    """SGD with Nesterov momentum, no weight decay on BatchNorm's scale and shift. The
+    one-cycle schedule is a callback (``schedule.make_one_cycle``) that sets the learning
+    rate and momentum before every step."""
     import torch
 
     hp = module.hparams
     decay, no_decay = [], []
     for p in module.parameters():
         (decay if p.ndim > 1 else no_decay).append(p)
-    opt = torch.optim.SGD([{"params": decay, "weight_decay": hp.weight_decay},
-                           {"params": no_decay, "weight_decay": 0.0}],
-                          lr=hp.lr, momentum=hp.momentum, nesterov=True)
-    if hp.clock_schedule:  # ClockSchedule sets the learning rate before every step
-        return opt
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=hp.lr, total_steps=hp.total_steps, pct_start=PCT_START, anneal_strategy="linear",
-        div_factor=DIV_FACTOR, final_div_factor=FINAL_DIV_FACTOR,
-        base_momentum=MOMENTUM_RANGE[0], max_momentum=MOMENTUM_RANGE[1])
-    return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+    return torch.optim.SGD([{"params": decay, "weight_decay": hp.weight_decay},
+                            {"params": no_decay, "weight_decay": 0.0}],
+                           lr=hp.lr, momentum=hp.momentum, nesterov=True)
 
 
 class Served:

@@ -19,19 +19,21 @@ def one_cycle(progress: float, peak: float) -> tuple[float, float]:
     return peak - (peak - end) * f, low + (high - low) * f
 
 
-def make_clock_schedule(peak_lr: float):
-    """A callback that runs the one-cycle schedule on the wall clock instead of a step
-    count: progress is the share of the time until ``deadline`` (a ``time.perf_counter()``
-    value, set before the fit) spent since training began, and training stops (after a
-    last validation) when the time is up. However busy the machine gets, the fit ends on
-    time with its learning rate annealed.
+def make_one_cycle(peak_lr: float, total_steps: int | None = None):
+    """A callback that runs the one-cycle schedule (``one_cycle``), setting the learning
+    rate and momentum before every step. With ``total_steps`` (``--epochs``) progress is
+    the share of the steps taken. Without, it follows the wall clock: progress is the
+    share of the time until ``deadline`` (a ``time.perf_counter()`` value, set before the
+    fit) spent since training began, and training stops (after a last validation) when
+    the time is up, so however busy the machine gets, the fit ends on time with its
+    learning rate annealed.
 
     With several processes only rank 0's clock counts: it broadcasts its progress before
     every step, so every process sets the same learning rate and all stop after the same
     step (a process that stopped alone would leave the others waiting in a collective)."""
     import pytorch_lightning as pl
 
-    class ClockSchedule(pl.Callback):
+    class OneCycle(pl.Callback):
         def __init__(self):
             self.deadline = None
             self.start = self.seconds = None
@@ -39,21 +41,25 @@ def make_clock_schedule(peak_lr: float):
 
         def on_train_start(self, trainer, pl_module):
             self.start = time.perf_counter()
-            self.seconds = max(1.0, self.deadline - self.start)
+            if total_steps is None:
+                self.seconds = max(1.0, self.deadline - self.start)
 
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-            progress = (time.perf_counter() - self.start) / self.seconds
-            self.progress = trainer.strategy.broadcast(progress, src=0)
+            if total_steps is not None:  # the same on every process
+                self.progress = trainer.global_step / max(1, total_steps - 1)
+            else:
+                progress = (time.perf_counter() - self.start) / self.seconds
+                self.progress = trainer.strategy.broadcast(progress, src=0)
             lr, momentum = one_cycle(self.progress, peak_lr)
             for group in trainer.optimizers[0].param_groups:
                 group["lr"], group["momentum"] = lr, momentum
             pl_module.log("lr", lr, prog_bar=False)
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-            if self.progress >= 1.0:
+            if total_steps is None and self.progress >= 1.0:
                 trainer.should_stop = True  # on every rank at once; Lightning validates once more, then stops
 
-    return ClockSchedule()
+    return OneCycle()
 
 
 def measure_speed(hparams: dict, batch_size: int, precision: str, device, steps: int = 5,
@@ -64,7 +70,7 @@ def measure_speed(hparams: dict, batch_size: int, precision: str, device, steps:
     import torch
     import torch.nn.functional as F
 
-    model = make_module(**{**hparams, "total_steps": 1000}).to(device)
+    model = make_module(**hparams).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     x = torch.randn(batch_size, 3, 32, 32, device=device)
     y = torch.randint(0, 10, (batch_size,), device=device)
