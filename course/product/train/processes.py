@@ -55,6 +55,9 @@ def plan(args) -> Plan:
         raise SystemExit("course train: --devices and --num-nodes count processes: 1 or more")
     world = args.devices * args.num_nodes
     strategy = args.strategy or ("ddp" if world > 1 else "auto")
+    if strategy == "fsdp" and accelerator != "gpu":
+        raise SystemExit("course train: --strategy fsdp needs GPUs (Lightning runs FSDP on CUDA only); "
+                         "on the CPU, --strategy ddp (the default) trains on several processes")
     if args.batch_size % world:
         raise SystemExit(f"course train: the global batch {args.batch_size} does not split evenly over {world} "
                          f"processes; choose a --batch-size that is a multiple of {world}")

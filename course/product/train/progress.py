@@ -28,7 +28,7 @@ def make_progress(fraction, total_label: str, show: bool = True):
                 from tqdm import tqdm
 
                 self.bar = tqdm(total=100, desc="training", unit="%", dynamic_ncols=True,
-                                bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}")
+                                bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")
 
         def _metrics(self, trainer) -> str:
             m = trainer.callback_metrics
