@@ -1,11 +1,11 @@
 """The web app of ``course serve``: the trained classifier behind a JSON API and a page.
 
 FastAPI (run by uvicorn, see ``course.product.serve``); the model is the ONNX file ``course
-train`` writes (the shipped one in ``course/model/`` unless ``--model`` names another
+train`` writes (the shipped one in ``course/product/model/`` unless ``--model`` names another
 folder), run by ONNX Runtime; images go through ``course.core.preprocess``, the same functions training used. torch is
 never imported here.
 
-Routes: ``GET /`` the page (``course/web/``, no CDN), ``POST /predict`` a multipart
+Routes: ``GET /`` the page (``course/product/web/``, no CDN), ``POST /predict`` a multipart
 upload (field ``file``) -> label, class index and every class's probability,
 ``GET /health``, ``GET /samples`` (real CIFAR-10 test images for the page), and the
 OpenAPI docs at ``/docs`` and ``/redoc``, served from local files (fastapi-offline).
