@@ -56,7 +56,7 @@ class Run:
         run_dir = Path(args.run_dir)
         checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best-{epoch}-{val_acc:.4f}",
                                      monitor="val_acc", mode="max", save_top_k=1)
-        of = f"{args.epochs * self.steps_per_epoch} steps" if args.epochs else f"the {self.budget:.0f} s budget"
+        of = f"{args.epochs * self.steps_per_epoch} steps" if args.epochs else "the training time"
         self.progress = make_progress(lambda trainer: self.clock.progress, of, show=not args.no_progress)
         callbacks = [checkpoint, self.progress, self.clock]
         trainer = pl.Trainer(
