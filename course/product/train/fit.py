@@ -106,9 +106,12 @@ class Run:
         if speed is None:
             device = torch.device("cuda" if self.plan.accelerator == "gpu" else "cpu")
             speed = measure_speed(self.hparams, self.plan.per_process_batch, self.precision, device)
-        # After training, rank 0 alone: forward passes over the test set (PyTorch, PyTorch with
-        # flips, ONNX Runtime: 4 per image, each about half a training step here) plus the export.
-        reserve = args.reserve if args.reserve is not None else 20 + 4 * len(self.x_test) / (2 * speed)
+        # After training, rank 0 alone, on the CPU: forward passes over the test set (PyTorch,
+        # PyTorch with flips, ONNX Runtime: 4 per image, each about half a training step) plus
+        # the export. On a GPU the training speed says nothing of that: time the CPU too.
+        cpu_speed = speed if self.plan.accelerator == "cpu" else measure_speed(
+            self.hparams, 64, "bf16-mixed", torch.device("cpu"), steps=2, seconds=1.0)
+        reserve = args.reserve if args.reserve is not None else 20 + 4 * len(self.x_test) / (2 * cpu_speed)
         fit_budget = self.budget - (time.perf_counter() - STARTED) - reserve
         expected = epochs_for_budget(fit_budget + reserve, speed * self.plan.world, len(self.x_fit),
                                      len(self.x_val), reserve)
