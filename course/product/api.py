@@ -22,16 +22,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import anyio
+import numpy as np
 from fastapi import Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
-from course.core.preprocess import ImageError, ImageTooLarge, decode_image, to_model_input
 from course.core import onnxrt
+from course.core.preprocess import ImageError, ImageTooLarge, decode_image, to_model_input
 from course.product.paths import SHIPPED_MODEL_DIR as MODEL_DIR  # the shipped model, written by `course train`
 from course.product.paths import WEB_DIR
 

@@ -103,7 +103,8 @@ def write_model_card(meta: dict, path: Path) -> None:
         f"- Test: the {ev['n_test']:,} CIFAR-10 test images, never used in training or model selection.",
         "- Augmentation: random crop of the 4-pixel reflect-padded image, random horizontal flip, "
         "applied to whole uint8 batches.",
-        f"- Preprocessing (`course.core.preprocess.to_model_input`): pixels / 255, minus mean {meta['preprocess']['mean']}, "
+        "- Preprocessing (`course.core.preprocess.to_model_input`): pixels / 255, "
+        f"minus mean {meta['preprocess']['mean']}, "
         f"divided by std {meta['preprocess']['std']}; input float32 (N, 3, 32, 32), RGB.",
         "",
         "## Architecture",

@@ -66,11 +66,12 @@ def evaluate_and_export(best, x_test, y_test, out: Path, flip_tta: bool, threads
         raise SystemExit(f"course train: the ONNX export does not match PyTorch on {n_check} test images "
                          f"(largest probability difference {diff:.2e}, top class agreement {agree:.4f})")
     pred = probs_onnx.argmax(1)
+    other_name = "test_accuracy_flip_tta" if not flip_tta else "test_accuracy_no_flip"
     return {
         "n_test": len(x_test),
         "test_accuracy_torch": float((probs_torch.argmax(1) == y_test).mean()),
         "test_accuracy_onnx": float((pred == y_test).mean()),
-        "test_accuracy_flip_tta" if not flip_tta else "test_accuracy_no_flip": float((other.argmax(1) == y_test).mean()),
+        other_name: float((other.argmax(1) == y_test).mean()),
         "per_class": per_class_accuracy(pred, np.asarray(y_test)),
         "onnx_check": {"images": n_check, "max_abs_diff": diff, "argmax_agreement": agree},
     }

@@ -31,7 +31,7 @@ class Plan:
         """The line ``course train`` prints at the start."""
         if self.world == 1:
             return f"1 process on {self.accelerator}; batch {self.batch_size}, peak learning rate {lr}"
-        backend = "gloo" if self.accelerator == "cpu" else "NCCL" if self.accelerator == "gpu" else "the default backend"
+        backend = {"cpu": "gloo", "gpu": "NCCL"}.get(self.accelerator, "the default backend")
         return (f"{self.world} processes ({self.num_nodes} node(s) x {self.devices} {self.accelerator} device(s), "
                 f"strategy {self.strategy}, {backend}); global batch {self.batch_size} = {self.world} x "
                 f"{self.per_process_batch} images per process; peak learning rate {lr}, as for one process: "
