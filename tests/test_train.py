@@ -129,3 +129,31 @@ def test_clock_schedule_has_the_shape_of_torch_one_cycle():
         sched.step() if step < total - 1 else None
     assert schedule.one_cycle(1.0, 0.2)[0] == pytest.approx(0.2 / 20 / 200)
     assert schedule.one_cycle(5.0, 0.2)[0] == pytest.approx(0.2 / 20 / 200)  # past the end: stays annealed
+
+
+@pytest.mark.parametrize("world", [2, 4])
+def test_global_batches_share_out_the_one_process_batches(world):
+    """Each step, the processes' shares make up exactly the batch one process would take,
+    every process takes the same number of steps, and the next epoch is a new order."""
+    one = data.GlobalBatches(1000, 256, seed=3)
+    shares = [data.GlobalBatches(1000, 256, seed=3, rank=r, world=world) for r in range(world)]
+    for epoch in range(2):
+        for s in (one, *shares):
+            s.set_epoch(epoch)
+        whole = list(one)
+        parts = [list(s) for s in shares]
+        assert len(whole) == 3 and all(len(p) == 3 for p in parts)
+        for step, batch in enumerate(whole):
+            assert all(len(p[step]) == 256 // world for p in parts)
+            assert sum((p[step] for p in parts), []) == batch
+        if epoch == 0:
+            first = whole
+    assert whole != first
+
+
+def test_augmentation_shares_add_up_to_the_one_process_augmentation():
+    images = torch.randint(0, 256, (64, 32, 32, 3), dtype=torch.uint8)
+    whole = data.augment(images, torch.Generator().manual_seed(5))
+    halves = [data.augment(images[r * 32:(r + 1) * 32], torch.Generator().manual_seed(5), share=(r, 2))
+              for r in range(2)]
+    assert torch.equal(torch.cat(halves), whole)
