@@ -157,3 +157,26 @@ def test_augmentation_shares_add_up_to_the_one_process_augmentation():
     halves = [data.augment(images[r * 32:(r + 1) * 32], torch.Generator().manual_seed(5), share=(r, 2))
               for r in range(2)]
     assert torch.equal(torch.cat(halves), whole)
+
+
+def _args(**kw):
+    import argparse
+
+    from course.product.train import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args([f"--{k.replace('_', '-')}={v}" for k, v in kw.items()])
+
+
+def test_process_plan_keeps_the_global_batch_and_refuses_what_cannot_run():
+    from course.product.train import processes
+
+    plan = processes.plan(_args(accelerator="cpu", devices=2, num_nodes=3, batch_size=240))
+    assert (plan.world, plan.per_process_batch, plan.strategy) == (6, 40, "ddp")
+    assert "global batch 240 = 6 x 40 images per process" in plan.describe(0.2)
+    assert processes.plan(_args(accelerator="cpu")).strategy == "auto"
+    with pytest.raises(SystemExit, match="multiple of 3"):
+        processes.plan(_args(accelerator="cpu", devices=3))
+    with pytest.raises(SystemExit, match="fsdp needs GPUs"):
+        processes.plan(_args(accelerator="cpu", devices=2, strategy="fsdp"))
