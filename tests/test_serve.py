@@ -1,4 +1,4 @@
-"""`course serve`'s API through FastAPI's TestClient, with the model shipped in course/model/."""
+"""`course serve`'s API through FastAPI's TestClient, with the model shipped in course/product/model/."""
 from __future__ import annotations
 
 import io

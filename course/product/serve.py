@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from course.product.train import SHIPPED_MODEL_DIR as MODEL_DIR
+from course.product.paths import SHIPPED_MODEL_DIR as MODEL_DIR
 
 
 # ----------------------------------------------------------------------------
