@@ -54,7 +54,13 @@ class _Ranks(Check):
 
         if self.folder is not None:
             paths = sorted(glob.glob(os.path.join(run.workdir, self.folder, "rank-*.pt")))
-            records = [torch.load(p, weights_only=False) for p in paths]
+            records = []
+            for p in paths:  # learner-written files: plain data only, never unpickled objects
+                try:
+                    records.append(torch.load(p, weights_only=True))
+                except Exception as err:
+                    return {"exists": True, "valid": False, "unreadable": os.path.basename(p),
+                            "type": f"{type(err).__name__}"}
         else:
             records = run.ns.get(self.name)
             if records is None:
@@ -90,6 +96,10 @@ class _Ranks(Check):
         what = f"`{self.name}`" if self.name else f"the records in {self.folder}/"
         if not got["exists"]:
             return Fail(f"Your code does not define `{self.name}`: assign what run_ranks returns to it.")
+        if not got["valid"] and got.get("unreadable"):
+            return Fail(f"{self.folder}/{got['unreadable']} does not load as plain data (torch.load with "
+                        "weights_only=True): the records RankRecorder writes always do, so it was written by "
+                        "other code.", detail=got["type"])
         if not got["valid"]:
             return Fail(f"{what} should be a list with one dict per rank, as run_ranks returns when each rank "
                         f"returns a dict; got a {got['type']}.")

@@ -97,6 +97,10 @@ class _InferenceModel(Check):
                 w = got["weights"]
                 if "error" in w:  # the instructor's msg is about the weights, not about a file that will not load
                     err = w["error"]
+                    if err["type"] in ("FileNotFoundError", "IsADirectoryError"):
+                        return Fail(f"Your code did not write '{opts['path']}': save the weights there with "
+                                    "torch.save(model.state_dict(), path), so that a new process can load them.",
+                                    detail=f"{err['type']}: {err['message'][:400]}")
                     return Fail(f"'{opts['path']}' does not load as a dict of tensors with "
                                 "torch.load(weights_only=True), as a state dict always does: a pickled model does "
                                 "not. Save model.state_dict().", detail=f"{err['type']}: {err['message'][:400]}")

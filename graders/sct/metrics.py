@@ -103,8 +103,10 @@ class _Metric(Check):
                                 got=f"{got['updates']} updates")
             elif kind in ("value", "updates"):
                 if not got["updates"]:
+                    expected = resolve(opts.get("count", SOLUTION), want and want["updates"])
                     fail = Fail(f"`{self.name}` never saw a batch: call its update (or the metric itself) with the "
-                                "predictions and labels of every batch before compute().")
+                                "predictions and labels of every batch before compute().",
+                                expected=f"{expected} updates" if expected else None, got="0 updates")
                 elif kind == "value":
                     fail = mismatch(f"{self.name}.compute()", got["value"], want and want.get("value"),
                                     atol=opts["atol"], rtol=0, check_requires_grad=False)

@@ -52,7 +52,10 @@ class _TrainingRecord(Check):
         path = os.path.join(run.workdir, self.folder, f"rank-{self.rank}.pt")
         if not os.path.exists(path):
             return {"exists": False}
-        record = torch.load(path, weights_only=False)
+        try:  # learner-written: plain data only, never unpickled objects
+            record = torch.load(path, weights_only=True)
+        except Exception:
+            return {"exists": False}
         return {"exists": True, "dtypes": list(record.get("dtypes", [])), "param_dtype": record.get("param_dtype"),
                 "steps": record.get("steps"), "batches": list(record.get("batches", [])),
                 "channels_last": bool(record.get("channels_last"))}

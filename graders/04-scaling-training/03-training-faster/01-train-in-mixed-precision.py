@@ -1,5 +1,6 @@
 """SCT for 4.3.1, Train in mixed precision."""
 from graders.sct import SCT, custom, right, trainer, training_record, wrong
+from graders.sct.process_group import process_group
 
 
 def _fell_back(got, want, ctx):
@@ -12,6 +13,7 @@ def _fell_back(got, want, ctx):
 
 sct = SCT(
     custom(probe=lambda run: run.stdout, judge=_fell_back),
+    process_group().untouched().rank_files("ranks", in_group=False),
     training_record().computed_in(msg=(
         "The forward pass computed in {got}, not in bfloat16: mixed precision was not on. Pass "
         "precision=precision to the Trainer.")).weights_in("float32").channels_last(),
@@ -34,4 +36,9 @@ cases = [
           replace={'precision = "bf16-mixed" if device.type == "cpu" or torch.cuda.is_bf16_supported() else "16-mixed"':
                    'precision = "16-mixed" if device.type == "cuda" and not torch.cuda.is_bf16_supported() '
                    'else "bf16-mixed"'}),
+    wrong("trains in float32 and rewrites the record to claim bfloat16",
+          replace={"precision=precision, **QUIET)": "**QUIET)",
+                   "print(trainer.precision)": "record = torch.load('ranks/rank-0.pt')\n"
+                   "torch.save({**record, 'dtypes': ['bfloat16']}, 'ranks/rank-0.pt')"},
+          says="was not written by a process of the training run"),
 ]
