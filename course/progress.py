@@ -94,7 +94,18 @@ def _validate(data) -> str | None:
         steps = entry.get("steps") if isinstance(entry, dict) else None
         if not isinstance(steps, dict) or not all(isinstance(s, dict) for s in steps.values()):
             return f"exercise {ex_id!r} has no valid 'steps'"
+        for number, record in steps.items():
+            for name, kind in _FIELD_TYPES.items():
+                value = record.get(name, getattr(StepProgress, name))
+                # bool is an int to Python, not to a counter: "attempts": true is as wrong as "3"
+                if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                    return (f"exercise {ex_id!r} step {number}: {name!r} is {json.dumps(value)}, "
+                            f"not {_KIND_NAMES[kind]}")
     return None
+
+
+_FIELD_TYPES = {name: type(getattr(StepProgress, name)) for name in StepProgress.__dataclass_fields__}
+_KIND_NAMES = {bool: "true or false", int: "a whole number", str: "a string"}
 
 
 class Progress:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+from course.core.answers import MAX_SOURCE_BYTES, too_large
 from course.core.blanks import blank_lines
 from course.core.exercises import Exercise
 from graders import sandbox
@@ -56,6 +57,9 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
                         code_line=code_line, detail=fail.detail, stdout=run.stdout if run else "",
                         stdout_dropped=run.stdout_dropped if run else 0, times=times, step=shown_step)
 
+    size = len(code.encode("utf-8", "surrogatepass"))
+    if size > MAX_SOURCE_BYTES:  # a notebook cell or a request: course check refuses such a file sooner
+        return feedback(ERROR, Fail(f"Your code {too_large(size)}. Check the exercise's own cell."))
     blanks = blank_lines(code)
     if blanks:
         where = "line " + str(blanks[0]) if len(blanks) == 1 else "lines " + ", ".join(map(str, blanks))

@@ -113,7 +113,6 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
     key = hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()
     token = secrets.token_hex(16)
     check = {"code": code, "memory_mb": memory_mb, "threads": threads, "stdout_limit": stdout_limit, "token": token}
-    before = course_state()
     with _lesson_for(key, setup) as lesson:
         ready = lesson.wait_ready(setup_timeout_s)
         if ready.get("status") == "timeout":
@@ -126,10 +125,13 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
             return RunResult(status=failed.get("status", "internal"), error=failed.get("error"),
                              stdout=_shown(failed.get("stdout", ""), lesson.workdir),
                              traceback=failed.get("traceback", ""), times=failed.get("times", {}))
+        # Where the kernel gave learner code a read-only view of the course, nothing it does
+        # can change it; elsewhere any change of a course file during the run fails the check.
+        before = None if ready.get("protected") else course_state()
         result = _run_check(lesson, check, timeout_s)
         result.times.setdefault("pre", ready["times"].get("pre", 0.0))
         result.times["setup_shared"] = bool(ready.get("shareable"))
-    changed = _changes(before, course_state())
+    changed = _changes(before, course_state()) if before is not None else []
     if changed:
         return RunResult(status="course_changed", error={"type": "CourseChanged", "message": ", ".join(changed[:5])},
                          stdout=result.stdout, wall_s=result.wall_s, times=result.times)

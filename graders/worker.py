@@ -431,13 +431,15 @@ def _setup(job: dict) -> dict:
         return {"failed": _finish(result, out)}
     times["pre"] = time.perf_counter() - start
     return {"out": out, "run": run, "probes": probes, "saved": saved, "result": result,
-            "threads_before": threads_before, "threads": _threads(), "seed": job["seed"]}
+            "threads_before": threads_before, "threads": _threads(), "seed": job["seed"],
+            "random": random.getstate()}
 
 
 def _check(state: dict, job: dict) -> dict:
     """The learner's code and the probes, from the set-up's state."""
     _limit_memory(job["memory_mb"])
     torch.set_num_threads(job["threads"])
+    random.setstate(state["random"])  # os.fork re-seeds Python's random in the child: the set-up's state it is
     out, run, probes, saved = state["out"], state["run"], state["probes"], state["saved"]
     result = state["result"]
     times = result["times"]

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -18,10 +19,11 @@ COURSE = load_course()
 RIGHT = "import torch\nc = torch.ones(2) * 2\n"
 
 
-def _course(*args, tmp_path) -> subprocess.CompletedProcess:
+def _course(*args, tmp_path, timeout: float = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_PROGRESS_DIR": str(tmp_path / "progress"),
            "COURSE_GRADER_DIR": str(tmp_path / "grader")}
-    return subprocess.run([sys.executable, "-m", "course", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "course", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
 
 
 BAD_FILES = {
@@ -40,6 +42,45 @@ def test_a_bad_file_gets_exit_2_and_one_line(tmp_path, name):
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.startswith("course check: ") and says in done.stderr, done.stderr
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr and not done.stdout
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "/dev/urandom", "fifo", "10 MB", "256 kB + 1"])
+def test_anything_but_a_bounded_regular_file_is_refused_at_once(tmp_path, kind):
+    """Issue 19.3: /dev/zero read until memory ran out, a FIFO hung, 10 MB of code took 177 s."""
+    from course.core.answers import MAX_SOURCE_BYTES
+
+    if kind.startswith("/dev/"):
+        path, says = kind, "is not a regular file"
+    elif kind == "fifo":
+        path, says = tmp_path / "answer.py", "is not a regular file"
+        os.mkfifo(path)  # no writer: opening it the usual way waits forever
+    else:
+        size = 10_000_000 if kind == "10 MB" else MAX_SOURCE_BYTES + 1
+        path, says = tmp_path / "answer.py", "more than the 256 kB of source an answer may have"
+        path.write_bytes((b"x = 1\n" * (size // 6 + 1))[:size])
+    started = time.monotonic()
+    done = _course("check", COURSE.exercises[0].id, str(path), tmp_path=tmp_path, timeout=30)
+    assert time.monotonic() - started < 30 and done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("course check: ") and says in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 1 and not done.stdout
+
+
+def test_the_size_limit_is_checked_without_reading_past_it(tmp_path, monkeypatch):
+    """The bound holds in process too (the 2 s of issue 19.3 is this, plus Python's start)."""
+    from course.core import answers
+
+    path = tmp_path / "answer.py"
+    path.write_bytes(b"x = 1\n" * 2_000_000)
+    reads = []
+    real_read = os.read
+    monkeypatch.setattr(answers.os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    with pytest.raises(answers.AnswerFileError, match="more than the 256 kB"):
+        answers.read_answer(path, "1.1.1")
+    assert reads == []  # refused on its size
+    path.write_text("x = 1\n" * 10)
+    reads.clear()
+    assert answers.read_answer(path, "1.1.1") == ("x = 1\n" * 10, None)
+    assert sum(reads) <= answers.MAX_SOURCE_BYTES + 1
 
 
 def test_missing_file_folder_and_wrong_step(tmp_path):
