@@ -353,6 +353,27 @@ def close_lessons() -> None:
         lesson.close()
 
 
+def shutdown() -> None:
+    """End the lesson processes and the fork server (with everything below it) and wait
+    until they are gone: a ``course check`` that graded here leaves nothing running."""
+    global _context
+    close_lessons()
+    with _start_lock:
+        if _context is None:
+            return
+        from multiprocessing import forkserver
+
+        server = forkserver._forkserver
+        pid = getattr(server, "_forkserver_pid", None)
+        if pid:
+            processes.sweep(pid, set())
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # it keeps nothing: no need to wait for its clean-up
+        with contextlib.suppress(OSError, ChildProcessError):
+            server._stop()  # reaps it and removes its socket
+        _context = None
+
+
 def protected_paths() -> list[str]:
     """What learner code may not change: the course's content (chapters, solutions, SCT
     files, data) and code, and the Python packages it runs on (mounted read-only for it)."""
