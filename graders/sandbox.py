@@ -36,6 +36,8 @@ SETUP_TIMEOUT_S = float(os.environ.get("COURSE_SETUP_TIMEOUT_S", "300"))
 MAX_LESSONS = int(os.environ.get("COURSE_LESSON_PROCESSES", "4"))
 # COURSE_SHARE_SETUP=0 runs the set-up again for every check (as before lesson processes).
 SHARE_SETUP = os.environ.get("COURSE_SHARE_SETUP", "1") != "0"
+# COURSE_PROTECT=0 leaves the course writable to learner code (tests of the fallback: changes are then detected).
+PROTECT_COURSE = os.environ.get("COURSE_PROTECT", "1") != "0"
 
 _context = None
 # The notebook warms the sandbox up in a background thread while the learner may already
@@ -109,7 +111,7 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
     threads = threads or grading_threads()
     setup = {"pre_code": pre_code, "sct_path": str(sct_path), "sct_source": sct_source or "", "step": step,
              "memory_mb": memory_mb, "seed": seed, "device": device, "stdout_limit": stdout_limit,
-             "protect": protected_paths(), "share": SHARE_SETUP}
+             "protect": protected_paths() if PROTECT_COURSE else [], "share": SHARE_SETUP}
     key = hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()
     token = secrets.token_hex(16)
     check = {"code": code, "memory_mb": memory_mb, "threads": threads, "stdout_limit": stdout_limit, "token": token}
