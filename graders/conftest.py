@@ -13,7 +13,8 @@ def pytest_terminal_summary(terminalreporter):
     rows = sorted(RESULTS.values(), key=lambda r: [int(p) for p in r["id"].replace(" step ", ".").split(".")])
     write = terminalreporter.write_line
     terminalreporter.section("exercise timings (solution + SCT, after pre-exercise code)")
-    write(f"{'ID':<14} {'result':<14} {'seconds':>8} {'pre s':>7}  budget {BUDGET_S:.1f} s")
+    write(f"{'ID':<14} {'result':<14} {'seconds':>8} {'pre s':>7}  budget {BUDGET_S:.1f} s (of CPU time, "
+          "when less than the wall time shown)")
     for row in rows:
         write(f"{row['id']:<14} {row['result']:<14} {row['seconds']:>8.2f} {row['pre_seconds']:>7.2f}")
     slowest = max(rows, key=lambda r: r["seconds"])

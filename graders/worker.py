@@ -456,7 +456,7 @@ def _check(state: dict, job: dict) -> dict:
     # code under the name its frames carry.
     linecache.cache[LEARNER_FILE] = (len(job["code"]), None, job["code"].splitlines(True), LEARNER_FILE)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     run.phase = "code"
     try:
         exec(compile(job["code"], LEARNER_FILE, "exec"), run.ns)
@@ -464,6 +464,7 @@ def _check(state: dict, job: dict) -> dict:
         result.update(status="error", error=learner_error(err))
     run.phase = "probes"
     times["code"] = time.perf_counter() - start
+    times["code_cpu"] = _cpu_seconds() - cpu
     # Whatever the learner's code rebound (torch.equal, isinstance, the grader's modules),
     # the probes and the reply see the originals; sys.stdout is the capture again.
     result["rebound"] = _restore(saved)[:20]
@@ -471,7 +472,7 @@ def _check(state: dict, job: dict) -> dict:
     if result["status"] != "ok":
         return _finish(result, out)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     run.stdout = out.getvalue()
     for probe in probes:
         torch.manual_seed(state["seed"])  # each probe sees the same randomness for learner and solution
@@ -481,7 +482,17 @@ def _check(state: dict, job: dict) -> dict:
             result["probes"].append({"error": learner_error(err), "where": _probe_where(err)})
         _restore(saved)  # a learner method called by the probe may rebind again
     times["probes"] = time.perf_counter() - start
+    times["probes_cpu"] = _cpu_seconds() - cpu
     return _finish(result, out)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this thread and of the processes it has reaped (ranks, workers): what a
+    run costs, which a busy machine stretches in wall time but not here. The main thread
+    only, not torch's pool: it works through each parallel region too, and the pool's
+    threads would count it twice."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.thread_time() + children.ru_utime + children.ru_stime
 
 
 def _probe_where(err: BaseException) -> str:
