@@ -57,11 +57,14 @@ def _cmd_check(args) -> int:
         return USAGE_ERROR
     from course import grading
 
+    sandbox = sys.modules.get("graders.sandbox")
+    was_running = bool(sandbox and sandbox.running())
     try:
         feedback = grading.grade(exercise, code, number, root=course.root)
     finally:
-        if "graders.sandbox" in sys.modules:  # graded here, not by the server: end its processes
-            sys.modules["graders.sandbox"].shutdown()
+        sandbox = sys.modules.get("graders.sandbox")
+        if sandbox and not was_running:  # graded here, not by the server: end what it started
+            sandbox.shutdown()
     try:
         print(feedback.text(color=sys.stdout.isatty()), flush=True)
     except BrokenPipeError:  # `course check ... | head -1`: still recorded, and the exit code still says

@@ -355,6 +355,11 @@ def close_lessons() -> None:
         lesson.close()
 
 
+def running() -> bool:
+    """Whether this process has started its fork server."""
+    return _context is not None
+
+
 def shutdown() -> None:
     """End the lesson processes and the fork server (with everything below it) and wait
     until they are gone: a ``course check`` that graded here leaves nothing running."""
