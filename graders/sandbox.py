@@ -33,7 +33,7 @@ DEFAULT_MEMORY_MB = int(os.environ.get("COURSE_MEMORY_MB", "3072"))
 STDOUT_LIMIT = 20_000
 SETUP_TIMEOUT_S = float(os.environ.get("COURSE_SETUP_TIMEOUT_S", "300"))
 # Set-ups kept ready at once (each holds its set-up's memory); the least recently used goes.
-MAX_LESSONS = int(os.environ.get("COURSE_LESSON_PROCESSES", "4"))
+MAX_LESSONS = int(os.environ.get("COURSE_LESSON_PROCESSES", "3"))
 # COURSE_SHARE_SETUP=0 runs the set-up again for every check (as before lesson processes).
 SHARE_SETUP = os.environ.get("COURSE_SHARE_SETUP", "1") != "0"
 # COURSE_PROTECT=0 leaves the course writable to learner code (tests of the fallback: changes are then detected).
