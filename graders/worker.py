@@ -41,6 +41,13 @@ try:  # pragma: no cover - exercised through the fork server
     _data.load_arrays("test")
 except Exception:  # a broken optional import must not stop grading; the child reports it
     pass
+try:  # pragma: no cover
+    # Importing ONNX Runtime starts an idle thread of its own. A set-up that started a thread
+    # is not forked from (serve_lesson), so it is imported here, before any set-up: forking
+    # after it is safe (sessions, its thread pools and inference work in the child: measured).
+    import onnxruntime  # noqa: F401
+except Exception:
+    pass
 
 
 STDOUT_FILE = ".course-stdout"  # in the run's folder: what a run printed survives its being killed
