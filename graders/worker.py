@@ -494,12 +494,11 @@ def _check(state: dict, job: dict) -> dict:
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this thread and of the processes it has reaped (ranks, workers): what a
-    run costs, which a busy machine stretches in wall time but not here. The main thread
-    only, not torch's pool: it works through each parallel region too, and the pool's
-    threads would count it twice."""
+    """CPU time of this process (every thread: torch's pool, a TestClient's server thread)
+    and of the processes it has reaped (ranks, workers): the work a run does, which a busy
+    machine stretches in wall time but not here."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.thread_time() + children.ru_utime + children.ru_stime
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def _probe_where(err: BaseException) -> str:
