@@ -224,22 +224,32 @@ def _read_folder(folder: str) -> dict | None:
 
 def _write_folder(folder: str, files: dict) -> None:
     """Give ``folder`` back exactly the set-up's files: an earlier check may have changed,
-    added or removed any of them."""
+    added or removed any of them. A file that is still there is rewritten in place (the
+    same inode): the set-up's open handles (an SQLite store's connection) stay valid."""
     import shutil
 
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.unlink(path)
+    for root, dirs, names in os.walk(folder, topdown=False):
+        for name in names + dirs:
+            path = os.path.join(root, name)
+            entry = files.get(os.path.relpath(path, folder))
+            is_dir = os.path.isdir(path) and not os.path.islink(path)
+            if entry is None or os.path.islink(path) or (entry[1] is None) != is_dir:
+                if is_dir:
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
     for rel, (mode, data) in sorted(files.items()):
         path = os.path.join(folder, rel)
         if data is None:
             os.makedirs(path, exist_ok=True)
         else:
-            with open(path, "wb") as f:
-                f.write(data)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
         os.chmod(path, mode & 0o7777)
 
 

@@ -77,6 +77,24 @@ def test_a_check_cannot_reach_the_state_of_the_next(exercise, setup_log):
     assert len(setup_log.read_text().splitlines()) == 1
 
 
+def test_what_the_set_up_holds_open_still_works_in_every_check(tmp_path):
+    """An SQLite store the set-up opened (MLflow's, in 4.1) is written by each check: its
+    file comes back in place, so the inherited connection neither fails ("readonly
+    database") nor sees an earlier check's rows."""
+    pre = ("import sqlite3\ndb = sqlite3.connect('store.db')\ndb.execute('create table runs (x)')\ndb.commit()\n"
+           "log = open('log.txt', 'a')\n")
+    solution = ("db.execute('insert into runs values (1)')\ndb.commit()\nlog.write('run\\n')\nlog.flush()\n"
+                "x = (db.execute('select count(*) from runs').fetchone()[0], open('log.txt').read())\n")
+    exercise = make_exercise(tmp_path, """
+        from graders.sct import SCT, variable
+        sct = SCT(variable("x").equals())
+    """, solution, pre=pre)
+    for _ in range(3):
+        feedback = check(exercise, solution)
+        assert feedback.passed, feedback.text()
+        assert feedback.times["setup_shared"]
+
+
 def test_the_learners_code_starts_from_the_same_state_as_the_solution(tmp_path, setup_log):
     """Seeds (random, numpy, torch) and the work folder are the set-up's for both."""
     pre = "import random, numpy as np, torch\nfirst = torch.rand(1)\n"
