@@ -6,6 +6,7 @@ code's own errors (exceptions, time-outs, crashes, memory), then the SCT's check
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 
 from course.core.answers import MAX_SOURCE_BYTES, too_large
@@ -16,6 +17,7 @@ from graders.feedback import BLANKS, ERROR, FAILED, INTERNAL, PASSED, Fail, Feed
 from graders.sct import Ctx, load_sct
 
 _solution_runs: dict[str, sandbox.RunResult] = {}
+_solution_locks: dict[str, threading.Lock] = {}
 
 
 def solution_run(exercise: Exercise, step: int | None = None, *, fresh: bool = False,
@@ -28,13 +30,14 @@ def solution_run(exercise: Exercise, step: int | None = None, *, fresh: bool = F
     if sct_source is None:
         sct_source = exercise.sct_path.read_text(encoding="utf-8")
     key = hashlib.sha256("\0".join([pre, code, sct_source, str(number)]).encode()).hexdigest()
-    if fresh or key not in _solution_runs:
-        result = sandbox.run(pre, code, exercise.sct_path, number if exercise.stepped else None,
-                             timeout_s=exercise.timeout_s, device=_device(exercise), sct_source=sct_source)
-        if result.status != "ok":
-            return result
-        _solution_runs[key] = result
-    return _solution_runs[key]
+    with _solution_locks.setdefault(key, threading.Lock()):  # 20 checks at once: one solution run
+        if fresh or key not in _solution_runs:
+            result = sandbox.run(pre, code, exercise.sct_path, number if exercise.stepped else None,
+                                 timeout_s=exercise.timeout_s, device=_device(exercise), sct_source=sct_source)
+            if result.status != "ok":
+                return result
+            _solution_runs[key] = result
+        return _solution_runs[key]
 
 
 def _device(exercise: Exercise) -> str:

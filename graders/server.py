@@ -57,6 +57,7 @@ class _Handler(socketserver.StreamRequestHandler):
         line = self.rfile.readline(MAX_REQUEST + 1)
         if len(line) > MAX_REQUEST:
             reply = {"ok": False, "error": f"request larger than {MAX_REQUEST} bytes"}
+            self._discard_the_rest()
         else:
             try:
                 message = json.loads(line)
@@ -70,6 +71,19 @@ class _Handler(socketserver.StreamRequestHandler):
             self.wfile.write(json.dumps(reply).encode() + b"\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting (its own time limit): nothing to tell anyone
+
+    def _discard_the_rest(self, limit: int = 64 * MAX_REQUEST, seconds: float = 5.0) -> None:
+        """Read what is left of an oversized request (bounded), so the client gets the
+        answer rather than a reset connection (closing with unread input resets it)."""
+        self.connection.settimeout(seconds)
+        try:
+            while limit > 0:
+                chunk = self.rfile.read1(1 << 16)
+                if not chunk:
+                    return
+                limit -= len(chunk)
+        except OSError:
+            pass
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
