@@ -1,6 +1,5 @@
 import torch
 import torch.nn.functional as F
-from torch import nn
 import pytorch_lightning as pl
 from course.core.data import cifar10_loaders
 from course.core.device import get_device
@@ -12,30 +11,15 @@ QUIET = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False
              enable_model_summary=False, num_sanity_val_steps=0)
 
 
-class CIFARClassifier(RankRecorder, pl.LightningModule):
-    """A small CNN; RankRecorder writes what the run did (its batches, optimizer
-    steps and the dtype its logits were computed in) to ranks/rank-0.pt."""
-
-    def __init__(self, lr=1e-3):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = nn.Sequential(
-            nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * 8 * 8, 10),
-        )
-
-    def forward(self, x):
-        return self.net(x)
+class CIFARClassifier(RankRecorder, CIFARClassifier):
+    """The chapter's small CNN; RankRecorder writes what the run did (its batches,
+    optimizer steps and the dtype its logits were computed in) to ranks/rank-0.pt."""
 
     def training_step(self, batch, batch_idx):
         x, y = batch
         logits = self(x)
         self.record_dtype(logits)
         return F.cross_entropy(logits.float(), y)
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
 
 
 # One thread: steady timings on a small, shared CPU
