@@ -42,6 +42,14 @@ try:  # pragma: no cover - exercised through the fork server
 except Exception:  # a broken optional import must not stop grading; the child reports it
     pass
 try:  # pragma: no cover
+    # tqdm (torch.onnx.export's progress, among others) starts a monitor thread on first use,
+    # which would make that set-up unshareable (serve_lesson); a sandbox shows no progress bars.
+    import tqdm
+
+    tqdm.tqdm.monitor_interval = 0
+except Exception:
+    pass
+try:  # pragma: no cover
     # Importing ONNX Runtime starts an idle thread of its own. A set-up that started a thread
     # is not forked from (serve_lesson), so it is imported here, before any set-up: forking
     # after it is safe (sessions, its thread pools and inference work in the child: measured).
