@@ -133,6 +133,7 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
         result = _run_check(lesson, check, timeout_s)
         result.times.setdefault("pre", ready["times"].get("pre", 0.0))
         result.times["setup_shared"] = bool(ready.get("shareable"))
+        result.times["course_read_only"] = bool(ready.get("protected"))
     changed = _changes(before, course_state()) if before is not None else []
     if changed:
         return RunResult(status="course_changed", error={"type": "CourseChanged", "message": ", ".join(changed[:5])},

@@ -184,6 +184,8 @@ def _course_file() -> Path:
 
 
 def test_the_course_is_read_only_to_learner_code(tmp_path):
+    if not sandbox.run("", "", "", timeout_s=30).times.get("course_read_only"):
+        pytest.skip("this kernel allows no user namespace: the fallback (next test) guards the course")
     target = _course_file()
     before = target.read_bytes()
     new = target.parent / f"zz-tamper-{secrets.token_hex(4)}.py"
