@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -52,8 +53,18 @@ def _cmd_check(args) -> int:
         return USAGE_ERROR
     from course import grading
 
-    feedback = grading.grade(exercise, code, number, root=course.root)
-    print(feedback.text(color=sys.stdout.isatty()))
+    sandbox = sys.modules.get("graders.sandbox")
+    was_running = bool(sandbox and sandbox.running())
+    try:
+        feedback = grading.grade(exercise, code, number, root=course.root)
+    finally:
+        sandbox = sys.modules.get("graders.sandbox")
+        if sandbox and not was_running:  # graded here, not by the server: end what it started
+            sandbox.shutdown()
+    try:
+        print(feedback.text(color=sys.stdout.isatty()), flush=True)
+    except BrokenPipeError:  # `course check ... | head -1`: still recorded, and the exit code still says
+        _stdout_closed()
     try:  # a terminal check counts like a notebook's
         grading.record(exercise, number, feedback,
                        on_corrupt=lambda err: print(f"course check: {err}", file=sys.stderr))
@@ -326,10 +337,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(product=bool(argv) and argv[0] in PRODUCT_COMMANDS)
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except CourseFormatError as err:
         print(f"course: {err}", file=sys.stderr)
         return USAGE_ERROR
+    except BrokenPipeError:  # `course list | head -1`: the reader has all it wanted
+        _stdout_closed()
+        return 0
+
+
+def _stdout_closed() -> None:
+    """The reader of our output went away: Python flushes stdout again at exit, so point it
+    at /dev/null, where that says nothing."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

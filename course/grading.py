@@ -14,8 +14,15 @@ def grade(exercise: Exercise, code: str, number: int, *, root: str | Path, workd
     the folder the learner's own run of this code used, shown in place of the sandbox's."""
     from graders import remote
 
+    import sys
+
     step = number if exercise.stepped else None
-    feedback = remote.grade(exercise.id, code, step, root=root, timeout_s=exercise.timeout_s, workdir=workdir)
+
+    def fell_back(reason: str) -> None:
+        print(f"course: {reason}: grading here instead (slower).", file=sys.stderr)
+
+    feedback = remote.grade(exercise.id, code, step, root=root, timeout_s=exercise.timeout_s, workdir=workdir,
+                            on_fallback=fell_back)
     if feedback is not None:
         return feedback
     from graders import sandbox

@@ -6,8 +6,10 @@ code's own errors (exceptions, time-outs, crashes, memory), then the SCT's check
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 
+from course.core.answers import MAX_SOURCE_BYTES, too_large
 from course.core.blanks import blank_lines
 from course.core.exercises import Exercise
 from graders import sandbox
@@ -15,17 +17,27 @@ from graders.feedback import BLANKS, ERROR, FAILED, INTERNAL, PASSED, Fail, Feed
 from graders.sct import Ctx, load_sct
 
 _solution_runs: dict[str, sandbox.RunResult] = {}
+_solution_locks: dict[str, threading.Lock] = {}
 
 
-def solution_run(exercise: Exercise, step: int | None = None, *, fresh: bool = False) -> sandbox.RunResult:
-    """Run the solution like a learner's code, once per process (keyed on every input)."""
+def solution_run(exercise: Exercise, step: int | None = None, *, fresh: bool = False,
+                 sct_source: str | None = None) -> sandbox.RunResult:
+    """Run the solution like a learner's code, once per process (keyed on every input).
+    Only a run that succeeded is kept: a failed or timed-out one (a busy machine, say) is
+    tried again on the next check rather than failing every check after it."""
     number = exercise.step(step).number
     pre, code = exercise.pre_code(number), exercise.step(number).solution
-    key = hashlib.sha256("\0".join([pre, code, exercise.sct_path.read_text(), str(number)]).encode()).hexdigest()
-    if fresh or key not in _solution_runs:
-        _solution_runs[key] = sandbox.run(pre, code, exercise.sct_path, number if exercise.stepped else None,
-                                          timeout_s=exercise.timeout_s, device=_device(exercise))
-    return _solution_runs[key]
+    if sct_source is None:
+        sct_source = exercise.sct_path.read_text(encoding="utf-8")
+    key = hashlib.sha256("\0".join([pre, code, sct_source, str(number)]).encode()).hexdigest()
+    with _solution_locks.setdefault(key, threading.Lock()):  # 20 checks at once: one solution run
+        if fresh or key not in _solution_runs:
+            result = sandbox.run(pre, code, exercise.sct_path, number if exercise.stepped else None,
+                                 timeout_s=exercise.timeout_s, device=_device(exercise), sct_source=sct_source)
+            if result.status != "ok":
+                return result
+            _solution_runs[key] = result
+        return _solution_runs[key]
 
 
 def _device(exercise: Exercise) -> str:
@@ -48,6 +60,9 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
                         code_line=code_line, detail=fail.detail, stdout=run.stdout if run else "",
                         stdout_dropped=run.stdout_dropped if run else 0, times=times, step=shown_step)
 
+    size = len(code.encode("utf-8", "surrogatepass"))
+    if size > MAX_SOURCE_BYTES:  # a notebook cell or a request: course check refuses such a file sooner
+        return feedback(ERROR, Fail(f"Your code {too_large(size)}. Check the exercise's own cell."))
     blanks = blank_lines(code)
     if blanks:
         where = "line " + str(blanks[0]) if len(blanks) == 1 else "lines " + ", ".join(map(str, blanks))
@@ -62,16 +77,22 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
         return feedback(ERROR, Fail(f"Your code has a syntax error on line {err.lineno}: {err.msg}.",
                                     line=err.lineno, detail=detail))
 
-    want = solution_run(exercise, number)
+    # The SCT is read once, now, before any learner code runs: the sandbox and the verdict
+    # use this text, whatever the learner's code does to the file.
+    sct_source = exercise.sct_path.read_text(encoding="utf-8")
+    sct = load_sct(exercise.sct_path, shown_step, source=sct_source)
+    want = solution_run(exercise, number, sct_source=sct_source)
     if want.status != "ok":
+        problem = run_problem(want, exercise.timeout_s)
         return feedback(INTERNAL, Fail(f"The exercise's own solution failed ({want.status}): "
-                                       f"{(want.error or {}).get('message', '')} - please report this."), want)
+                                       f"{(want.error or {}).get('message', '')} - this is a problem with the "
+                                       "course, not your code: check again, and report it if it persists.",
+                                       detail=problem.message if problem else None), want)
     run = sandbox.run(exercise.pre_code(number), code, exercise.sct_path, shown_step, timeout_s=exercise.timeout_s,
-                      device=_device(exercise))
-    sct = load_sct(exercise.sct_path, shown_step)
+                      device=_device(exercise), sct_source=sct_source)
     problem = run_problem(run, exercise.timeout_s)
     if problem:
-        outcome = INTERNAL if run.status in ("pre_error", "internal") else ERROR
+        outcome = INTERNAL if run.status in ("pre_error", "setup_timeout", "internal") else ERROR
         if run.status == "error":
             # A misuse the SCT can see in the source (a manual backward() in training_step, say)
             # is the first problem; the exception it caused is its consequence.
@@ -152,6 +173,14 @@ def run_problem(run: sandbox.RunResult, timeout_s: float, memory_mb: int = sandb
         return Fail("The checker could not trust what came back from your code's run, so it gave no verdict. "
                     "Does your code write to the checker's channel (a pipe or file descriptor it did not open), "
                     "or change torch.save or pickle? Remove that and check again.")
+    if run.status == "course_changed":
+        return Fail("Your code changed the course's own files while it ran, so this check fails: "
+                    f"{err.get('message')}. Nothing was put back: restore them (`git checkout` in a copy of the "
+                    "course, or reinstall it), and write only to your own files.")
+    if run.status == "setup_timeout":
+        return Fail("The exercise's set-up (its pre-exercise code) did not finish in time, before your code ran: "
+                    "this is the course's problem, not your code's (a very busy machine makes it slow). "
+                    "Check again in a moment, and report it if it persists.")
     if run.status == "pre_error":
         return Fail(f"The exercise's pre-exercise code failed ({err.get('type')}: {err.get('message')}). "
                     "This is a problem with the exercise, not your code: please report it.",

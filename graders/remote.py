@@ -78,21 +78,29 @@ def lock_path() -> Path:
 
 
 def code_version() -> str:
-    """Changes when the grader's or the course tools' code changes (a ``git pull``): a server
-    started before then is stale and is replaced."""
+    """Changes when any code the server runs changes (a ``git pull``, an edited SCT family in
+    ``graders/sct/``): every ``.py`` file of ``course`` and ``graders``, at any depth. A
+    server started before then is stale and is replaced."""
     digest = hashlib.sha256(str(CODE_ROOT).encode())
     for package in ("course", "graders"):
-        for path in sorted((CODE_ROOT / package).glob("*.py")):
+        for path in sorted((CODE_ROOT / package).rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
             try:
                 info = path.stat()
             except OSError:
                 continue
-            digest.update(f"{path.name}:{info.st_mtime_ns}:{info.st_size};".encode())
+            digest.update(f"{path.relative_to(CODE_ROOT)}:{info.st_mtime_ns}:{info.st_size};".encode())
     return digest.hexdigest()[:16]
 
 
-def request(message: dict, timeout_s: float = 5.0) -> dict | None:
-    """Send one request and return the reply; None when no server answers."""
+BUSY_RETRY_S = 10.0  # how long a client waits for a busy server's queue before grading on its own
+
+
+def request(message: dict, timeout_s: float = 5.0, busy_retry_s: float = 0.0) -> dict | None:
+    """Send one request and return the reply; None when no server answers. A server whose
+    queue is full (it refuses or would block the connection) is tried again for up to
+    ``busy_retry_s``."""
     try:
         private_dir()
     except (GraderDirError, OSError):
@@ -100,21 +108,33 @@ def request(message: dict, timeout_s: float = 5.0) -> dict | None:
     path = socket_path()
     if not path.exists():
         return None
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout_s)
-            sock.connect(str(path))
-            sock.sendall(json.dumps(message).encode() + b"\n")
-            sock.shutdown(socket.SHUT_WR)
-            chunks = []
-            while True:
-                chunk = sock.recv(1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        return json.loads(b"".join(chunks).decode())
-    except (OSError, ValueError):  # refused, timed out, cut off, garbled: as good as no server
-        return None
+    deadline = time.monotonic() + busy_retry_s
+    pause = 0.05
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(timeout_s)
+                try:
+                    sock.connect(str(path))
+                except (BlockingIOError, ConnectionRefusedError, InterruptedError):
+                    # The listen queue is full (or the server is between accepts): busy, not gone.
+                    if time.monotonic() + pause > deadline or not holds_lock():
+                        return None
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.5)
+                    continue
+                sock.sendall(json.dumps(message).encode() + b"\n")
+                sock.shutdown(socket.SHUT_WR)
+                chunks = []
+                while True:
+                    chunk = sock.recv(1 << 16)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            reply = json.loads(b"".join(chunks).decode())
+            return reply if isinstance(reply, dict) else None
+        except (OSError, ValueError):  # timed out, cut off, garbled: as good as no server
+            return None
 
 
 def status() -> dict | None:
@@ -124,18 +144,26 @@ def status() -> dict | None:
 
 
 def grade(exercise_id: str, code: str, step: int | None, *, root: str | Path, timeout_s: float,
-          workdir: str | None = None) -> Feedback | None:
+          workdir: str | None = None, on_fallback=None) -> Feedback | None:
     """Grade through the running server: its feedback, or None (no server, a stale one, or
-    one that did not answer in time) so that the caller grades on its own."""
+    one that did not answer in time) so that the caller grades on its own. When a server
+    runs but could not be used, ``on_fallback`` hears why (one line)."""
     reply = request({"op": "grade", "version": code_version(), "root": str(root), "exercise": exercise_id,
                      "step": step, "code": code, "workdir": workdir},
-                    timeout_s=2 * timeout_s + 60)  # the solution's run, once, and the learner's
+                    timeout_s=2 * timeout_s + 60,  # the solution's run, once, and the learner's
+                    busy_retry_s=BUSY_RETRY_S)
     if not reply:
+        if on_fallback and holds_lock():
+            on_fallback("the grading server is running but did not answer (busy or stuck)")
         return None
     if reply.get("stale"):  # older code than this checkout's: replace it for the next check
         restart_in_background()
+        if on_fallback:
+            on_fallback("the grading server runs older code than this course; it restarts for the next check")
         return None
     if not reply.get("ok"):
+        if on_fallback:
+            on_fallback(f"the grading server could not grade this: {reply.get('error', 'no reason given')}")
         return None
     fields = {f.name for f in dataclasses.fields(Feedback)}
     return Feedback(**{k: v for k, v in reply["feedback"].items() if k in fields})
@@ -149,6 +177,7 @@ def spawn() -> subprocess.Popen:
     env["PYTHONPATH"] = os.pathsep.join([str(CODE_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
                                                            if p])
     env.pop("COURSE_ROOT", None)  # each request names its own content
+    rotate_log()
     log = open(log_path(), "ab")
     try:
         return subprocess.Popen([sys.executable, "-m", "graders.server"], cwd=str(folder), env=env,
@@ -168,6 +197,26 @@ def spawn_detached() -> None:
                                                            if p])
     subprocess.run([sys.executable, "-c", "from graders import remote; remote.spawn()"], env=env,
                    stdin=subprocess.DEVNULL, check=False, timeout=60)
+
+
+LOG_LIMIT = 1 << 20  # the log is cut here; the part before is kept in <log>.1 (so at most twice this)
+
+
+def rotate_log(limit: int = LOG_LIMIT) -> None:
+    """Move a log over ``limit`` to ``<log>.1`` (replacing the one before). The server calls
+    this as it writes, for a log it holds open in append mode: the old lines move aside and
+    the open file starts again from empty."""
+    path = log_path()
+    try:
+        if path.stat().st_size <= limit:
+            return
+        old = path.with_name(path.name + ".1")
+        with open(path, "rb") as src, open(old, "wb") as dst:
+            dst.write(src.read())
+        with open(path, "r+b") as log:
+            log.truncate(0)
+    except OSError:
+        pass
 
 
 def start(wait: bool = True, timeout_s: float = START_TIMEOUT_S) -> dict | None:

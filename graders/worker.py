@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import copy
 import io
+import json
 import linecache
 import os
 import pickle
@@ -39,6 +40,21 @@ try:  # pragma: no cover - exercised through the fork server
     _data.load_arrays("train")
     _data.load_arrays("test")
 except Exception:  # a broken optional import must not stop grading; the child reports it
+    pass
+try:  # pragma: no cover
+    # tqdm (torch.onnx.export's progress, among others) starts a monitor thread on first use,
+    # which would make that set-up unshareable (serve_lesson); a sandbox shows no progress bars.
+    import tqdm
+
+    tqdm.tqdm.monitor_interval = 0
+except Exception:
+    pass
+try:  # pragma: no cover
+    # Importing ONNX Runtime starts an idle thread of its own. A set-up that started a thread
+    # is not forked from (serve_lesson), so it is imported here, before any set-up: forking
+    # after it is safe (sessions, its thread pools and inference work in the child: measured).
+    import onnxruntime  # noqa: F401
+except Exception:
     pass
 
 
@@ -81,13 +97,14 @@ class CappedWriter(io.TextIOBase):
         return "".join(self.parts)
 
 
-def _limit_memory(extra_mb: int) -> None:
-    """Cap address space at what the warm process already maps plus ``extra_mb``."""
+def _limit_memory(extra_mb: int, hard: bool = True) -> None:
+    """Cap address space at what the warm process already maps plus ``extra_mb``. The
+    lesson process sets only the soft limit: the checks it forks set their own."""
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[0])
     current = pages * os.sysconf("SC_PAGE_SIZE")
     limit = current + extra_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit if hard else resource.RLIM_INFINITY))
 
 
 def run_job(job: dict, conn, _exit=os._exit, _dumps=wire.dumps) -> None:
@@ -98,6 +115,7 @@ def run_job(job: dict, conn, _exit=os._exit, _dumps=wire.dumps) -> None:
     try:
         os.setsid()  # own process group, so the parent can kill anything it spawns
         _detach_shared_pipes(conn)
+        protect_course(job.get("protect", []))
         payload = _run(job)
         payload["token"] = token
         conn.send_bytes(_dumps(payload))
@@ -109,6 +127,185 @@ def run_job(job: dict, conn, _exit=os._exit, _dumps=wire.dumps) -> None:
             pass
     finally:
         _exit(0)
+
+
+def serve_lesson(job: dict, control, _exit=os._exit, _dumps=wire.dumps, _fork=os.fork) -> None:
+    """Entry point of a lesson process (``sandbox``): run the checks' ``before`` hooks and
+    the pre-exercise code once, then, for each check the parent sends (its job, then the
+    write end of its result pipe), fork a child that starts from exactly that state and
+    runs the learner's code and the probes. The child's changes (objects, the work folder,
+    which each child gets back as the set-up left it) die with it.
+
+    A set-up that started threads is not forked from (a fork keeps a thread's locks but not
+    the thread: OpenMP's pool, for one, hangs the child): the lesson then runs its one
+    check itself and ends, as a single-use sandbox. So does a set-up that wrote more to
+    its folder than ``SHARED_WORKDIR_MB``."""
+    from multiprocessing import reduction
+    from multiprocessing.connection import Connection
+
+    def send(message: dict) -> None:  # JSON, never pickle: the parent must not unpickle what comes back
+        control.send_bytes(json.dumps(message).encode())
+
+    try:
+        os.setsid()
+        _detach_shared_pipes(control)
+        protected = protect_course(job.get("protect", []))
+        state = _setup(job)
+        if "failed" in state:  # the set-up failed: that is the answer to every check
+            send({"status": "failed", "result": state["failed"]})
+            return
+        shareable = job.get("share", True) and state["threads"] <= state["threads_before"]
+        files = _read_folder(job["workdir"]) if shareable else None
+        shareable = files is not None
+        send({"status": "ready", "shareable": shareable, "protected": protected,
+              "times": dict(state["result"]["times"])})
+        while True:
+            try:
+                check = json.loads(control.recv_bytes())
+                fd = reduction.recv_handle(control)
+            except (EOFError, OSError, ValueError):
+                return  # the parent is gone or closed the lesson
+            if not shareable:  # the learner's code runs here, so the control channel closes first
+                send({"pid": os.getpid()})
+                control.close()
+                _answer(state, check, Connection(fd), _dumps)
+                return
+            pid = _fork()
+            if pid == 0:
+                try:
+                    os.setsid()
+                    os.close(control.fileno())
+                    _write_folder(job["workdir"], files)
+                    _answer(state, check, Connection(fd), _dumps)
+                finally:
+                    _exit(0)
+            os.close(fd)
+            send({"pid": pid})
+            _, status = os.waitpid(pid, 0)
+            send({"exit": os.waitstatus_to_exitcode(status)})
+    except BaseException as err:  # report rather than die silently
+        try:
+            send({"status": "failed", "result": {"status": "internal", "error": {
+                "type": type(err).__name__, "message": safe_str(err)}}})
+        except BaseException:
+            pass
+    finally:
+        _exit(0)
+
+
+def _answer(state: dict, check: dict, conn, _dumps) -> None:
+    """Run one check from the set-up's state and send its payload, tagged with its token."""
+    token = check.pop("token", "")
+    try:
+        _detach_shared_pipes(conn)
+        payload = _check(state, check)
+        payload["token"] = token
+        conn.send_bytes(_dumps(payload))
+    except BaseException as err:
+        conn.send_bytes(_dumps({"status": "internal", "token": token,
+                                "error": {"type": type(err).__name__, "message": safe_str(err)}}))
+
+
+SHARED_WORKDIR_MB = 256  # a set-up that writes more than this runs once per check instead
+
+
+def _read_folder(folder: str) -> dict | None:
+    """The files the set-up left in ``folder`` (relative path -> mode and bytes), or None
+    when they are too large to keep for every check."""
+    files, total = {}, 0
+    for root, dirs, names in os.walk(folder):
+        for name in dirs:
+            path = os.path.join(root, name)
+            files[os.path.relpath(path, folder)] = (os.stat(path).st_mode, None)
+        for name in names:
+            path = os.path.join(root, name)
+            if os.path.islink(path) or name == STDOUT_FILE:
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            total += len(data)
+            if total > SHARED_WORKDIR_MB * 1024 * 1024:
+                return None
+            files[os.path.relpath(path, folder)] = (os.stat(path).st_mode, data)
+    return files
+
+
+def _write_folder(folder: str, files: dict) -> None:
+    """Give ``folder`` back exactly the set-up's files: an earlier check may have changed,
+    added or removed any of them. A file that is still there is rewritten in place (the
+    same inode): the set-up's open handles (an SQLite store's connection) stay valid."""
+    import shutil
+
+    for root, dirs, names in os.walk(folder, topdown=False):
+        for name in names + dirs:
+            path = os.path.join(root, name)
+            entry = files.get(os.path.relpath(path, folder))
+            is_dir = os.path.isdir(path) and not os.path.islink(path)
+            if entry is None or os.path.islink(path) or (entry[1] is None) != is_dir:
+                if is_dir:
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+    for rel, (mode, data) in sorted(files.items()):
+        path = os.path.join(folder, rel)
+        if data is None:
+            os.makedirs(path, exist_ok=True)
+        else:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+        os.chmod(path, mode & 0o7777)
+
+
+# Linux constants for protect_course (<sched.h>, <sys/mount.h>).
+_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
+_MS_RDONLY, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
+# statvfs flag -> the mount flag a read-only remount must keep (the kernel refuses to drop
+# a flag the outer namespace set, such as nosuid).
+_KEPT_FLAGS = {2: 2, 4: 4, 8: 8, 1024: 1024, 2048: 2048, 4096: 1 << 21}
+
+
+def protect_course(paths: list[str]) -> bool:
+    """Make ``paths`` (the course's content and code) read-only for this process and all it
+    starts: a private mount namespace with read-only bind mounts, entered through a user
+    namespace (no privilege needed), then a second user namespace that locks those mounts
+    so the code that follows cannot unmount or remount them. Must run while the process
+    has one thread. False where the kernel does not allow it (the grader then detects
+    changes instead, ``sandbox.course_state``)."""
+    if not paths or not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+
+    def enter_namespaces() -> None:
+        if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS) != 0:
+            raise OSError(ctypes.get_errno(), "unshare")
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+
+    def mount(source, target, flags) -> None:
+        if libc.mount(source, target, None, flags, None) != 0:
+            raise OSError(ctypes.get_errno(), f"mount {target!r}")
+
+    try:
+        enter_namespaces()
+        mount(b"none", b"/", _MS_REC | _MS_PRIVATE)
+        for path in paths:
+            target = os.fsencode(path)
+            mount(target, target, _MS_BIND | _MS_REC)
+            kept = sum(flag for st, flag in _KEPT_FLAGS.items() if os.statvfs(path).f_flag & st)
+            mount(None, target, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | kept)
+        enter_namespaces()
+        return True
+    except OSError:
+        return False
 
 
 def _detach_shared_pipes(conn) -> None:
@@ -189,7 +386,26 @@ def _restore(saved: list) -> list[str]:
 
 
 def _run(job: dict) -> dict:
-    _limit_memory(job["memory_mb"])
+    """Set-up and check in this one process (a sandbox used once)."""
+    state = _setup(job)
+    if "failed" in state:
+        return state["failed"]
+    return _check(state, job)
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 1
+
+
+def _setup(job: dict) -> dict:
+    """Everything before the learner's code: limits, seeds, the SCT, the checks' ``before``
+    hooks and the pre-exercise code. Returns the state the check needs, or ``{"failed": result}``
+    when something failed. torch uses one thread here: a process forked after OpenMP ran
+    on several hangs in its next parallel region (each check sets its own threads)."""
+    _limit_memory(job["memory_mb"], hard=False)
     os.chdir(job["workdir"])
     if job["device"] != "auto":  # "auto" leaves detection to course.core.device, as on the learner's machine
         os.environ["COURSE_DEVICE"] = job["device"]
@@ -209,11 +425,12 @@ def _run(job: dict) -> dict:
     random.seed(job["seed"])
     np.random.seed(job["seed"])
     torch.manual_seed(job["seed"])
-    torch.set_num_threads(job["threads"])
+    torch.set_num_threads(1)
 
     from graders.sct import load_sct  # loaded before learner code, which cannot re-bind it
 
-    checks = load_sct(job["sct_path"], job["step"]).checks
+    # From the text the grader read before anything ran, never from the file again.
+    checks = load_sct(job["sct_path"], job["step"], source=job.get("sct_source")).checks
     probes = [c.probe for c in checks]  # bound now, so later monkeypatching cannot swap them
     befores = [c.before for c in checks]
     main = _notebook_main()
@@ -221,12 +438,8 @@ def _run(job: dict) -> dict:
     times = {}
     result: dict = {"status": "ok", "error": None, "probes": [], "times": times}
     run = Run(ns=ns, stdout="", workdir=job["workdir"], seed=job["seed"], pre_code=job["pre_code"],
-              code=job["code"])
-
-    # inspect (torch.jit.script, tracebacks) reads source through linecache: give it the
-    # code under the names its frames carry.
-    for text, name in ((job["pre_code"], PRE_FILE), (job["code"], LEARNER_FILE)):
-        linecache.cache[name] = (len(text), None, text.splitlines(True), name)
+              code=job.get("code", ""))
+    linecache.cache[PRE_FILE] = (len(job["pre_code"]), None, job["pre_code"].splitlines(True), PRE_FILE)
 
     # Instrumentation the checks need in place before anything runs (a recorder added to
     # every Trainer, an operation tracer): installed before the set-up, so a Trainer the
@@ -236,29 +449,53 @@ def _run(job: dict) -> dict:
             before(run)
     except BaseException as err:
         result.update(status="internal", error={"type": type(err).__name__, "message": safe_str(err)})
-        return _finish(result, out)
+        return {"failed": _finish(result, out)}
     saved = _snapshot(_guarded())
 
+    threads_before = _threads()
     start = time.perf_counter()
     run.phase = "pre"
     try:
         exec(compile(job["pre_code"], PRE_FILE, "exec"), ns)
     except BaseException as err:
         result.update(status="pre_error", error=learner_error(err), traceback=traceback.format_exc())
-        return _finish(result, out)
+        return {"failed": _finish(result, out)}
     times["pre"] = time.perf_counter() - start
+    return {"out": out, "run": run, "probes": probes, "saved": saved, "result": result,
+            "threads_before": threads_before, "threads": _threads(), "seed": job["seed"],
+            "random": random.getstate()}
+
+
+def _check(state: dict, job: dict) -> dict:
+    """The learner's code and the probes, from the set-up's state."""
+    _limit_memory(job["memory_mb"])
+    torch.set_num_threads(job["threads"])
+    random.setstate(state["random"])  # os.fork re-seeds Python's random in the child: the set-up's state it is
+    out, run, probes, saved = state["out"], state["run"], state["probes"], state["saved"]
+    result = state["result"]
+    times = result["times"]
     # "Your code printed" is the learner's code's output: in the notebook the set-up's
     # warnings and prints appeared under the setup() cell, not under the exercise cell.
+    # The same writer (handlers made during the set-up hold it), on a fresh file.
+    if out.file:
+        out.file.close()
+        out.file = open(os.path.join(run.workdir, STDOUT_FILE), "w", encoding="utf-8", errors="replace")
     out.reset()
+    out.limit = job["stdout_limit"]
+    run.code = job["code"]
+    # inspect (torch.jit.script, tracebacks) reads source through linecache: give it the
+    # code under the name its frames carry.
+    linecache.cache[LEARNER_FILE] = (len(job["code"]), None, job["code"].splitlines(True), LEARNER_FILE)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     run.phase = "code"
     try:
-        exec(compile(job["code"], LEARNER_FILE, "exec"), ns)
+        exec(compile(job["code"], LEARNER_FILE, "exec"), run.ns)
     except BaseException as err:  # SystemExit and KeyboardInterrupt too
         result.update(status="error", error=learner_error(err))
     run.phase = "probes"
     times["code"] = time.perf_counter() - start
+    times["code_cpu"] = _cpu_seconds() - cpu
     # Whatever the learner's code rebound (torch.equal, isinstance, the grader's modules),
     # the probes and the reply see the originals; sys.stdout is the capture again.
     result["rebound"] = run.rebound = _restore(saved)[:20]
@@ -266,17 +503,26 @@ def _run(job: dict) -> dict:
     if result["status"] != "ok":
         return _finish(result, out)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     run.stdout = out.getvalue()
     for probe in probes:
-        torch.manual_seed(job["seed"])  # each probe sees the same randomness for learner and solution
+        torch.manual_seed(state["seed"])  # each probe sees the same randomness for learner and solution
         try:
             result["probes"].append({"ok": wire.encode(probe(run))})
         except BaseException as err:
             result["probes"].append({"error": learner_error(err), "where": _probe_where(err)})
         _restore(saved)  # a learner method called by the probe may rebind again
     times["probes"] = time.perf_counter() - start
+    times["probes_cpu"] = _cpu_seconds() - cpu
     return _finish(result, out)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (every thread: torch's pool, a TestClient's server thread)
+    and of the processes it has reaped (ranks, workers): the work a run does, which a busy
+    machine stretches in wall time but not here."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def _probe_where(err: BaseException) -> str:

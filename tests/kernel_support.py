@@ -29,17 +29,23 @@ class Kernel:
         self.client = client
         self.cells = []
 
-    def run(self, source: str, allow_error: bool = False):
-        """Run one cell; its outputs are in the returned cell (and the seconds it took in ``.seconds``)."""
+    def run(self, source: str, allow_error: bool = False, timeout: float | None = None):
+        """Run one cell; its outputs are in the returned cell (and the seconds it took in ``.seconds``).
+        ``timeout``: the most seconds to wait for its reply (the client's 300 s otherwise)."""
         cell = new_code_cell(source)
         self.client.nb.cells.append(cell)
         self.cells.append(cell)
         start = time.perf_counter()
+        saved = self.client.timeout
+        if timeout is not None:
+            self.client.timeout = timeout
         try:
             self.client.execute_cell(cell, len(self.client.nb.cells) - 1)
         except Exception:
             if not allow_error:
                 raise
+        finally:
+            self.client.timeout = saved
         cell.metadata["seconds"] = time.perf_counter() - start
         return cell
 

@@ -135,3 +135,14 @@ def test_junk_written_to_inherited_pipes_does_not_hang_or_break_the_grader(exerc
     assert feedback.outcome == ERROR and feedback.times["total"] < 8
     _still_healthy(exercise)
     assert os.getpid()  # this process is alive and well
+
+
+def test_code_over_the_size_limit_is_refused_before_it_runs(exercise):
+    """Issue 19.3: a notebook cell or a request carries the code itself: the same 256 kB as a file."""
+    from course.core.answers import MAX_SOURCE_BYTES
+
+    code = SOLUTION + "# " + "x" * MAX_SOURCE_BYTES + "\n"
+    feedback = check(exercise, code)
+    assert feedback.outcome == ERROR and "more than the 256 kB of source" in feedback.message
+    assert "code" not in feedback.times  # refused before anything ran
+    _still_healthy(exercise)

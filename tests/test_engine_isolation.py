@@ -161,7 +161,11 @@ def _content_root(root):
 def test_course_check_exit_codes(tmp_path, capsys, monkeypatch):
     import course.cli
     from course.core.exercises import load_course
+    from course.progress import progress_dir
 
+    # Issue 22.6: this test recorded 1.1.1 as passed in the learner's own progress file.
+    monkeypatch.setenv("COURSE_PROGRESS_DIR", str(tmp_path / "progress"))
+    monkeypatch.setenv("COURSE_GRADER_DIR", str(tmp_path / "grader"))
     _content_root(tmp_path / "course")
     monkeypatch.setattr(course.cli, "load_course", lambda: load_course(tmp_path / "course"))
     files = {"right.py": "import torch\nc = torch.ones(2) * 2\n", "wrong.py": "import torch\nc = torch.ones(2)\n",
@@ -170,6 +174,7 @@ def test_course_check_exit_codes(tmp_path, capsys, monkeypatch):
         (tmp_path / name).write_text(text)
     assert course.cli.main(["check", "1.1.1", str(tmp_path / "right.py")]) == 0
     assert capsys.readouterr().out == "✓ 1.1.1 passed: Added.\n"
+    assert progress_dir() == tmp_path / "progress" and any(progress_dir().glob("progress-*.json"))
     assert course.cli.main(["check", "1.1.1", str(tmp_path / "wrong.py")]) == 1
     assert capsys.readouterr().out.startswith("✗ 1.1.1 failed: `c` has the right shape but the wrong values.\n")
     assert course.cli.main(["check", "1.1.1", str(tmp_path / "blank.py")]) == 1
@@ -199,3 +204,18 @@ def test_a_background_warm_up_and_a_check_can_overlap(exercise):
         t.join(60)
     assert feedback.passed, feedback.text()
     assert (getattr(main, "__file__", None), getattr(main, "__spec__", None)) == before
+
+
+def test_no_test_touches_the_learners_progress_or_grading_server():
+    """Issue 22.6: the suite's checks showed up in a learner's progress. The root conftest.py
+    gives every session folders of its own, unless a test sets its own."""
+    import tempfile
+    from pathlib import Path
+
+    from course.progress import progress_dir
+    from graders import remote
+
+    home_progress = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    assert not progress_dir().is_relative_to(home_progress)
+    assert Path(remote.runtime_dir()).is_relative_to(tempfile.gettempdir())
+    assert Path(os.environ["COURSE_PROGRESS_DIR"]).is_relative_to(tempfile.gettempdir())

@@ -195,6 +195,128 @@ def test_first_check_in_a_fresh_kernel_goes_through_the_server(server, tmp_path)
     print(f"first check in a fresh kernel through the server: {checked.metadata['seconds']:.2f} s")
 
 
+def _raw(data: bytes, read: bool = True) -> bytes:
+    """Send ``data`` on a connection of its own; the reply (or b"" when not read)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(str(remote.socket_path()))
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except BrokenPipeError:  # a request over the limit: answered and closed before it was all sent
+            pass
+        if not read:
+            return b""
+        chunks = []
+        while chunk := sock.recv(1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_every_malformed_request_gets_an_error_reply_and_no_traceback(server, exercise_course):
+    """Issue 19.4: `[1,2,3]` and `null` got no reply and a traceback in the log."""
+    import json
+
+    root, _ = exercise_course
+    log_before = remote.log_path().read_bytes()
+    for data in (b"[1,2,3]\n", b"null\n", b"42\n", b'"op"\n', b"{not json\n", b"\xff\xfe\n", b"\n",
+                 b'{"op": "grade"}\n', b'{"op": "grade", "version": 1}\n', b'{"op": ["x"]}\n',
+                 json.dumps({"op": "grade", "version": remote.code_version(), "root": str(root),
+                             "exercise": None, "code": 5}).encode() + b"\n",
+                 b"x" * (3 << 20) + b"\n"):
+        reply = json.loads(_raw(data))
+        # (a grade request without this checkout's version is answered as from older code)
+        assert reply["ok"] is False and (reply.get("error") or reply.get("stale")), (data[:40], reply)
+    for _ in range(5):  # clients that hang up before the answer: expected, not logged
+        _raw(b'{"op": "status"}\n', read=False)
+    time.sleep(0.5)
+    added = remote.log_path().read_bytes()[len(log_before):].decode(errors="replace")
+    assert "Traceback" not in added and "BrokenPipe" not in added, added
+    assert remote.status()["pid"] == server["pid"]
+
+
+def test_twenty_simultaneous_checks_are_all_served_by_the_server(server, exercise_course):
+    """Issue 19.5: with a listen queue of 5, 12 of 20 simultaneous checks fell back to a cold grading."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    root, exercise = exercise_course
+    before = remote.status()["checks"]
+    fell_back = []
+
+    def one(i):
+        return remote.grade(exercise.id, ANSWERS["right"] + f"# {i}\n", None, root=root, timeout_s=exercise.timeout_s,
+                            on_fallback=fell_back.append)
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(one, range(20)))
+    assert fell_back == [] and all(r is not None and r.passed for r in results)
+    assert remote.status()["checks"] == before + 20
+
+
+def test_code_version_covers_every_file_at_any_depth(tmp_path, monkeypatch):
+    """Issue 19.4: only top-level files counted, so a server kept old checks of graders/sct/."""
+    for rel in ("course/cli.py", "course/core/data.py", "graders/grade.py", "graders/sct/values.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    monkeypatch.setattr(remote, "CODE_ROOT", tmp_path)
+    seen = {remote.code_version()}
+    for rel in ("graders/sct/values.py", "course/core/data.py"):
+        (tmp_path / rel).write_text("x = 22\n")
+        seen.add(remote.code_version())
+    (tmp_path / "graders/sct/new_family.py").write_text("")
+    seen.add(remote.code_version())
+    assert len(seen) == 4
+
+
+def test_the_log_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(remote, "log_path", lambda: tmp_path / "grader.log")
+    log = tmp_path / "grader.log"
+    with open(log, "ab") as held:  # as the server holds it: open, appending
+        held.write(b"old line\n" * 200_000)
+        held.flush()
+        remote.rotate_log(limit=1 << 20)
+        held.write(b"new line\n")
+        held.flush()
+    assert log.read_bytes() == b"new line\n"
+    assert (tmp_path / "grader.log.1").read_bytes().startswith(b"old line\n")
+    remote.rotate_log(limit=1 << 20)  # under the limit: left alone
+    assert log.read_bytes() == b"new line\n"
+
+
+def test_a_check_says_when_it_grades_without_a_running_server(monkeypatch, exercise_course):
+    root, exercise = exercise_course
+    heard = []
+    monkeypatch.setattr(remote, "request", lambda *a, **k: None)
+    monkeypatch.setattr(remote, "holds_lock", lambda: True)  # a server runs, but did not answer
+    assert remote.grade(exercise.id, "x = 1", None, root=root, timeout_s=5, on_fallback=heard.append) is None
+    assert heard and "did not answer" in heard[0]
+    monkeypatch.setattr(remote, "holds_lock", lambda: False)  # none runs: nothing to say
+    heard.clear()
+    assert remote.grade(exercise.id, "x = 1", None, root=root, timeout_s=5, on_fallback=heard.append) is None
+    assert heard == []
+
+
+def test_a_busy_server_is_retried_not_given_up(server, monkeypatch):
+    """A refused connect while the server holds its lock: tried again until it answers."""
+    import socket
+
+    calls = []
+    real_connect = socket.socket.connect
+
+    class Flaky(socket.socket):
+        def connect(self, address):
+            calls.append(address)
+            if len(calls) < 3:
+                raise BlockingIOError(11, "Resource temporarily unavailable")
+            return real_connect(self, address)
+
+    monkeypatch.setattr(remote.socket, "socket", Flaky)
+    assert remote.request({"op": "status"}, busy_retry_s=5.0)["ok"]
+    assert len(calls) == 3
+
+
 def test_a_stale_server_is_replaced_and_the_check_still_answers(server, exercise_course, monkeypatch):
     root, exercise = exercise_course
     from course import grading

@@ -54,7 +54,12 @@ def test_a_crash_in_the_middle_of_a_write_loses_nothing(progress_dir, monkeypatc
     assert [p.name for p in progress_dir.iterdir() if not p.name.endswith(".lock")] == ["progress-ada_lovelace.json"]
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"version": 1, "exercises": []}', "[]", "\xff\xfe"])
+WRONG_TYPES = ['{"version": 1, "exercises": {"1.1.1": {"steps": {"1": {"hints": "2"}}}}}',
+               '{"version": 1, "exercises": {"1.1.1": {"steps": {"1": {"attempts": "3", "passed": true}}}}}',
+               '{"version": 1, "exercises": {"1.1.1": {"steps": {"1": {"passed": 1}}}}}']
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"version": 1, "exercises": []}', "[]", "\xff\xfe"] + WRONG_TYPES)
 def test_a_corrupt_file_is_kept_aside_and_reported(progress_dir, capsys, content):
     path = progress.progress_path()
     path.write_bytes(content.encode("latin-1"))
@@ -68,6 +73,22 @@ def test_a_corrupt_file_is_kept_aside_and_reported(progress_dir, capsys, content
     # Later runs still say where the old file is: never a silent reset.
     assert cli.main(["progress"]) == 0
     assert str(kept[0]) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", WRONG_TYPES)
+def test_a_check_records_its_verdict_in_a_fresh_file_when_the_old_one_has_wrong_types(progress_dir, content):
+    """Valid JSON with a string where a count belongs: moved aside and reported like an
+    unreadable file, and the check that found it is recorded in a new one."""
+    from course import grading
+    from graders.feedback import PASSED, Feedback
+
+    progress.progress_path().write_text(content)
+    seen = []
+    exercise = COURSE.exercise("1.1.1")
+    grading.record(exercise, 1, Feedback("1.1.1", PASSED, "Right."), on_corrupt=seen.append)
+    assert len(seen) == 1 and ("not a count" in str(seen[0]) or "not a true/false" in str(seen[0]))
+    assert progress.corrupt_copies()[0].read_text() == content
+    assert Progress.load().get("1.1.1") == progress.StepProgress(passed=True, attempts=1, last_outcome=PASSED)
 
 
 def test_update_reports_a_corrupt_file_then_starts_a_new_one(progress_dir):

@@ -3,9 +3,10 @@ helpers every family of checks shares."""
 from __future__ import annotations
 
 import ast
-import importlib.util
+import hashlib
 import os
 import re
+import types
 from pathlib import Path
 
 from graders.feedback import Fail
@@ -138,11 +139,13 @@ COMMON_ERRORS = [(re.compile(pattern), text, cause) for pattern, text, cause in 
 ]]
 
 
-def load_sct(path: str | os.PathLike, step: int | None = None) -> SCT:
-    """Import an SCT file and return the SCT for ``step`` (files define ``sct`` or ``steps``)."""
+def load_sct(path: str | os.PathLike, step: int | None = None, source: str | None = None) -> SCT:
+    """Import an SCT file and return the SCT for ``step`` (files define ``sct`` or ``steps``).
+    With ``source`` (the file's text, read once by the grader before any learner code ran),
+    the file is not read again: a submission that rewrites it changes nothing."""
     if not str(path):
         return SCT()
-    module = load_module(path)
+    module = load_module(path, source)
     if hasattr(module, "steps"):
         steps = module.steps
         if step is None or not 1 <= step <= len(steps):
@@ -156,13 +159,17 @@ def load_sct(path: str | os.PathLike, step: int | None = None) -> SCT:
 _modules: dict = {}
 
 
-def load_module(path: str | os.PathLike):
+def load_module(path: str | os.PathLike, source: str | None = None):
+    """The module an SCT file defines, from ``source`` if given, else the file's text; one
+    module per text (keyed on its content, not on the file's time, which any writer sets)."""
     path = Path(path).resolve()
-    key = (path, path.stat().st_mtime_ns)
+    if source is None:
+        source = path.read_text(encoding="utf-8")
+    key = (path, hashlib.sha256(source.encode()).hexdigest())
     if key not in _modules:
-        spec = importlib.util.spec_from_file_location(f"sct_{abs(hash(str(path)))}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = types.ModuleType(f"sct_{abs(hash(str(path)))}")
+        module.__file__ = str(path)
+        exec(compile(source, str(path), "exec"), module.__dict__)
         _modules[key] = module
     return _modules[key]
 
