@@ -278,7 +278,8 @@ def work_dir(exercise: Exercise, number: int) -> Path:
 
 @contextlib.contextmanager
 def _like_the_grader(exercise: Exercise, number: int):
-    """Run as a grading run starts: same seeds and torch threads, in a fresh scratch folder."""
+    """Run as a grading run starts: same seeds, in a fresh scratch folder, the set-up on the
+    set-up's torch threads (``_learners_threads`` then switches to the learner code's)."""
     folder = work_dir(exercise, number)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -289,7 +290,7 @@ def _like_the_grader(exercise: Exercise, number: int):
     tracking.forget_open_stores()  # a store opened in another exercise's folder is not this one's
     try:
         if torch:
-            torch.set_num_threads(seeds.grading_threads())
+            torch.set_num_threads(seeds.SETUP_THREADS)
         seeds.seed_all()
         yield folder
     finally:
@@ -332,6 +333,8 @@ def _exercise_magic(shell):
         # shows what check will see even after cells ran out of order.
         with _like_the_grader(ex, number):
             _run_pre_code(ex, number, shell.user_ns)
+            if _torch_available():  # the learner's code runs on the grading run's threads
+                __import__("torch").set_num_threads(seeds.grading_threads())
             with _explained_errors(shell, ex, number):
                 shell.run_cell(source, store_history=False)  # with line 1 kept, tracebacks count as the cell does
         return None

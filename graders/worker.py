@@ -20,11 +20,13 @@ import sys
 import time
 import traceback
 import types
+import warnings
 
 import numpy as np
 import torch
 
 from course.core.quiet import quiet_lightning
+from course.core.seeds import SETUP_THREADS
 from graders import wire
 from graders.sct.api import LEARNER_FILE, PRE_FILE, learner_error, safe_str
 
@@ -425,7 +427,7 @@ def _setup(job: dict) -> dict:
     random.seed(job["seed"])
     np.random.seed(job["seed"])
     torch.manual_seed(job["seed"])
-    torch.set_num_threads(1)
+    torch.set_num_threads(SETUP_THREADS)
 
     from graders.sct import load_sct  # loaded before learner code, which cannot re-bind it
 
@@ -433,6 +435,7 @@ def _setup(job: dict) -> dict:
     checks = load_sct(job["sct_path"], job["step"], source=job.get("sct_source")).checks
     probes = [c.probe for c in checks]  # bound now, so later monkeypatching cannot swap them
     befores = [c.before for c in checks]
+    starts = [c.start_check for c in checks]
     main = _notebook_main()
     ns = main.__dict__
     times = {}
@@ -462,7 +465,7 @@ def _setup(job: dict) -> dict:
         return {"failed": _finish(result, out)}
     times["pre"] = time.perf_counter() - start
     return {"out": out, "run": run, "probes": probes, "saved": saved, "result": result,
-            "threads_before": threads_before, "threads": _threads(), "seed": job["seed"],
+            "threads_before": threads_before, "threads": _threads(), "seed": job["seed"], "starts": starts,
             "random": random.getstate()}
 
 
@@ -473,6 +476,12 @@ def _check(state: dict, job: dict) -> dict:
     random.setstate(state["random"])  # os.fork re-seeds Python's random in the child: the set-up's state it is
     out, run, probes, saved = state["out"], state["run"], state["probes"], state["saved"]
     result = state["result"]
+    try:  # records of this check alone, where a fork would share them (an open log file)
+        for start_check in state["starts"]:
+            start_check(run)
+    except BaseException as err:
+        result.update(status="internal", error={"type": type(err).__name__, "message": safe_str(err)})
+        return _finish(result, out)
     times = result["times"]
     # "Your code printed" is the learner's code's output: in the notebook the set-up's
     # warnings and prints appeared under the setup() cell, not under the exercise cell.
@@ -505,13 +514,20 @@ def _check(state: dict, job: dict) -> dict:
 
     start, cpu = time.perf_counter(), _cpu_seconds()
     run.stdout = out.getvalue()
-    for probe in probes:
-        torch.manual_seed(state["seed"])  # each probe sees the same randomness for learner and solution
-        try:
-            result["probes"].append({"ok": wire.encode(probe(run))})
-        except BaseException as err:
-            result["probes"].append({"error": learner_error(err), "where": _probe_where(err)})
-        _restore(saved)  # a learner method called by the probe may rebind again
+    # What the probes print or warn (a library's warning about a call the grader made) is not
+    # the learner's output: "Your code printed" ends where their code ended.
+    sys.stdout = sys.stderr = io.StringIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for probe in probes:
+            torch.manual_seed(state["seed"])  # each probe sees the same randomness for learner and solution
+            try:
+                result["probes"].append({"ok": wire.encode(probe(run))})
+            except BaseException as err:
+                result["probes"].append({"error": learner_error(err), "where": _probe_where(err)})
+            _restore(saved)  # a learner method called by the probe may rebind again
+            sys.stdout = sys.stderr = io.StringIO()
+    sys.stdout = sys.stderr = out
     times["probes"] = time.perf_counter() - start
     times["probes_cpu"] = _cpu_seconds() - cpu
     return _finish(result, out)

@@ -99,6 +99,12 @@ class Check:
         what it observes in ``run.records`` for ``probe``. Behaviour cannot lie where a
         setting can, so checks that judge what the code did start observing here."""
 
+    def start_check(self, run) -> None:
+        """Runs in the check's own process, after the set-up and before the learner's code.
+        Several checks are forked from one process that ran ``before`` and the set-up, and
+        share whatever ``before`` made outside their memory (an open file): start what must
+        be this check's alone here."""
+
     def probe(self, run) -> Any:
         return None
 

@@ -41,6 +41,15 @@ def _sha256(path: str) -> str | None:
         return None
 
 
+def _new_log() -> int:
+    """A file outside the run's folder, unlinked at once: the ranks inherit the open descriptor
+    and append to it, nothing can reach it by a path, and nothing is left behind after the run."""
+    fd, path = tempfile.mkstemp(prefix="course-ranks-", suffix=".jsonl")
+    os.unlink(path)
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+    return fd
+
+
 def _install(run) -> None:
     """Wrap the real ``init_process_group`` and ``torch.save``; log to a file only this closure holds open."""
     if _KEY in run.records:
@@ -51,10 +60,8 @@ def _install(run) -> None:
 
     # A file outside the run's folder, unlinked at once: the ranks inherit the open descriptor and
     # append to it, nothing can reach it by a path, and nothing is left behind after the run.
-    fd, path = tempfile.mkstemp(prefix="course-ranks-", suffix=".jsonl")
-    os.unlink(path)
-    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
-    run.records[_KEY] = {"fd": fd}
+    run.records[_KEY] = {"fd": _new_log()}
+    records = run.records[_KEY]  # start_check gives each check a log of its own
     real_init, real_rank, real_size = dist.init_process_group, dist.get_rank, dist.get_world_size
     real_save = torch.serialization.save
     write = os.write
@@ -63,7 +70,7 @@ def _install(run) -> None:
     recorder_code = RankRecorder.on_train_end.__code__  # the one place that writes a rank's record
 
     def log(entry: dict) -> None:
-        write(fd, (json.dumps(entry) + "\n").encode())  # one short write: atomic with O_APPEND
+        write(records["fd"], (json.dumps(entry) + "\n").encode())  # one short write: atomic with O_APPEND
 
     def init_process_group(*args, **kwargs):
         result = real_init(*args, **kwargs)
@@ -163,6 +170,10 @@ class _ProcessGroup(Check):
         course made them, and the model that trained (``model``) uses the recorder's own hooks."""
         self.tests.append(("untouched", {"model": model, "msg": msg}))
         return self
+
+    def start_check(self, run):
+        # Checks forked from one set-up inherit one open log: each check counts only its own ranks.
+        run.records[_KEY]["fd"] = _new_log()
 
     def before(self, run):
         _install(run)
