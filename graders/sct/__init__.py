@@ -56,7 +56,8 @@ from graders.sct.performance import training_record
 from graders.sct.serving import endpoint
 from graders.sct.source import avoids, uses
 from graders.sct.tracking import mlflow_runs, study
-from graders.sct.training import optimizer_steps, trainer
+from graders.sct.steps import optimizer_steps
+from graders.sct.training import trainer
 from graders.sct.values import expression, variable
 
 __all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",

@@ -4,7 +4,6 @@ from torch import nn
 import pytorch_lightning as pl
 from course.core.data import cifar10_loaders
 from course.core.device import get_device
-from course.core.distributed import RankRecorder
 
 # Trainer flags that keep short runs lean: no logs, checkpoints, progress
 # bar, summary or sanity check
@@ -12,9 +11,8 @@ QUIET = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False
              enable_model_summary=False, num_sanity_val_steps=0)
 
 
-class CIFARClassifier(RankRecorder, pl.LightningModule):
-    """A small CNN; RankRecorder writes what the run did (its batches, optimizer
-    steps and the dtype its logits were computed in) to ranks/rank-0.pt."""
+class CIFARClassifier(pl.LightningModule):
+    """A small CNN."""
 
     def __init__(self, lr=1e-3):
         super().__init__()
@@ -30,9 +28,7 @@ class CIFARClassifier(RankRecorder, pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        logits = self(x)
-        self.record_dtype(logits)
-        return F.cross_entropy(logits.float(), y)
+        return F.cross_entropy(self(x).float(), y)
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)

@@ -1,17 +1,11 @@
 """SCT for 4.3.1, Train in mixed precision."""
-from graders.sct import SCT, custom, right, trainer, training_record, wrong
-
-
-def _fell_back(got, want, ctx):
-    if "not supported on CPU" in got:
-        return ("You asked for \"16-mixed\" on a CPU: Lightning warned that float16 mixed precision is not "
-                "supported there and fell back to \"bf16-mixed\". Choose the precision by device: \"16-mixed\" "
-                "on a GPU, \"bf16-mixed\" on a CPU.")
-    return None
-
+from graders.sct import SCT, right, trainer, training_record, wrong
 
 sct = SCT(
-    custom(probe=lambda run: run.stdout, judge=_fell_back),
+    trainer("trainer").kept_precision(msg=(
+        "You asked for \"16-mixed\" on a CPU: Lightning warned that float16 mixed precision is not "
+        "supported there and fell back to \"bf16-mixed\". Choose the precision by device: \"16-mixed\" "
+        "on a GPU, \"bf16-mixed\" on a CPU.")),
     training_record().computed_in(msg=(
         "The forward pass computed in {got}, not in bfloat16: mixed precision was not on. Pass "
         "precision=precision to the Trainer.")).weights_in("float32").channels_last(),
