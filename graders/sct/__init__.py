@@ -50,7 +50,8 @@ from graders.sct.exported import exported_file, ort_options, ort_session
 from graders.sct.files import file
 from graders.sct.inference import inference_model
 from graders.sct.metrics import metric
-from graders.sct.models import lightning_module, module
+from graders.sct.lightning import lightning_module
+from graders.sct.models import module
 from graders.sct.output import printed
 from graders.sct.performance import training_record
 from graders.sct.serving import endpoint

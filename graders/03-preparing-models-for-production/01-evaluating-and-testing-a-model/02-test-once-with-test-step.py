@@ -1,26 +1,13 @@
 """SCT for 3.1.2, Test the model once with `test_step`."""
-from graders.sct import SCT, custom, expression, metric, right, trainer, uses, variable, wrong
+from graders.sct import SCT, expression, metric, right, trainer, uses, variable, wrong
 
 TESTED = "trainer.lightning_module"
-
-
-def _tested(run):
-    t = run.ns.get("trainer")
-    state = getattr(t, "state", None)
-    return {"fn": str(state.fn.value) if state and state.fn else None, "finished": bool(state and state.finished)}
-
-
-def _tested_right(got, want, ctx):
-    if got["fn"] != "test" or not got["finished"]:
-        return ("The trainer did not run a test: call trainer.test(model, test_loader). It runs test_step on "
-                "every test batch once; fit and validate never call it.")
-    return None
-
 
 sct = SCT(
     uses(".test", msg="Measure on the test set with trainer.test(model, test_loader): test_step runs only when "
                       "you call it. trainer.validate runs validation_step, and fit trains."),
-    custom(probe=_tested, judge=_tested_right),
+    trainer("trainer").tested(msg="The trainer did not run a test: call trainer.test(model, test_loader). It runs "
+                                  "test_step on every test batch once; fit and validate never call it."),
     metric(f"{TESTED}.test_acc").kind("MulticlassAccuracy").settings(
         average="micro", msg="Report plain accuracy, average=\"micro\": expected {expected}, got {got}."),
     metric(f"{TESTED}.test_acc").attached_to(TESTED),
