@@ -41,6 +41,20 @@ class _Equals(SubCheck):
         return mismatch(self.name, got, resolve(self.value, want), **self.compare)
 
 
+class _AtMost(SubCheck):
+    def __init__(self, name, bound, msg):
+        self.name, self.bound, self.msg = name, bound, msg
+
+    def probe(self, run, found):
+        return found.value
+
+    def judge(self, got, want, ctx):
+        if type(got) not in (int, float) or not got <= self.bound:
+            return Fail(f"`{self.name}` should be a number of at most {self.bound}; got {got!r}.",
+                        expected=f"at most {self.bound}", got=repr(got))
+        return None
+
+
 class _ComputedWith(SubCheck):
     def __init__(self, name, ops, msg):
         self.name, self.ops, self.msg = name, ops, msg
@@ -112,6 +126,11 @@ class _Value(Family):
         and requires_grad first, then values through torch.testing.assert_close (``rtol``/``atol``)."""
         return self.add(_Equals(self.name, value, msg, rtol=rtol, atol=atol, check_dtype=check_dtype,
                                 check_device=check_device, check_requires_grad=check_requires_grad))
+
+    def at_most(self, bound: float, msg: str | None = None) -> "_Value":
+        """A Python number (a NumPy scalar crosses as one; a tensor is not) no larger than
+        ``bound``: an error measure, a difference between two runtimes' outputs."""
+        return self.add(_AtMost(self.name, bound, msg))
 
     def computed_with(self, *ops: str, msg: str | None = None) -> "_Value":
         """The tensor was produced by the learner's own code through one of ``ops`` (torch
