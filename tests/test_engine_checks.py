@@ -640,3 +640,23 @@ def test_readme_family_subject(loaders):
     _fails(check(loaders, LOADER_SOLUTION.replace("DataLoader(TensorDataset(torch.zeros(8, 1)), batch_size=4, shuffle=True)",
                                                   "[1, 2]")),
            "`loader` should be a DataLoader.", "DataLoader", "list")
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory):
+    return make_exercise(tmp_path_factory.mktemp("bounded"), """
+        from graders.sct import SCT, variable
+        sct = SCT(variable("max_diff").at_most(1e-4))
+    """, "import numpy as np\nmax_diff = float(np.abs(np.zeros(3) - 1e-6).max())\n")
+
+
+@pytest.mark.parametrize("code", ["import numpy as np\nmax_diff = np.float32(1e-5)\n", "max_diff = 0\n"])
+def test_at_most_passes_for_a_number_within_the_bound(bounded, code):
+    _passes(check(bounded, code))
+
+
+@pytest.mark.parametrize("code,got", [("max_diff = 0.5\n", "0.5"), ("import torch\nmax_diff = torch.tensor(0.0)\n",
+                                                                    "tensor(0.)"), ("max_diff = float('nan')\n", "nan")])
+def test_at_most_fails_for_a_larger_value_or_not_a_number(bounded, code, got):
+    _fails(check(bounded, code), f"`max_diff` should be a number of at most 0.0001; got {got}.", "at most 0.0001",
+           got, code.count("\n"))
