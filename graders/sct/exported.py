@@ -71,8 +71,9 @@ class _Reproduces(SubCheck):
                 with torch.no_grad():
                     entry["want"] = reference(x)
                     entry["got"] = exported.runner(x)
-            except Exception as err:
-                entry["error"] = learner_error(err)
+            except Exception as err:  # as text: a dict here would be one level deeper than the wire keeps
+                err = learner_error(err)
+                entry["error"] = f"{err['type']}: {err['message'][:500]}"
             entries.append(entry)
         return {"name": exported.name, "batches": entries}
 
@@ -82,10 +83,9 @@ class _Reproduces(SubCheck):
         name = got["name"]
         for entry in got["batches"]:
             if "error" in entry:
-                err = entry["error"]
                 default = Fail(f"The model in '{name}' fails on a batch of {entry['n']} images: its batch size "
                                "was fixed when it was exported. Export with a dynamic batch dimension.",
-                               detail=f"{err['type']}: {err['message'][:500]}")
+                               detail=entry["error"])
                 return fail_with(self.batch_msg, default)
             fail = mismatch(f"the output of '{name}' on {entry['n']} images", entry["got"], entry["want"],
                             atol=self.atol, rtol=1e-4, check_requires_grad=False)
