@@ -45,12 +45,8 @@ def _cmd_check(args) -> int:
     try:
         exercise = course.exercise(args.id)
         code, step = read_answer(args.file, exercise.id, args.step)
-        if exercise.stepped and step is None:
-            raise ValueError(f"exercise {exercise.id} has {len(exercise.steps)} steps: say which one, "
-                             f"e.g. course check {exercise.id} {args.file} --step 1")
-        if not exercise.stepped and step not in (None, 1):
-            raise ValueError(f"exercise {exercise.id} has no steps: leave out --step")
-        number = exercise.step(step if exercise.stepped else None).number
+        number = exercise.resolve_step(step, lambda n: f"course check {exercise.id} {args.file} --step {n}",
+                                       no_step="leave out --step")
     except (KeyError, ValueError) as err:  # AnswerFileError too: each a one-line reason
         print(f"course check: {err.args[0]}", file=sys.stderr)
         return USAGE_ERROR
@@ -114,6 +110,26 @@ def _cmd_progress(args) -> int:
     return 0
 
 
+def _cmd_gradebook(args) -> int:
+    from course import gradebook
+    from course.progress import class_dir
+
+    sources = [Path(s) for s in args.sources] or ([class_dir()] if class_dir() else [])
+    if not sources:
+        print("course gradebook: name a class folder or progress files (or set $COURSE_CLASS_DIR)", file=sys.stderr)
+        return USAGE_ERROR
+    course = load_course()
+    rows, problems = gradebook.collect(course, sources)
+    for line in problems:  # each file left out, and why; the others still make the gradebook
+        print(f"course gradebook: {line}", file=sys.stderr)
+    render = gradebook.as_csv if args.csv else gradebook.as_html if args.html else gradebook.as_text
+    sys.stdout.write(render(course, rows))
+    if not rows:
+        print("course gradebook: no progress file could be used", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _jupyter_command(notebook_dir: Path) -> list[str]:
     # The Jupyter of this Python (the course's .venv), so its kernel has the course installed.
     import os
@@ -127,6 +143,29 @@ def _jupyter_command(notebook_dir: Path) -> list[str]:
     return [exe, str(notebook_dir), *extra]
 
 
+NEWS_SETTING = "@jupyterlab/apputils-extension:notification"
+
+
+def quiet_jupyterlab_news(prefix: str | None = None) -> Path | None:
+    """JupyterLab asks on its first start whether to fetch "official Jupyter news": a pop-up
+    that has nothing to do with the course. Answer it for the course's Jupyter, once, in the
+    environment's settings overrides (``share/jupyter/lab/settings/overrides.json``), which
+    a learner's own settings still override. The file's path, or None if it is not writable."""
+    path = Path(prefix or sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    try:
+        settings = json.loads(path.read_text()) if path.exists() else {}
+        if not isinstance(settings, dict):
+            return None  # someone else's file in a form we do not know: leave it alone
+        if settings.get(NEWS_SETTING, {}).get("fetchNews") is not None:
+            return path
+        settings.setdefault(NEWS_SETTING, {})["fetchNews"] = "false"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings, indent=2) + "\n")
+        return path
+    except (OSError, ValueError, AttributeError):
+        return None  # a read-only, shared install: its deployment sets this
+
+
 def _cmd_start(args) -> int:
     import os
     import shlex
@@ -136,6 +175,7 @@ def _cmd_start(args) -> int:
     report = build(load_course(), NOTEBOOK_DIR)
     _print_build(report, verbose=False)
     _start_grader_in_background()
+    quiet_jupyterlab_news()
     command = _jupyter_command(NOTEBOOK_DIR)
     if args.print_only:
         print("Open the course with:")
@@ -234,6 +274,16 @@ def build_parser(product: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--learner", help="whose progress (default: $COURSE_LEARNER, else your user name)")
     p.add_argument("--json", action="store_true", help="print JSON for tools")
     p.set_defaults(func=_cmd_progress)
+    p = sub.add_parser("gradebook", help="a class's progress, one row per learner (for instructors)",
+                       description="One row per learner: exercises passed per lesson and in all, hints used, "
+                                   "solutions viewed, last activity. Unusable files are named on stderr and left out.")
+    p.add_argument("sources", nargs="*", metavar="CLASS_DIR | FILE",
+                   help="a class folder (one subfolder per learner with its progress.json) or progress files "
+                        "(default: $COURSE_CLASS_DIR)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
+    fmt.add_argument("--html", action="store_true", help="an HTML page with one table")
+    p.set_defaults(func=_cmd_gradebook)
     p = sub.add_parser("start", help="build the notebooks and open the course in Jupyter")
     p.add_argument("--print-only", dest="print_only", action="store_true",
                    help="build the notebooks and print the command that opens them, instead of running it")

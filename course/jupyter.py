@@ -41,6 +41,7 @@ from course.core.answers import MAGIC
 from course.core.blanks import Blank, blank_lines
 from course.core.exercises import ROOT, Exercise, load_course
 from course.progress import Progress, ProgressCorrupt, progress_path
+from graders.feedback import WRAP
 from course.core.quiet import quiet_lightning
 
 __all__ = ["setup", "check", "hint", "solution"]
@@ -76,7 +77,7 @@ def _show(item) -> None:
 
 
 def _warning(message: str) -> Shown:
-    return Shown(f"⚠ {message}", f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em'>"
+    return Shown(f"⚠ {message}", f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em;{WRAP}'>"
                                   f"<b style='color:#9a6700'>Progress</b>: {html.escape(message)}</div>")
 
 
@@ -98,8 +99,8 @@ def _friendly(function):
 
 
 def _note(message: str) -> Shown:
-    return Shown(f"⚠ {message}", f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em'>"
-                                  f"{_code_html(message)}</div>")
+    return Shown(f"⚠ {message}", f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em;"
+                                  f"white-space:pre-line;{WRAP}'>{_code_html(message)}</div>")
 
 
 def _code_html(text: str) -> str:
@@ -126,14 +127,12 @@ def _resolve(exercise_id: str, step: int | None, call: str = "check") -> tuple[E
         except KeyError:
             known = "IDs look like 2.3.1 (chapter.lesson.exercise); `course list` in a terminal lists them"
         raise Misuse(f"There is no exercise {exercise_id}: {known}.") from None
-    if exercise.stepped and step is None:
-        raise Misuse(f"Exercise {exercise.id} has {len(exercise.steps)} steps: say which one, "
-                     f'e.g. {call}("{exercise.id}", step=1).')
-    if not exercise.stepped and step not in (None, 1):
-        raise Misuse(f'Exercise {exercise.id} has no steps: leave out step=, as in {call}("{exercise.id}").')
-    if exercise.stepped and not 1 <= step <= len(exercise.steps):
-        raise Misuse(f"Exercise {exercise.id} has steps 1 to {len(exercise.steps)}, not {step}.")
-    return exercise, exercise.step(step if exercise.stepped else None).number
+    try:
+        return exercise, exercise.resolve_step(
+            step, lambda n: f'{call}("{exercise.id}", step={n})',
+            no_step=f'leave out step=, as in {call}("{exercise.id}")')
+    except ValueError as err:
+        raise Misuse(str(err)) from None
 
 
 def _update_progress(change) -> None:
@@ -157,8 +156,19 @@ def _namespace() -> dict:
 
 
 def _run_pre_code(exercise: Exercise, number: int, ns: dict) -> None:
+    """Run the set-up (and, in a sequential exercise, the earlier steps' solutions) quietly:
+    what it prints and warns is the course's set-up talking, or the earlier steps' output
+    shown again, not the learner's code; the check leaves it out as well. An error in it
+    is still raised: that is the course's problem and must show."""
     pre = exercise.pre_code(number)
-    if pre.strip():
+    if not pre.strip():
+        return
+    import io
+    import warnings
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         exec(compile(pre, f"<set-up of {exercise.id}>", "exec"), ns)
 
 
@@ -178,7 +188,10 @@ def _names_bound(code: str) -> list[str]:
 def setup(exercise_id: str, step: int | None = None) -> None:
     """Run the exercise's set-up in this kernel and say which names it made."""
     exercise, number = _resolve(exercise_id, step, "setup")
-    _run_pre_code(exercise, number, _namespace())
+    # In the exercise's scratch folder, as the exercise cell and the check run it: files the
+    # set-up writes (checkpoints, exported models, tracking stores) stay out of notebooks/.
+    with _like_the_grader(exercise, number):
+        _run_pre_code(exercise, number, _namespace())
     made = _names_bound(exercise.pre_code(number))
     label = f"{exercise.id} step {number}" if exercise.stepped else exercise.id
     earlier = " (with the solutions of the earlier steps)" if exercise.type == "sequential" and number > 1 else ""
@@ -318,10 +331,39 @@ def _exercise_magic(shell):
         # shows what check will see even after cells ran out of order.
         with _like_the_grader(ex, number):
             _run_pre_code(ex, number, shell.user_ns)
-            shell.run_cell(source, store_history=False)  # with line 1 kept, tracebacks count as the cell does
+            with _explained_errors(shell, ex, number):
+                shell.run_cell(source, store_history=False)  # with line 1 kept, tracebacks count as the cell does
         return None
 
     shell.register_magic_function(exercise, magic_kind="cell", magic_name="exercise")
+
+
+@contextlib.contextmanager
+def _explained_errors(shell, exercise: Exercise, number: int):
+    """A mistake the check explains gets the same explanation in the cell, in a few lines
+    instead of a library's long traceback (e.g. Lightning's 40 lines for strategy="ddp" in a
+    notebook); any other exception shows its usual traceback."""
+    def handler(self, etype, value, tb, tb_offset=None):
+        text = None
+        try:
+            from graders.sct import load_sct
+
+            text = load_sct(exercise.sct_path, number if exercise.stepped else None).explanation(
+                etype.__name__, str(value))
+        except Exception:  # the explanation is a courtesy: never hide the learner's error behind ours
+            pass
+        if text is None:
+            self.showtraceback((etype, value, tb), tb_offset=tb_offset)
+            return None
+        first = (str(value).strip().splitlines() or [""])[0][:300]
+        _show(_note(f"{text}\n\n({etype.__name__}: {first})"))
+        return None
+
+    shell.set_custom_exc((Exception,), handler)
+    try:
+        yield
+    finally:
+        shell.set_custom_exc((), None)
 
 
 def _blanks_outside_exercise_cells(lines: list[str]) -> list[str]:

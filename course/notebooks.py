@@ -181,6 +181,8 @@ def slides_notebook(lesson: Lesson):
             cells.append(cell(f"slide-{i}-notes", notes[i], "notes"))
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"},
+        # The deck's page title (nbconvert adds " slides"); without it a browser tab says "Notebook slides".
+        "title": f"{lesson.title} (lesson {lesson.id})",
         "course": {"lesson": lesson.id, "generated_by": "course build: edit chapters/, not this file"},
     })
     nbformat.validate(nb)

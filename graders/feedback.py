@@ -13,6 +13,7 @@ BLANKS = "not attempted"  # leftover ____
 ERROR = "error"  # the learner's code raised, did not parse, timed out or crashed
 INTERNAL = "internal error"  # the exercise itself is broken: an instructor's problem
 
+WRAP = "word-break:normal;overflow-wrap:break-word"  # CSS: wrap at spaces, split only a word too wide for the box
 SHOWN_STDOUT_CHARS, SHOWN_STDOUT_LINES = 2000, 40  # what feedback shows of the printed output
 
 
@@ -90,24 +91,23 @@ class Feedback:
             rows.append(("expected", f"<code>{esc(self.expected)}</code>"))
         if self.got is not None:
             rows.append(("got", f"<code>{esc(self.got)}</code>"))
-        table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td style='text-align:left'>{v}</td></tr>"
+        table = "".join(f"<tr><th style='text-align:left;padding-right:1em;white-space:nowrap;vertical-align:top'>{k}</th><td style='text-align:left'>{v}</td></tr>"
                         for k, v in rows)
-        parts = [f"<div style='border-left:4px solid {colour};padding:0.4em 0.8em'>",
+        # JupyterLab breaks the words of every <pre> in an output anywhere (word-break: break-all):
+        # "an i|nteractive". Words wrap whole here; only a word wider than the box is split.
+        parts = [f"<div style='border-left:4px solid {colour};padding:0.4em 0.8em;{WRAP}'>",
                  f"<b style='color:{colour}'>{esc(self.label)} {esc(self.outcome)}</b>: {_inline_code(self.message)}"]
         if table:
             parts.append(f"<table style='margin-top:0.3em'>{table}</table>")
         if self.detail:
-            parts.append(f"<pre style='margin:0.3em 0;white-space:pre-wrap'>{esc(self.detail)}</pre>")
+            parts.append(f"<pre style='margin:0.3em 0;white-space:pre-wrap;{WRAP}'>{esc(self.detail)}</pre>")
         if self.stdout.strip():
             shown, dropped = self.shown_stdout()
             more = f"\n... and {dropped:,} more characters, not shown" if dropped else ""
-            parts.append(f"<details><summary>Your code printed</summary><pre>{esc(shown)}{more}</pre></details>")
+            parts.append(f"<details><summary>Your code printed</summary>"
+                         f"<pre style='white-space:pre-wrap;{WRAP}'>{esc(shown)}{more}</pre></details>")
         parts.append("</div>")
         return "".join(parts)
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("exercise_id", "step", "outcome", "message", "expected", "got", "line",
-                                              "code_line", "detail", "stdout", "stdout_dropped", "times")}
 
 
 def _inline_code(text: str) -> str:

@@ -158,6 +158,18 @@ def spawn() -> subprocess.Popen:
         log.close()
 
 
+def spawn_detached() -> None:
+    """Start a server that is no process's child: an intermediate process starts it and exits
+    at once, so the server is re-parented to init. ``course start`` then becomes Jupyter
+    (exec), which would never reap a server child that ended (`course grader stop`), leaving
+    a zombie until Jupyter exits."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(CODE_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+                                                           if p])
+    subprocess.run([sys.executable, "-c", "from graders import remote; remote.spawn()"], env=env,
+                   stdin=subprocess.DEVNULL, check=False, timeout=60)
+
+
 def start(wait: bool = True, timeout_s: float = START_TIMEOUT_S) -> dict | None:
     """Start the server unless one runs; with ``wait``, until it is warm. Its status, or None."""
     current = status()
@@ -166,9 +178,11 @@ def start(wait: bool = True, timeout_s: float = START_TIMEOUT_S) -> dict | None:
         current = None
     if current and (current.get("warm") or not wait):
         return current
-    process = None if current or holds_lock() else spawn()
     if not wait:
+        if not current and not holds_lock():
+            spawn_detached()
         return status()
+    process = None if current or holds_lock() else spawn()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         current = status()

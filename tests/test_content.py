@@ -109,3 +109,16 @@ def test_grading_device_is_cpu_unless_the_exercise_asks_for_auto(course_copy):
     toml.write_text(toml.read_text().replace('device = "auto"', 'device = "gpu"'))
     assert any("device: must be \"cpu\" (the default) or \"auto\" (the detected device); got 'gpu'" in p
                for p in _problems(course_copy))
+
+
+def test_course_start_answers_jupyterlabs_news_question_once(tmp_path):
+    """JupyterLab's "official Jupyter news?" pop-up is answered in the environment's overrides,
+    keeping whatever else the file holds, and a learner's own answer stays theirs."""
+    settings = tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    assert cli.quiet_jupyterlab_news(str(tmp_path)) == settings
+    assert json.loads(settings.read_text()) == {cli.NEWS_SETTING: {"fetchNews": "false"}}
+    settings.write_text(json.dumps({"other": {"x": 1}, cli.NEWS_SETTING: {"fetchNews": "true"}}))
+    cli.quiet_jupyterlab_news(str(tmp_path))
+    assert json.loads(settings.read_text()) == {"other": {"x": 1}, cli.NEWS_SETTING: {"fetchNews": "true"}}
+    settings.write_text("[1, 2]")
+    assert cli.quiet_jupyterlab_news(str(tmp_path)) is None and settings.read_text() == "[1, 2]"

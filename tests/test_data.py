@@ -58,8 +58,10 @@ def test_constants():
 
 def test_subset_arrays_shapes_and_dtypes():
     images, labels = data.load_arrays("train")
-    assert images.shape == (3000, 32, 32, 3) and images.dtype == np.uint8
-    assert labels.shape == (3000,) and labels.dtype == np.int64
+    assert images.shape == (2700, 32, 32, 3) and images.dtype == np.uint8
+    assert labels.shape == (2700,) and labels.dtype == np.int64
+    images, labels = data.load_arrays("val")
+    assert images.shape == (300, 32, 32, 3) and labels.shape == (300,)
     images, labels = data.load_arrays("test")
     assert images.shape == (1000, 32, 32, 3) and labels.shape == (1000,)
 
@@ -77,19 +79,26 @@ def test_no_python_files_under_datasets():
     assert not list((data.REPO_ROOT / "datasets").rglob("*.py"))
 
 
-def test_val_is_test_alias_and_bad_split():
-    val, test = data.load_arrays("val"), data.load_arrays("test")
-    assert np.shares_memory(val[0], test[0])
+def test_val_is_held_out_of_the_training_file_and_bad_split():
+    train, val, test = (data.load_arrays(split) for split in ("train", "val", "test"))
+    # The tail of the one training file: the two splits together are the file, in order.
+    file = data._load_file(data.SUBSET_DIR / data.SUBSET_FILES["train"], "subset")
+    np.testing.assert_array_equal(np.concatenate([train[0], val[0]]), file[0])
+    assert not np.shares_memory(train[0], val[0]) and not np.shares_memory(val[0], test[0])
+    # No image in two splits (the source files hold no duplicates across train and test).
+    seen = {img.tobytes() for img in test[0]}
+    assert not any(img.tobytes() in seen for img in val[0])
+    assert data.validation_size(3000) == 300 and data.validation_size(50000) == 2000
     with pytest.raises(ValueError, match="train"):
         data.load_arrays("validation")
 
 
 def test_subset_is_class_balanced():
-    for split, per_class in (("train", 300), ("test", 100)):
+    for split, per_class, slack in (("train", 270, 0.25), ("val", 30, 0.5), ("test", 100, 0.25)):
         counts = np.bincount(data.load_arrays(split)[1], minlength=10)
         assert len(counts) == 10
-        # A shuffled prefix is balanced up to sampling noise (~2.5 sigma here).
-        assert counts.min() >= 0.75 * per_class and counts.max() <= 1.25 * per_class, counts
+        # A shuffled slice is balanced up to sampling noise (~2.5-3 sigma here; 15..39 in val).
+        assert counts.min() >= (1 - slack) * per_class and counts.max() <= (1 + slack) * per_class, counts
 
 
 def test_arrays_are_cached_and_read_only():
@@ -149,7 +158,7 @@ def test_normalised_subset_is_roughly_standardised():
 
 def test_n_larger_than_source_names_source_and_full_data():
     with pytest.raises(DatasetError, match="shipped subset") as info:
-        data.load_tensors("train", 3001)
+        data.load_tensors("train", 2701)
     assert data.ENV_DIR in str(info.value)
     with pytest.raises(ValueError):
         data.load_tensors("train", 0)
@@ -180,9 +189,9 @@ def test_train_loader_order_is_deterministic_per_seed():
     torch.testing.assert_close(first.sort().values, y.sort().values)
 
 
-def test_val_loader_is_test_split_in_order():
+def test_val_loader_is_validation_split_in_order():
     _, val = data.cifar10_loaders(batch_size=32, n_train=10, n_val=100)
-    x, y = data.load_tensors("test", 100)
+    x, y = data.load_tensors("val", 100)
     torch.testing.assert_close(torch.cat([xb for xb, _ in val]), x)
     torch.testing.assert_close(_label_order(val), y)
 
@@ -193,11 +202,16 @@ def test_val_loader_is_test_split_in_order():
 def test_path_argument_reads_shared_format(tmp_path):
     arrays = _write_shared(tmp_path / "full")
     images, labels = data.load_arrays("train", path=tmp_path / "full")
-    np.testing.assert_array_equal(images, arrays["cifar10_train.npz"][0])
+    np.testing.assert_array_equal(images, arrays["cifar10_train.npz"][0][:11])  # 1 of 12 held out
     assert labels.dtype == np.int64
-    x, y = data.load_tensors("val", path=tmp_path / "full", normalize=False)
+    val_images, _ = data.load_arrays("val", path=tmp_path / "full")
+    np.testing.assert_array_equal(val_images, arrays["cifar10_train.npz"][0][11:])
+    x, y = data.load_tensors("test", path=tmp_path / "full", normalize=False)
     assert x.shape == (6, 3, 32, 32)
     torch.testing.assert_close(y, torch.arange(6) % 10)
+    _write_shared(tmp_path / "small", n_train=5)
+    with pytest.raises(DatasetError, match="too few to hold out a validation split"):
+        data.load_arrays("val", path=tmp_path / "small")
 
 
 def test_env_var_reads_shared_format_and_path_wins(tmp_path, monkeypatch):
@@ -215,7 +229,7 @@ def test_cache_notices_a_rewritten_file(tmp_path):
     _write_shared(tmp_path, n_train=4)
     assert len(data.load_arrays("train", path=tmp_path)[0]) == 4
     _write_shared(tmp_path, n_train=9)  # new size and mtime: a new cache key
-    assert len(data.load_arrays("train", path=tmp_path)[0]) == 9
+    assert len(data.load_arrays("train", path=tmp_path)[0]) == 9  # under 10 rows: none held out
 
 
 def test_path_missing_dir_or_file(tmp_path, monkeypatch):

@@ -218,7 +218,12 @@ def test_grader_start_replaces_a_server_running_older_code(server, monkeypatch):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (remote.status() or {}).get("warm"):
         time.sleep(0.5)
-    assert remote.status()["pid"] != old["pid"]
+    new = remote.status()["pid"]
+    assert new != old["pid"]
+    # Started without waiting (as `course start` does before it becomes Jupyter), the server is
+    # not this process's child: once stopped it cannot linger as a zombie under Jupyter.
+    parent = int(Path(f"/proc/{new}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    assert parent != os.getpid()
 
 
 def test_stop(server):

@@ -25,7 +25,7 @@ from nbformat.v4 import new_code_cell
 from course import cli
 from course.core.exercises import load_course
 from course.notebooks import build, lesson_notebook, notebook_name, render_slides, slides_notebook
-from graders.sct import load_module
+from graders.sct import load_module, load_sct
 import stepped_course  # tests/ is on sys.path under pytest
 
 COURSE = load_course()
@@ -281,8 +281,14 @@ def test_solutions_pass(lesson_id, kernel, built, tmp_path, capsys, monkeypatch)
             loops, tensors = float(timings[1]), float(timings[2])
             says_faster = re.search(r"(tensor|torch|one) call is [^.]*faster", _text(check))
             assert not says_faster or tensors < loops, f"{_label(code)}: {_text(check)}\n{_text(code)}"
-    # Exercise cells run in scratch folders: nothing lands beside the notebooks.
-    assert not [p.name for p in kernel.home.iterdir() if p.name in ("checkpoints", "logs", "lightning_logs")]
+    # Exercise cells and set-ups run in scratch folders: nothing lands beside the notebooks (the
+    # kernel's folder holds only this test's kernel spec and progress folder).
+    assert not [p.name for p in kernel.home.iterdir() if p.name not in ("jupyter", "progress")]
+    # No chatter from the course's own set-up: Lightning's note on its few batches, MLflow's store.
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not [c for c in ("log_every_n_steps", "Creating it", "Creating a new experiment", "INFO mlflow")
+                        if c in _text(cell)], f"{cell.source[:40]}:\n{_text(cell)}"
     first_help = _text(_cells(nb, "help")[0])
     assert "Hint 1 of" in first_help and "Hint 2 of" not in first_help and "Solution to" in first_help
     lesson = COURSE.lesson(lesson_id)
@@ -311,6 +317,16 @@ def test_wrong_answers_get_their_feedback(lesson_id, kernel, built, tmp_path, ca
         if _label(cell) in expected:
             shown, case = _text(cell), expected[_label(cell)]
             assert case.says in shown and f"{_label(cell)} passed" not in shown, f"{_label(cell)} ({case.name}):\n{shown}"
+    # A mistake the check explains (the SCT's errors=) gets the same explanation in the exercise
+    # cell, not a library's long traceback (4.2.2 with strategy="ddp": 40 lines of Lightning's).
+    for cell in _cells(nb, "code"):
+        case = expected.get(_label(cell))
+        info = _role(cell)
+        ex = COURSE.exercise(info["exercise"])
+        explanations = load_sct(ex.sct_path, info.get("step")).errors.values() if case else ()
+        if case and any(case.says in text for text in explanations):
+            _no_traceback(cell)
+            assert case.says in _text(cell).replace("\n", " "), f"{_label(cell)}:\n{_text(cell)}"
     row = _progress(capsys, monkeypatch, tmp_path, lesson_id)
     assert row["done"] == 0 and row["attempted"] == len({label.split()[0] for label in expected})
 

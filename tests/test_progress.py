@@ -18,6 +18,7 @@ COURSE = load_course()
 def progress_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_PROGRESS_DIR", str(tmp_path))
     monkeypatch.setenv("COURSE_LEARNER", "ada lovelace")
+    monkeypatch.delenv("COURSE_CLASS_DIR", raising=False)
     return tmp_path
 
 
@@ -80,6 +81,51 @@ def test_update_reports_a_corrupt_file_then_starts_a_new_one(progress_dir):
     with pytest.raises(ProgressCorrupt):
         progress.progress_path().write_text("[]")
         Progress.load()
+
+
+@pytest.mark.parametrize("field, value", [("hints", "two"), ("hints", -1), ("passed", 1), ("attempts", True),
+                                          ("solution", None)])
+def test_a_file_with_a_field_of_the_wrong_type_is_corrupt(progress_dir, field, value):
+    record = dict(vars(progress.StepProgress()), **{field: value})
+    progress.progress_path().write_text(json.dumps(
+        {"version": 1, "learner": "ada_lovelace", "exercises": {"2.3.1": {"steps": {"1": record}}}}))
+    with pytest.raises(ProgressCorrupt, match=field):
+        Progress.load()
+
+
+def test_with_a_class_folder_each_save_also_writes_the_learners_copy(progress_dir, tmp_path, monkeypatch):
+    import stat
+
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    monkeypatch.setenv("COURSE_CLASS_DIR", str(classroom))
+    with Progress.update() as p:
+        p.record("2.3.1")["passed"] = True
+    copy = classroom / "ada_lovelace" / "progress.json"
+    assert copy.read_bytes() == progress.progress_path().read_bytes()
+    assert stat.S_IMODE(copy.parent.stat().st_mode) == 0o700  # made by the learner: theirs alone
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o640  # the folder's group (the instructors) may read it
+    assert json.loads(copy.read_text())["updated"].endswith("Z")
+    with Progress.update() as p:  # later saves replace it
+        p.record("2.3.2")["hints"] = 1
+    assert copy.read_bytes() == progress.progress_path().read_bytes()
+
+
+def test_a_class_copy_that_cannot_be_written_warns_and_loses_nothing(progress_dir, tmp_path, monkeypatch):
+    classroom = tmp_path / "class"
+    (classroom / "ada_lovelace").mkdir(parents=True, mode=0o755)
+    (classroom / "ada_lovelace").chmod(0o755)  # other users could read it: no copy goes there
+    monkeypatch.setenv("COURSE_CLASS_DIR", str(classroom))
+    with pytest.warns(progress.ClassCopyWarning, match="open to other users"):
+        with Progress.update() as p:
+            p.record("2.3.1")["passed"] = True
+    assert Progress.load().get("2.3.1").passed  # the learner's own file is saved
+    assert not (classroom / "ada_lovelace" / "progress.json").exists()
+    monkeypatch.setenv("COURSE_CLASS_DIR", str(tmp_path / "no-such-class"))
+    with pytest.warns(progress.ClassCopyWarning, match="could not be written"):
+        with Progress.update() as p:
+            p.record("2.3.2")["passed"] = True
+    assert Progress.load().get("2.3.2").passed
 
 
 def test_course_progress_prints_a_table_per_lesson(progress_dir, capsys):

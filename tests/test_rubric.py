@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from course.core.blanks import fills
 from course.core.exercises import ROOT, Chapter, Course, load_course
 from graders import rubric
 from graders.budget import BUDGET_S, over_budget, solution_seconds
@@ -41,6 +42,13 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def _exercise(root: Path, exercise_id: str = "2.3.1"):
     return load_course(root).exercise(exercise_id)
+
+
+def _with_hint(ex, hint: str, step: int = 1):
+    """``ex`` with ``hint`` added after the hints of its step ``step``."""
+    steps = list(ex.steps)
+    steps[step - 1] = dataclasses.replace(steps[step - 1], hints=(*steps[step - 1].hints, hint))
+    return dataclasses.replace(ex, steps=tuple(steps))
 
 
 def _set_context(root: Path, text: str) -> None:
@@ -126,6 +134,21 @@ def test_a_capstone_in_every_chapter(lesson):
 def test_an_iterative_and_a_sequential_exercise(lesson):
     assert rubric.course_exercise_types(_course(lesson, types=("iterative",))) == [
         "course: the course has 0 sequential exercises; the rubric requires at least 1"]
+
+
+def test_hints_give_at_most_20_percent_of_fills(lesson):
+    # Lesson 2.3 has 10 fills of 3+ characters (2.3.1: 2, 2.3.2: 4, 2.3.3: 4) and its hints give none
+    assert [len(rubric.step_fills(ex.step())) for ex in lesson.exercises] == [2, 4, 4]
+    assert rubric.hint_fills(_course(lesson))["course"].given == 0
+    first, second, third = lesson.exercises
+    second = _with_hint(second, 'Monitor `"val_acc"` with `mode="max"`.')
+    two_in_ten = dataclasses.replace(lesson, exercises=(first, second, third))
+    assert rubric.course_hint_fills(_course(two_in_ten)) == []  # 20% is allowed
+    first = _with_hint(first, "Call `trainer.fit`.")
+    three_in_ten = dataclasses.replace(lesson, exercises=(first, second, third))
+    assert rubric.course_hint_fills(_course(three_in_ten)) == [
+        "course: the hints give 36 of 120 fills (30%) word for word (chapter 1: 9/30, chapter 2: 9/30, chapter 3: "
+        "9/30, chapter 4: 9/30); the rubric allows at most 20%, so that the learner writes the code"]
 
 
 def test_course_rules_are_xfail_while_chapters_are_missing_and_fail_once_all_exist(lesson, monkeypatch):
@@ -407,6 +430,40 @@ def test_blanks_fill_line_for_line(root):
     ]
 
 
+def test_fills_are_what_each_blank_holds_in_the_solution():
+    assert fills("x = torch.____(a, ____)\ny = 1\n", "x = torch.add(a,  b )\ny = 1\n") == ["add", "b"]
+    assert fills("x = ____\n", "x = 1\ny = 2\n") == []  # not line for line: no fills
+    assert fills("x = ____\n", "y = 1\n") == []
+
+
+def test_no_fill_in_a_first_hint(root):
+    # 'fit' fills line 11; the '1' of max_epochs=1 is too short to give anything away
+    _edit(root / "chapters" / f"{FIT}.toml", "hints = [\n", 'hints = [\n    "Call `trainer.fit` with `max_epochs=1`.",\n')
+    assert rubric.first_hint_fills(_exercise(root)) == [
+        "2.3.1: hint 1 holds 'fit', the fill of a blank, word for word; the rubric allows no fill in a first hint "
+        "(point at the idea or the name to look up)"]
+
+
+def test_a_later_hint_may_hold_a_fill_and_every_step_is_checked(root):
+    ex = _exercise(root)
+    assert rubric.first_hint_fills(_with_hint(ex, "Call trainer.fit last.")) == []
+    step_2 = dataclasses.replace(ex.steps[0], number=2, hints=("Use `accelerator=device.type` and then fit.",))
+    stepped = dataclasses.replace(ex, type="iterative", steps=(ex.steps[0], step_2))
+    assert rubric.first_hint_fills(stepped) == [
+        "2.3.1 step 2: hint 1 holds 'device.type', 'fit', fills of blanks, word for word; the rubric allows no "
+        "fill in a first hint (point at the idea or the name to look up)"]
+
+
+def test_a_capstones_hints_give_at_most_a_third_of_its_fills(root):
+    ex = _exercise(root, "2.3.2")  # 4 fills: '"val_acc"', '"max"', 'checkpoint', 'best_model_path'
+    one = _with_hint(dataclasses.replace(ex, capstone=True), 'Monitor `"val_acc"`.')
+    assert rubric.capstone_hint_fills(one) == []
+    two = _with_hint(one, 'Keep the highest with mode="max".')
+    assert rubric.capstone_hint_fills(two) == [
+        "2.3.2: the capstone's hints give 2 of 4 fills (50%) word for word; the rubric allows at most a third"]
+    assert rubric.capstone_hint_fills(dataclasses.replace(two, capstone=False)) == []
+
+
 # --- the runtime budget ----------------------------------------------------------------------
 
 def test_budget_counts_solution_and_sct_but_not_pre_exercise_code():
@@ -421,3 +478,124 @@ def test_budget_allows_up_to_3_seconds():
     assert over_budget("2.3.1", 3.0) is None
     assert over_budget("2.3.1 step 2", 3.01) == (
         "2.3.1 step 2: the solution and its SCT take 3.01 s; the rubric allows at most 3.0 s")
+
+
+# --- multiple choice -------------------------------------------------------------------------
+
+def _choice(lesson, tmp_path: Path, number: int, right: int, options: list[str]):
+    """A multiple-choice exercise in memory whose solution sets ``answer = right``."""
+    ex = lesson.exercises[0]
+    solution = tmp_path / f"choice{number}.py"
+    solution.write_text(f"# The number of the option you choose\nanswer = {right}\n")
+    step = dataclasses.replace(ex.steps[0], solution_path=solution)
+    return dataclasses.replace(ex, id=f"1.{number}.3", type="multiple_choice", options=tuple(options),
+                               steps=(step,))
+
+
+def _choice_course(lesson, tmp_path: Path, rights: list[int], longest: tuple[int, ...] = ()) -> Course:
+    """A course of one lesson per multiple-choice question; question k's right option is
+    ``rights[k]``, and it is the longest option when k is in ``longest``."""
+    lessons = []
+    for k, right in enumerate(rights, 1):
+        options = [f"Option {n} says one plausible thing." for n in range(1, 5)]
+        long_one = right if k in longest else right % 4 + 1
+        options[long_one - 1] = options[long_one - 1].replace("thing", "longer thing")
+        lessons.append(dataclasses.replace(lesson, id=f"1.{k}",
+                                           exercises=(_choice(lesson, tmp_path, k, right, options),)))
+    return Course(chapters=(Chapter(id="1", slug="chapter-1", title="Chapter", summary="", lessons=tuple(lessons),
+                                    path=Path("01-chapter")),))
+
+
+def test_right_option_is_read_from_the_solution(lesson, tmp_path):
+    assert rubric.right_option(_choice(lesson, tmp_path, 1, 3, ["a", "b", "c", "d"])) == 3
+
+
+def test_right_options_in_varied_positions(lesson, tmp_path):
+    assert rubric.choice_positions(_choice_course(lesson, tmp_path, [3, 1, 4, 2, 1, 4, 3])) == []
+    assert rubric.choice_positions(_choice_course(lesson, tmp_path, [2, 2, 3, 2, 3, 2, 1])) == [
+        "course: the right option is option 2 in 4 of 7 multiple-choice questions (1.1.3, 1.2.3, 1.4.3, 1.6.3); "
+        "the rubric allows at most 3",
+        "course: no multiple-choice question has its right option at position 4 (7 questions); the rubric "
+        "requires each of 1-4 to be used",
+    ]
+
+
+def test_positions_need_enough_questions_to_vary(lesson, tmp_path):
+    # Three questions cannot use four positions: only the repeat limit applies.
+    assert rubric.choice_positions(_choice_course(lesson, tmp_path, [2, 2, 3])) == []
+
+
+def test_right_option_rarely_the_longest(lesson, tmp_path):
+    rights = [3, 1, 4, 2, 1, 4, 3]
+    assert rubric.choice_longest(_choice_course(lesson, tmp_path, rights, longest=(2, 5))) == []
+    assert rubric.choice_longest(_choice_course(lesson, tmp_path, rights, longest=(2, 5, 6))) == [
+        "course: the right option is the longest in 3 of 7 multiple-choice questions (1.2.3, 1.5.3, 1.6.3); "
+        "the rubric allows at most 2"]
+
+
+def test_right_option_tied_for_the_longest_counts_as_the_longest(lesson, tmp_path):
+    tied = ["Same length A.", "Same length B.", "Same length C.", "Short."]
+    lessons = tuple(dataclasses.replace(lesson, id=f"1.{k}", exercises=(_choice(lesson, tmp_path, k, k, tied),))
+                    for k in (1, 2, 3))
+    course = Course(chapters=(Chapter(id="1", slug="chapter-1", title="Chapter", summary="", lessons=lessons,
+                                      path=Path("01-chapter")),))
+    assert rubric.choice_longest(course) == [
+        "course: the right option is the longest in 3 of 3 multiple-choice questions (1.1.3, 1.2.3, 1.3.3); "
+        "the rubric allows at most 2"]
+
+
+def test_options_of_similar_length(lesson, tmp_path):
+    similar = _choice(lesson, tmp_path, 1, 2, ["x" * 100, "x" * 130, "x" * 110, "x" * 120])
+    assert rubric.option_lengths(similar) == []
+    one_stands_out = _choice(lesson, tmp_path, 1, 2, ["x" * 100, "x" * 200, "x" * 110, "x" * 120])
+    assert rubric.option_lengths(one_stands_out) == [
+        "1.1.3: the longest option is 200 characters, 2.00 times the shortest (100); the rubric allows at most "
+        "1.3 times, so that length gives no answer away"]
+    assert rubric.option_lengths(lesson.exercises[0]) == []  # a coding exercise has no options
+
+
+# --- solutions on the slides -----------------------------------------------------------------
+
+def _with_slide_code(lesson, code: str):
+    """``lesson`` with ``code`` as the code of the first step of its first slide."""
+    first = lesson.video.slides[0]
+    steps = (dict(first.steps[0], code=code), *first.steps[1:])
+    slides = (dataclasses.replace(first, steps=steps), *lesson.video.slides[1:])
+    return dataclasses.replace(lesson, video=dataclasses.replace(lesson.video, slides=slides))
+
+
+def test_solutions_at_most_half_on_the_slides(lesson):
+    assert rubric.solution_on_slides(lesson) == []
+    solution = lesson.exercises[0].step().solution
+    # Indented differently, as a slide may show it: stripped lines are compared.
+    copied = _with_slide_code(lesson, "\n".join("  " + line for line in solution.splitlines()))
+    assert rubric.solution_on_slides(copied) == [
+        "2.3.1: 10 of 10 solution lines stand on the slides of lesson 2.3 (100%), e.g. 'trainer = pl.Trainer(';"
+        " the rubric allows at most 50%",
+    ]
+
+
+def test_half_on_the_slides_is_allowed_and_comments_do_not_count(lesson):
+    solution = lesson.exercises[0].step().solution
+    lines = [line for line in solution.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert len(lines) == 10
+    comments_only = "\n".join(line for line in solution.splitlines() if line.strip().startswith("#"))
+    assert rubric.solution_on_slides(_with_slide_code(lesson, comments_only)) == []
+    # The other slides already show one line of 2.3.1 (trainer.fit): 4 more make half, 5 more too many.
+    assert rubric.solution_on_slides(_with_slide_code(lesson, "\n".join(lines[:4]))) == []
+    assert rubric.solution_on_slides(_with_slide_code(lesson, "\n".join(lines[:5]))) == [
+        "2.3.1: 6 of 10 solution lines stand on the slides of lesson 2.3 (60%), e.g. 'trainer = pl.Trainer(';"
+        " the rubric allows at most 50%",
+    ]
+
+
+def test_solution_on_slides_counts_each_step(lesson, tmp_path):
+    ex = lesson.exercises[0]
+    own = tmp_path / "step2.py"
+    own.write_text("# A step of its own\nprint('nothing from the slides')\n")
+    stepped = dataclasses.replace(ex, type="iterative", steps=(
+        dataclasses.replace(ex.steps[0], number=1, solution_path=own),
+        dataclasses.replace(ex.steps[0], number=2)))
+    broken = _with_slide_code(dataclasses.replace(lesson, exercises=(stepped,)), ex.step().solution)
+    assert [v.split(" (")[0] for v in rubric.solution_on_slides(broken)] == [
+        "2.3.1 step 2: 10 of 10 solution lines stand on the slides of lesson 2.3"]

@@ -101,6 +101,8 @@ def test_the_deck_steps_through_its_builds_offline(browser, tmp_path, capsys, le
     assert any(url.endswith("/reveal.js/dist/reveal.js") for url in loaded), loaded
     assert all(url.startswith(("file://", "data:")) for url in loaded), loaded
 
+    # The browser tab names the lesson, not "Notebook slides".
+    assert browser.title == f"{lesson.title} (lesson {lesson.id}) slides"
     # The first slide alone: the video's title, not the whole deck as one long page.
     assert browser.execute_script("return Reveal.getIndices().h") == 0
     assert any(lesson.video.title.casefold() in text

@@ -51,16 +51,28 @@ def fill(scaffold: str, answers: list[str]) -> str:
     return out
 
 
+def _line_pattern(scaffold_line: str) -> re.Pattern[str]:
+    """A scaffold line as a pattern of the solution line: each blank a group of 1+ characters."""
+    return re.compile("^" + "(.+?)".join(re.escape(p) for p in _BLANK_RE.split(scaffold_line)) + "$")
+
+
 def matches_solution(scaffold: str, solution: str) -> bool:
     """True when filling the scaffold's blanks can give the solution, line for line."""
     scaffold_lines, solution_lines = scaffold.rstrip().splitlines(), solution.rstrip().splitlines()
     if len(scaffold_lines) != len(solution_lines):
         return False
-    for s_line, sol_line in zip(scaffold_lines, solution_lines):
-        pattern = "^" + ".+?".join(re.escape(p) for p in _BLANK_RE.split(s_line)) + "$"
-        if not re.match(pattern, sol_line):
-            return False
-    return True
+    return all(_line_pattern(s_line).match(sol_line) for s_line, sol_line in zip(scaffold_lines, solution_lines))
+
+
+def fills(scaffold: str, solution: str) -> list[str]:
+    """The text that replaces each blank of ``scaffold`` to give ``solution``, stripped, in
+    order; [] when filling the blanks cannot give the solution line for line."""
+    if not matches_solution(scaffold, solution):
+        return []
+    found = []
+    for s_line, sol_line in zip(scaffold.rstrip().splitlines(), solution.rstrip().splitlines()):
+        found += [text.strip() for text in _line_pattern(s_line).match(sol_line).groups()]
+    return found
 
 
 class Blank:

@@ -12,6 +12,18 @@ Where the data comes from, first match wins:
    1,000 test images), checked against ``datasets/cifar10/SHA256SUMS``.
    Tests point this elsewhere by setting the module attribute ``SUBSET_DIR``.
 
+Three splits, and no image in two of them:
+
+- ``"test"``: the test file, for the one final measurement.
+- ``"val"``: the validation split, held out of the training file by a fixed rule: its
+  last ``validation_size(n)`` rows, a tenth of them up to 2,000 (300 of the shipped
+  3,000, 2,000 of the full 50,000). Choose checkpoints, learning rates and trials on it.
+- ``"train"``: the other rows of the training file (2,700 shipped, 48,000 full).
+
+The files stay as they are (the split is a rule in code, so checksums do not change),
+and the rows were shuffled once when the files were made, so the tail is a random
+sample of every class (15 to 39 images per class in the shipped 300).
+
 Every data problem raises :class:`DatasetError` with the file and the fix.
 Rebuild the shipped subset with::
 
@@ -57,7 +69,9 @@ _KNOWN_FULL_FILES = {
     "cifar10_test.npz": (28504423, "6acd17b0a22f2b7f3aae13a869322c061553e13d1ddf6a3c1596dbed16063b12"),
 }
 
-_SPLITS = {"train": "train", "test": "test", "val": "test"}
+SPLITS = ("train", "val", "test")
+VAL_FRACTION = 10  # the validation split is 1/VAL_FRACTION of the training file ...
+VAL_MAX = 2000     # ... up to this many images (course train uses the same rule)
 _RESTORE_SUBSET = ("Restore it with `git checkout -- datasets/cifar10/`, or rebuild it with "
                    "`python -m course.core.data build-subset /path/to/shared/cifar10`.")
 _USE_FULL = (f"set {ENV_DIR} (or pass path=) to a directory holding cifar10_train.npz / "
@@ -82,23 +96,37 @@ def load_arrays(split: str = "train", *, path=None, download: bool = False, root
     ``root`` is only used with ``download=True``.
     """
     split = _check_split(split)
+    file_split = "test" if split == "test" else "train"
     if download:
         if path is not None:
             raise ValueError("pass either path= or download=True, not both")
-        images, labels = _load_torchvision(split, root)
+        images, labels = _load_torchvision(file_split, root)
     else:
-        file, hint = _resolve_file(split, path)
+        file, hint = _resolve_file(file_split, path)
         images, labels = _load_file(file, hint)
+    if split != "test":
+        n_val = validation_size(len(images))
+        if split == "val" and n_val == 0:
+            raise DatasetError(f"{_describe_source(path, download, root)} holds only {len(images)} "
+                               f"training images, too few to hold out a validation split "
+                               f"(a tenth of them). For more, use the full data set: {_USE_FULL}.")
+        rows = slice(len(images) - n_val, None) if split == "val" else slice(0, len(images) - n_val)
+        images, labels = images[rows], labels[rows]
     # Views of read-only arrays cannot be made writable again, so the cache is safe.
     return images.view(), labels.view()
 
 
+def validation_size(n_train_file: int) -> int:
+    """How many rows at the end of a training file of ``n_train_file`` rows form the
+    validation split: a tenth, at most ``VAL_MAX`` (0 for fewer than 10 rows)."""
+    return min(VAL_MAX, n_train_file // VAL_FRACTION)
+
+
 def _check_split(split: str) -> str:
-    try:
-        return _SPLITS[split]
-    except (KeyError, TypeError):
-        raise ValueError(f"split must be one of {sorted(_SPLITS)} ('val' is the test split), "
-                         f"got {split!r}") from None
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {list(SPLITS)} ('val' is held out of the "
+                         f"training file, 'test' is the test file), got {split!r}")
+    return split
 
 
 def _resolve_file(split: str, path) -> tuple[Path, str]:
@@ -295,13 +323,14 @@ def cifar10_dataset(split: str = "train", n: int | None = None, **kw) -> TensorD
 
 def cifar10_loaders(batch_size: int = 64, n_train: int | None = None, n_val: int | None = None,
                     *, seed: int = 0, num_workers: int = 0, **kw):
-    """``(train_loader, val_loader)``; val is the test split.
+    """``(train_loader, val_loader)``: the ``"train"`` and ``"val"`` splits, which share no
+    image with each other or with the test split (read that with ``cifar10_dataset("test")``).
 
     The train loader shuffles with its own ``torch.Generator`` seeded by ``seed``, so the
     batch order is the same on every run whatever else touched the global RNG.
     """
     train = cifar10_dataset("train", n_train, **kw)
-    val = cifar10_dataset("test", n_val, **kw)
+    val = cifar10_dataset("val", n_val, **kw)
     generator = torch.Generator().manual_seed(seed)
     train_loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator,
                               num_workers=num_workers)

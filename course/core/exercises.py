@@ -22,6 +22,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from course.core.paths import CONTENT_ROOT
 
@@ -110,6 +111,19 @@ class Exercise:
         if not 1 <= number <= len(self.steps):
             raise ValueError(f"exercise {self.id} has steps 1 to {len(self.steps)}, not {number}")
         return self.steps[number - 1]
+
+    def resolve_step(self, step: int | None, spell: Callable[[int | None], str], no_step: str) -> int:
+        """The step number a check, hint or set-up of ``step`` means, for the front ends (the
+        notebook and ``course check``), each of which spells its own call: ``spell(n)`` writes
+        it with step ``n``, and ``no_step`` says how to leave the step out. Raises ValueError
+        with one sentence saying what to do."""
+        if self.stepped and step is None:
+            raise ValueError(f"Exercise {self.id} has {len(self.steps)} steps: say which one, e.g. {spell(1)}.")
+        if not self.stepped and step not in (None, 1):
+            raise ValueError(f"Exercise {self.id} has no steps: {no_step}.")
+        if self.stepped and not 1 <= step <= len(self.steps):
+            raise ValueError(f"Exercise {self.id} has steps 1 to {len(self.steps)}, not {step}.")
+        return self.step(step if self.stepped else None).number
 
     def pre_code(self, number: int | None = None) -> str:
         """Code that runs before the learner's code: lesson and exercise set-up, and, in a

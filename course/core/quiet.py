@@ -1,4 +1,4 @@
-"""Keeps Lightning's routine chatter out of lessons and grading runs.
+"""Keeps Lightning's (and MLflow's) routine chatter out of lessons and grading runs.
 
 Every fit logs a device report ("GPU available ..."), a "Tip" advertising a logging
 service, a model summary and "`Trainer.fit` stopped" at INFO level, and Lightning 2.6
@@ -6,7 +6,13 @@ triggers torch's ``LeafSpec`` FutureWarning from its own code: noise around the
 learner's output that is not theirs to act on. Lightning's warnings about the learner's
 code still show, and so does anything the learner prints (a summary they ask for).
 
-Lightning sets its loggers back to INFO when it is imported, which in a notebook
+MLflow logs its store's set-up at INFO ("Creating initial MLflow database tables", "Experiment
+with name 'cifar' does not exist. Creating a new experiment."), which is the course's set-up
+talking, not the learner's code. And Lightning warns that "the number of training batches
+(2) is smaller than the logging interval" whenever an exercise trains on the course's few
+batches: that is about the course's small data, not about anything the learner chose.
+
+Lightning and MLflow set their loggers back to INFO when they are imported, which in a notebook
 happens after the course tools load (in the learner's ``setup`` or first import). So
 when Lightning is not imported yet, an import hook quiets it again right after.
 """
@@ -17,8 +23,8 @@ import logging
 import sys
 import warnings
 
-_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning.fabric")
-_PACKAGES = ("pytorch_lightning", "lightning_fabric", "lightning")  # importing these resets the levels
+_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning.fabric", "mlflow", "alembic")
+_PACKAGES = ("pytorch_lightning", "lightning_fabric", "lightning", "mlflow")  # importing these resets the levels
 
 
 def _apply() -> None:
@@ -29,7 +35,8 @@ def _apply() -> None:
 def quiet_lightning() -> None:
     _apply()
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
-    if not all(name in sys.modules for name in _PACKAGES[:2]) and not any(
+    warnings.filterwarnings("ignore", message=r"The number of training batches \(\d+\) is smaller than the logging interval")
+    if not all(name in sys.modules for name in _PACKAGES) and not any(
             isinstance(f, _QuietAfterImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _QuietAfterImport())
 

@@ -37,7 +37,6 @@ CARD_FILE = "MODEL_CARD.md"
 WIDTHS = (32, 64, 128)
 PCT_START, DIV_FACTOR, FINAL_DIV_FACTOR = 0.25, 20, 200  # the one-cycle schedule's shape
 MOMENTUM_RANGE = (0.85, 0.95)  # one-cycle lowers momentum while the learning rate rises
-N_VAL = 2000  # held out from the training split to pick the best checkpoint; the test set stays unseen
 CHECK_IMAGES = 1000  # real test images on which ONNX Runtime must match PyTorch
 # `course` imports this module before torch and Lightning: the budget counts from here,
 # so their import time is inside it too.
@@ -439,22 +438,22 @@ def _load() -> str:
 
 
 def load_data(subset: bool, download: bool):
-    """(train images, train labels, test images, test labels, description)."""
+    """(train, val and test images and labels, description). The validation split is
+    course.core.data's: held out of the training file to pick the best checkpoint, so the test
+    set stays unseen."""
     from course.core import data
 
     if subset:  # the shipped 3,000 + 1,000 images: for a quick check of the command
         saved = os.environ.pop(data.ENV_DIR, None)
         try:
-            train = data.load_arrays("train")
-            test = data.load_arrays("test")
+            splits = [data.load_arrays(split) for split in data.SPLITS]
         finally:
             if saved is not None:
                 os.environ[data.ENV_DIR] = saved
-        return (*train, *test, f"the shipped subset in {data.SUBSET_DIR}")
+        return (*splits[0], *splits[1], *splits[2], f"the shipped subset in {data.SUBSET_DIR}")
     if download:
-        train = data.load_arrays("train", download=True)
-        test = data.load_arrays("test", download=True)
-        return (*train, *test, "torchvision download")
+        splits = [data.load_arrays(split, download=True) for split in data.SPLITS]
+        return (*splits[0], *splits[1], *splits[2], "torchvision download")
     directory = os.environ.get(data.ENV_DIR)
     if not directory:
         raise data.DatasetError(
@@ -463,9 +462,8 @@ def load_data(subset: bool, download: bool):
             f"export {data.ENV_DIR}=/work/shared/cifar10), or pass --download on a machine with internet "
             "(torchvision fetches the official release, 170 MB). `course train --subset` trains on the "
             "shipped 3,000-image subset instead, to try the command.")
-    train = data.load_arrays("train")
-    test = data.load_arrays("test")
-    return (*train, *test, f"{data.ENV_DIR}={directory}")
+    splits = [data.load_arrays(split) for split in data.SPLITS]
+    return (*splits[0], *splits[1], *splits[2], f"{data.ENV_DIR}={directory}")
 
 
 def train(args) -> dict:
@@ -489,10 +487,8 @@ def train(args) -> dict:
     bf16_ok = device.type == "cpu" or (device.type == "cuda" and torch.cuda.is_bf16_supported())
     precision = "bf16-mixed" if bf16_ok and not args.fp32 else "32-true"
 
-    x_train, y_train, x_test, y_test, source = load_data(args.subset, args.download)
-    n_val = min(N_VAL, len(x_train) // 10)
-    x_val, y_val = x_train[-n_val:], y_train[-n_val:]
-    x_fit, y_fit = x_train[:-n_val], y_train[:-n_val]
+    x_fit, y_fit, x_val, y_val, x_test, y_test, source = load_data(args.subset, args.download)
+    n_val = len(x_val)
     if args.limit_train:
         x_fit, y_fit = x_fit[:args.limit_train], y_fit[:args.limit_train]
     steps_per_epoch = len(x_fit) // args.batch_size

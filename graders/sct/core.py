@@ -30,6 +30,16 @@ class SCT:
         self.success = success
         self.errors = {re.compile(pattern): text for pattern, text in (errors or {}).items()}
 
+    def explanation(self, error_type: str, message: str) -> str | None:
+        """The course's explanation of an exception, if it knows it (the exercise's own
+        ``errors`` first, then ``COMMON_ERRORS``); the notebook shows it in the exercise cell,
+        so the cell and the check say the same."""
+        raised = f"{error_type}: {message}"
+        for pattern, text in self.errors.items():
+            if pattern.search(raised):
+                return text
+        return next((text for pattern, text, _ in COMMON_ERRORS if pattern.search(raised)), None)
+
     def explain_error(self, error: dict, fail: Fail, code: str | None = None) -> Fail:
         """Put the instructor's explanation first when the learner's exception is a known one."""
         raised = f"{error.get('type')}: {error.get('message')}"

@@ -1,7 +1,7 @@
 class CIFARDataModule(pl.LightningDataModule):
     def setup(self, stage=None):
         self.train_set = cifar10_dataset("train", 256)
-        self.val_set = cifar10_dataset("test", 128)
+        self.val_set = cifar10_dataset("val", 128)
 
     def train_dataloader(self):
         return DataLoader(self.train_set, batch_size=64, shuffle=____)

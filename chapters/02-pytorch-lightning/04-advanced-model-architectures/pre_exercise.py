@@ -20,7 +20,7 @@ class CIFARDataModule(pl.LightningDataModule):
 
     def setup(self, stage=None):
         self.train_set = cifar10_dataset("train", self.n_train)
-        self.val_set = cifar10_dataset("test", self.n_val)
+        self.val_set = cifar10_dataset("val", self.n_val)
 
     def train_dataloader(self):
         return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True)

@@ -32,8 +32,9 @@ def _loaders_right(got, want, ctx):
         return (f"A training batch has the shape {got['batch_shape']}: the batch must come first, followed by "
                 "3 channels of 32 x 32 pixels, as the data sets give them.")
     if not (got["val_labels"].shape == want["val_labels"].shape and bool((got["val_labels"] == want["val_labels"]).all())):
-        return ("The validation loader does not serve the held-out test split: validate on cifar10_dataset(\"test\", "
-                "128), images the model never trains on.")
+        return ("The validation loader does not serve the validation split: validate on cifar10_dataset(\"val\", "
+                "128), images held out of training. The test split is for the one final measurement, never for "
+                "watching a run.")
     return None
 
 
@@ -64,8 +65,10 @@ cases = [
           says="Pass shuffle=True to the training DataLoader"),
     wrong("shuffles the validation data", replace={"shuffle=False": "shuffle=True"},
           says="shuffling gains nothing"),
-    wrong("validates on training images", replace={'cifar10_dataset("test", 128)': 'cifar10_dataset("train", 128)'},
-          says="held-out test split"),
+    wrong("validates on training images", replace={'cifar10_dataset("val", 128)': 'cifar10_dataset("train", 128)'},
+          says="does not serve the validation split"),
+    wrong("validates on the test split", replace={'cifar10_dataset("val", 128)': 'cifar10_dataset("test", 128)'},
+          says="The test split is for the one final measurement"),
     wrong("fits from a data module the variable does not hold",
           replace={_FIT: "trainer.fit(Classifier(), datamodule=CIFARDataModule())"}, says="did not train from `dm`"),
     wrong("hands the Trainer loaders instead of the data module",

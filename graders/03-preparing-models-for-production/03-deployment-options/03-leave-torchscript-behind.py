@@ -2,8 +2,8 @@
 from graders.sct import SCT, multiple_choice, right, wrong
 
 sct = SCT(multiple_choice({
-    1: "TorchScript is deprecated: torch.jit.trace, script and load all warn, and the warning recommends "
-       "torch.export (or torch.compile in Python). New fixes and runtimes go to the export paths.",
+    1: "torch.jit.script is deprecated too: it prints the same FutureWarning, 'torch.jit.script is deprecated. "
+       "Please switch to torch.compile or torch.export.' All of TorchScript is on its way out, so re-export.",
     3: "A pickled model needs Python, PyTorch and your classes where it loads, and it can run code when it is "
        "unpickled: no phone app or browser loads it. Export the weights to a format with runtimes there.",
     4: "torch.compile speeds up a model inside the running Python process; it writes no file to ship. For other "
@@ -11,7 +11,8 @@ sct = SCT(multiple_choice({
 }))
 
 cases = [
-    wrong("keeps TorchScript", replace={"answer = 2": "answer = 1"}, says="TorchScript is deprecated"),
+    wrong("thinks only tracing is deprecated", replace={"answer = 2": "answer = 1"},
+          says="torch.jit.script is deprecated too"),
     wrong("pickles the model", replace={"answer = 2": "answer = 3"}, says="no phone app or browser loads it"),
     wrong("thinks torch.compile writes a file", replace={"answer = 2": "answer = 4"}, says="writes no file"),
     right("writes the number with a comment", replace={"answer = 2": "answer = 2  # torch.export or ONNX"}),

@@ -1,8 +1,29 @@
 """SCT for 3.4.1, Serve predictions with FastAPI."""
-from graders.sct import SCT, avoids, correct, endpoint, right, uses, variable, wrong
+import ast
+
+from graders.sct import SCT, avoids, correct, custom, endpoint, right, uses, variable, wrong
+
+BLOCKING = ("`{name}` is an `async def`, so it runs on the server's one event loop, and the model call inside it "
+            "blocks that loop: while it computes, no other request (a health check included) is answered. Make it a "
+            "plain `def`, which FastAPI runs in its thread pool (read the upload with file.file.read()), or await "
+            "the model call through starlette.concurrency.run_in_threadpool.")
+
+
+def _blocking_async_endpoint(got, want, ctx):
+    """A coroutine endpoint that calls the model directly, without handing the call to a thread."""
+    for node in ast.walk(ctx.tree):
+        if isinstance(node, ast.AsyncFunctionDef):
+            calls = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+            offloads = any(isinstance(n, ast.Call) and getattr(n.func, "attr", getattr(n.func, "id", ""))
+                           in ("run_in_threadpool", "to_thread", "run_in_executor") for n in ast.walk(node))
+            if "classifier" in calls and not offloads:
+                return BLOCKING.format(name=node.name)
+    return None
+
 
 sct = SCT(
     variable("app").instance_of("fastapi.FastAPI"),
+    custom(judge=_blocking_async_endpoint),
     correct(endpoint("app", "/predict", upload="file").predicts(images=4).rejects("text", "empty", "truncated"),
             diagnose=[
                 avoids(".softmax", "torch.softmax", "torch.nn.functional.softmax",
@@ -16,9 +37,9 @@ sct = SCT(
 
 cases = [
     wrong("lets a bad upload crash the app",
-          replace={"    try:\n        pixels = decode_image(await file.read())\n    except ImageError as err:\n"
+          replace={"    try:\n        pixels = decode_image(file.file.read())\n    except ImageError as err:\n"
                    '        raise HTTPException(status_code=422, detail=f"not a usable image: {err}")\n':
-                   "    pixels = decode_image(await file.read())\n"},
+                   "    pixels = decode_image(file.file.read())\n"},
           says="answered 500, a server error"),
     wrong("answers bad input with a 500", replace={"status_code=422": "status_code=500"}, says="a server error"),
     wrong("applies softmax again", replace={"probs = classifier(torch.from_numpy(to_model_input(pixels)))[0]":
@@ -30,7 +51,15 @@ cases = [
           says="Prepare the pixels with to_model_input"),
     wrong("answers with the class index", replace={'"label": CLASSES[int(probs.argmax())]': '"label": int(probs.argmax())'},
           says="should be a str"),
-    right("answers 400 from a plain function",
-          replace={"async def predict(file: UploadFile):": "def predict(file: UploadFile):",
-                   "await file.read()": "file.file.read()", "status_code=422": "status_code=400"}),
+    wrong("calls the model inside an async def", replace={"def predict(file: UploadFile):":
+                                                          "async def predict(file: UploadFile):",
+                                                          "file.file.read()": "await file.read()"},
+          says="blocks that loop"),
+    right("answers 400 from a coroutine that hands the model call to a thread",
+          replace={"def predict(file: UploadFile):": "async def predict(file: UploadFile):",
+                   "file.file.read()": "await file.read()", "status_code=422": "status_code=400",
+                   "torch.inference_mode()": "torch.no_grad()",
+                   "probs = classifier(torch.from_numpy(to_model_input(pixels)))[0]":
+                   "probs = (await run_in_threadpool(classifier, torch.from_numpy(to_model_input(pixels))))[0]",
+                   "app = FastAPI()": "from starlette.concurrency import run_in_threadpool\napp = FastAPI()"}),
 ]

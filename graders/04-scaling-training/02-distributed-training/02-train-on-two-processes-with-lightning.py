@@ -13,7 +13,8 @@ sct = SCT(
     trainer("trainer").fitted(),
     expression("model.hparams.lr").equals(msg=(
         "Scale the learning rate with the number of processes: two processes make each step average twice as "
-        "many images, so the linear scaling rule gives BASE_LR * devices (expected {expected}, got {got}).")),
+        "many images, so the linear scaling rule, which holds for SGD as here, gives BASE_LR * devices "
+        "(expected {expected}, got {got}).")),
     errors={r"not compatible with an interactive environment": (
         "strategy=\"ddp\" starts each process by running your script again from the top, which a notebook "
         "cannot do. In Jupyter use strategy=\"ddp_notebook\", which forks the running kernel instead.")},

@@ -2,19 +2,21 @@
 from graders.sct import SCT, multiple_choice, right, wrong
 
 sct = SCT(multiple_choice({
-    1: "The processes do not read the same images: a DistributedSampler gives each its own shard, so one step "
-       "covers 8 x 64 = 512 different images, and the averaged gradient is that of a batch of 512.",
-    3: "batch_size is per process, not split among them: each of the eight processes reads 64 images per step, "
-       "so the global batch is 512, not 8.",
-    4: "Averaging gradients gives the gradient of one large batch, and a step of that gradient still has the "
-       "size the learning rate sets; a larger batch has less noise, so it usually needs a larger learning rate.",
+    1: "Splitting one batch among the GPUs is what the old nn.DataParallel did. Under DDP, batch_size is per "
+       "process: each of the eight reads 64 images of its own, so one step covers 8 x 64 = 512 images.",
+    2: "Averaging keeps each gradient about the same size, but it is now the gradient of 512 images, less noisy, "
+       "and an epoch has 8 times fewer steps: at 0.05 an epoch moves the weights far less. For SGD the linear "
+       "scaling rule multiplies the learning rate by 8, with a warm-up.",
+    3: "Lightning gives each DDP process a DistributedSampler, so each reads its own shard: one step covers "
+       "8 x 64 = 512 different images. The same 64 images on every GPU would be eight times the work for one "
+       "batch's gradient.",
 }))
 
 cases = [
-    wrong("thinks every process reads the same batch", replace={"answer = 2": "answer = 1"}, says="own shard"),
-    wrong("thinks the batch is split among the GPUs", replace={"answer = 2": "answer = 3"},
+    wrong("thinks DDP splits the batch among the GPUs", replace={"answer = 4": "answer = 1"},
           says="batch_size is per process"),
-    wrong("thinks averaging cancels the learning rate", replace={"answer = 2": "answer = 4"},
-          says="usually needs a larger learning rate"),
-    right("writes the number with a comment", replace={"answer = 2": "answer = 2  # 8 x 64 = 512"}),
+    wrong("thinks averaging makes the learning rate independent of the batch", replace={"answer = 4": "answer = 2"},
+          says="linear scaling rule"),
+    wrong("thinks every process reads the same batch", replace={"answer = 4": "answer = 3"}, says="own shard"),
+    right("writes the number with a comment", replace={"answer = 4": "answer = 4  # 8 x 64 = 512"}),
 ]

@@ -2,17 +2,19 @@
 from graders.sct import SCT, multiple_choice, right, wrong
 
 sct = SCT(multiple_choice({
-    1: "Compiled code is not always faster: here each compiled step took 55 ms against 28 ms in eager mode. And "
-       "the first-step cost comes back in every new process whose cache is cold, such as each new job.",
-    2: "Nothing forbids it: the generated code can be slower than eager PyTorch for a small model on a CPU, "
-       "where there are few kernels to fuse. That is why you measure before and after.",
-    4: "torch.compile compiles training steps too, backward included (through AOTAutograd); the question is "
+    1: "A one-time cost is repaid only by steps that are faster. Here each compiled step takes 55 ms against 28 ms "
+       "in eager mode, so the gap grows with every step: 1,000 steps take 28 s eager and 15 s + 55 s compiled.",
+    2: "torch.compile compiles training steps too, backward included (through AOTAutograd); the question is "
        "only whether the measured steps get faster.",
+    4: "Compiled code is not always faster: for a small model on a CPU there are few kernels to fuse, and the "
+       "generated code can lose to eager PyTorch. The warm-up is the 15 s first step; a steady 55 ms after it is "
+       "the compiled speed. Measure, then decide.",
 }))
 
 cases = [
-    wrong("thinks compiling always helps", replace={"answer = 3": "answer = 1"}, says="not always faster"),
-    wrong("distrusts the measurement", replace={"answer = 3": "answer = 2"}, says="measure before and after"),
-    wrong("thinks backward cannot be compiled", replace={"answer = 3": "answer = 4"}, says="backward included"),
+    wrong("thinks a long run always repays compiling", replace={"answer = 3": "answer = 1"},
+          says="repaid only by steps that are faster"),
+    wrong("thinks backward cannot be compiled", replace={"answer = 3": "answer = 2"}, says="backward included"),
+    wrong("thinks compiled code is never slower", replace={"answer = 3": "answer = 4"}, says="not always faster"),
     right("writes the number with a comment", replace={"answer = 3": "answer = 3  # measure, then decide"}),
 ]

@@ -1,2 +1,2 @@
 # The number of the option you choose
-answer = 2
+answer = 3

@@ -1,1 +1,1 @@
-answer = 3
+answer = 1

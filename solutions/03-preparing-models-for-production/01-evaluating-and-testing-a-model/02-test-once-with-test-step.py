@@ -11,5 +11,5 @@ class TestedCNN(LitCNN):
     # A matrix is not one number: compute it, do not log it
     def on_test_epoch_end(self):
         self.confusion = self.confmat.compute()
-
 results = trainer.test(TestedCNN.load_from_checkpoint("trained.ckpt"), test_loader)
+print(results, trainer.lightning_module.confusion.diag())

@@ -5,3 +5,8 @@ model = CIFARClassifier(lr=BASE_LR * devices)
 trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=devices,
                      strategy="ddp_notebook", **QUIET)
 trainer.fit(model, train_loader)
+# What each process saw, and its final weights
+import glob
+records = [torch.load(path) for path in sorted(glob.glob("ranks/*.pt"))]
+weights = [torch.cat([t.flatten() for t in r["state_dict"].values()]) for r in records]
+print([len(r["images"]) for r in records], [(w - weights[0]).abs().max().item() for w in weights])

@@ -1,1 +1,1 @@
-answer = 2
+answer = 4

@@ -11,4 +11,4 @@ def ort_predict(images):
 
 
 ort_row = measure("onnxruntime int8", ort_predict, "model-int8.onnx")
-print(baseline, ort_row, sep="\n")
+print(baseline, ort_baseline, ort_row, sep="\n")

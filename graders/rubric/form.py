@@ -1,120 +1,33 @@
-"""The course rubric, as far as a program can check it.
-
-The loader (``course.core.exercises``) already rejects content that is malformed: missing
-fields, wrong types, missing files. The rubric is about numbers and style. Each rule is a
-pure function of one course, lesson or exercise that returns a list of violations, each a
-message naming the item, the rule and the measured value, e.g.
-
-    2.3.1: context is 812 characters; the rubric allows 180-780
-
-``COURSE_RULES``, ``LESSON_RULES`` and ``EXERCISE_RULES`` name every rule;
-``graders/test_rubric.py`` runs each on the real course and ``tests/test_rubric.py``
-shows each one failing on a broken copy. The runtime budget is the one rule that needs a
-run: it lives in ``graders.budget`` and ``graders/test_course.py``.
-"""
+"""Rules of form: counts, lengths and style of the course, its lessons and exercises."""
 from __future__ import annotations
 
-import io
 import re
-import tokenize
-from typing import Callable
 
 from course.core.blanks import blank_lines, matches_solution, near_blanks
-from course.core.exercises import Course, Exercise, Lesson, Step
-
-CHAPTERS = (1, 2, 3, 4)
-LESSONS_PER_CHAPTER = {1: (3, 3), 2: (3, 4), 3: (3, 4), 4: (3, 4)}
-LESSONS = (12, 15)
-EXERCISES_PER_LESSON = (2, 4)
-MIN_CODING, MAX_MULTIPLE_CHOICE = 2, 1
-SCRIPT_WORDS = (400, 600)
-OBJECTIVE_WORDS = (10, 60)  # "a clear objective": at least a real sentence, not an essay
-BULLET_WORDS = 8  # a slide bullet is a short phrase
-CONTEXT_CHARS = (180, 780)
-ITEMS = (1, 4)  # instructions and hints
-CODE_LINES = 15
-COMMENT_CHARS = 60  # a comment is under this many characters, "# " included
-
-# Words that keep their capitals inside a sentence-case title. Words with a capital after
-# their first letter (LightningModule, DataLoader, GPU) and words in backticks are
-# recognised as names without being listed.
-PROPER_NAMES = frozenset({
-    "PyTorch", "Lightning", "CIFAR-10", "CIFAR", "ONNX", "FastAPI", "TorchScript", "LSTM", "RNN", "CNN",
-    "GPU", "GPUs", "CPU", "CPUs", "torchmetrics", "TensorBoard", "MLflow", "Python", "NumPy", "CUDA", "MPS",
-    "Apple", "Hugging", "Face", "Weights", "Biases", "I",
-    "Optuna", "SQLite", "SLURM", "Runtime",  # chapter 4: tools it names in titles
-    # Lightning and PyTorch classes whose names are one capitalised word: in a title they
-    # name the class, as in the course text ("the `Trainer` runs the loop").
-    "Trainer", "Tensor", "Callback", "Fabric",
-})
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _range(low: int, high: int) -> str:
-    return str(low) if low == high else f"{low}-{high}"
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-def _step_label(ex: Exercise, step: Step) -> str:
-    return f"{ex.id} step {step.number}" if ex.stepped else ex.id
-
-
-def _lines(code: str) -> list[str]:
-    return code.rstrip().splitlines()
-
-
-def comments(code: str) -> list[tuple[int, str]]:
-    """``(line, text)`` of every comment, in order; strings that hold '#' are not comments."""
-    try:
-        return [(tok.start[0], tok.string) for tok in tokenize.generate_tokens(io.StringIO(code).readline)
-                if tok.type == tokenize.COMMENT]
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass
-    # Code that does not tokenize (a scaffold may not): scan each line, skipping quotes.
-    found = []
-    for number, line in enumerate(code.splitlines(), 1):
-        quote = None
-        for i, char in enumerate(line):
-            if quote:
-                quote = None if char == quote else quote
-            elif char in "'\"":
-                quote = char
-            elif char == "#":
-                found.append((number, line[i:].rstrip()))
-                break
-    return found
-
-
-_TITLE_WORD = re.compile(r"^[\"'(\[]*(.*?)[\"'),.:;!?\]]*$")
-
-
-def sentence_case_problems(title: str) -> list[str]:
-    """Words that break sentence case: the first word starts with a capital, and no other
-    word does unless it is a name (PROPER_NAMES, inner capitals, or in backticks)."""
-    problems = []
-    # Backticked spans are code: drop them before looking at words.
-    words = re.sub(r"`[^`]*`", " CODE ", title).split()
-    for i, raw in enumerate(words):
-        word = re.sub(r"['’]s$", "", _TITLE_WORD.match(raw).group(1))  # "Lightning's" is the name "Lightning"
-        if not word or word == "CODE" or not word[0].isalpha():
-            continue
-        if i == 0:
-            if word[0].islower() and word not in PROPER_NAMES:
-                problems.append(f"'{word}' should start with a capital")
-            continue
-        is_name = word in PROPER_NAMES or any(c.isupper() for c in word[1:])
-        if word[0].isupper() and not is_name:
-            problems.append(f"'{word}' should be lower case")
-    return problems
-
+from course.core.exercises import Course, Exercise, Lesson
+from graders.rubric.common import (
+    BULLET_WORDS,
+    CHAPTERS,
+    CODE_LINES,
+    COMMENT_CHARS,
+    CONTEXT_CHARS,
+    EXERCISES_PER_LESSON,
+    ITEMS,
+    LESSONS,
+    LESSONS_PER_CHAPTER,
+    MAX_MULTIPLE_CHOICE,
+    MIN_CODING,
+    OBJECTIVE_WORDS,
+    SCRIPT_WORDS,
+    allowed_range,
+    clip,
+    comments,
+    lines_of,
+    plural,
+    sentence_case_problems,
+    step_label,
+    words,
+)
 
 # --- course ---------------------------------------------------------------------------------
 
@@ -128,7 +41,7 @@ def course_chapters(course: Course) -> list[str]:
     ids = [int(ch.id) for ch in course.chapters]
     if ids == list(CHAPTERS):
         return []
-    return [f"course: the course has {_plural(len(ids), 'chapter')} ({', '.join(map(str, ids)) or 'none'}); "
+    return [f"course: the course has {plural(len(ids), 'chapter')} ({', '.join(map(str, ids)) or 'none'}); "
             f"the rubric requires chapters {', '.join(map(str, CHAPTERS))}"]
 
 
@@ -136,7 +49,7 @@ def course_lessons(course: Course) -> list[str]:
     n = len(course.lessons)
     if LESSONS[0] <= n <= LESSONS[1]:
         return []
-    return [f"course: the course has {_plural(n, 'lesson')}; the rubric allows {_range(*LESSONS)}"]
+    return [f"course: the course has {plural(n, 'lesson')}; the rubric allows {allowed_range(*LESSONS)}"]
 
 
 def chapter_lessons(course: Course) -> list[str]:
@@ -145,8 +58,8 @@ def chapter_lessons(course: Course) -> list[str]:
     for number, (low, high) in LESSONS_PER_CHAPTER.items():
         n = len(by_id[number].lessons) if number in by_id else 0
         if not low <= n <= high:
-            problems.append(f"chapter {number}: the chapter has {_plural(n, 'lesson')}; "
-                            f"the rubric allows {_range(low, high)}")
+            problems.append(f"chapter {number}: the chapter has {plural(n, 'lesson')}; "
+                            f"the rubric allows {allowed_range(low, high)}")
     return problems
 
 
@@ -188,7 +101,7 @@ def lesson_exercises(lesson: Lesson) -> list[str]:
     low, high = EXERCISES_PER_LESSON
     if low <= n <= high:
         return []
-    return [f"{lesson.id}: the lesson has {_plural(n, 'exercise')} after its video; the rubric allows {low}-{high}"]
+    return [f"{lesson.id}: the lesson has {plural(n, 'exercise')} after its video; the rubric allows {low}-{high}"]
 
 
 def lesson_coding(lesson: Lesson) -> list[str]:
@@ -196,32 +109,32 @@ def lesson_coding(lesson: Lesson) -> list[str]:
     n = sum(ex.type != "multiple_choice" for ex in lesson.exercises)
     if n >= MIN_CODING:
         return []
-    return [f"{lesson.id}: the lesson has {_plural(n, 'coding exercise')}; the rubric requires at least {MIN_CODING}"]
+    return [f"{lesson.id}: the lesson has {plural(n, 'coding exercise')}; the rubric requires at least {MIN_CODING}"]
 
 
 def lesson_multiple_choice(lesson: Lesson) -> list[str]:
     n = sum(ex.type == "multiple_choice" for ex in lesson.exercises)
     if n <= MAX_MULTIPLE_CHOICE:
         return []
-    return [f"{lesson.id}: the lesson has {_plural(n, 'multiple-choice exercise')}; "
+    return [f"{lesson.id}: the lesson has {plural(n, 'multiple-choice exercise')}; "
             f"the rubric allows at most {MAX_MULTIPLE_CHOICE}"]
 
 
 def lesson_objective(lesson: Lesson) -> list[str]:
     text = " ".join(lesson.objective.split())
-    n = len(_words(text))
+    n = len(words(text))
     low, high = OBJECTIVE_WORDS
     problems = []
     if not low <= n <= high:
-        problems.append(f"{lesson.id}: the learning objective has {_plural(n, 'word')}; the rubric allows {low}-{high}")
+        problems.append(f"{lesson.id}: the learning objective has {plural(n, 'word')}; the rubric allows {low}-{high}")
     if text and (not text[0].isupper() or text[-1] not in ".!?"):
         problems.append(f"{lesson.id}: the learning objective is not a complete sentence (it should start with a "
-                        f"capital and end with a full stop): '{_clip(text)}'")
+                        f"capital and end with a full stop): '{clip(text)}'")
     return problems
 
 
 def video_script_length(lesson: Lesson) -> list[str]:
-    n = len(_words(lesson.video.script))
+    n = len(words(lesson.video.script))
     low, high = SCRIPT_WORDS
     if low <= n <= high:
         return []
@@ -247,7 +160,7 @@ def video_script_markdown(lesson: Lesson) -> list[str]:
         for what, pattern in _MARKDOWN:
             if pattern.search(line):
                 problems.append(f"{lesson.id}: the video script has Markdown ({what}) on line {number}; "
-                                f"the rubric allows plain sentences only: '{_clip(line.strip())}'")
+                                f"the rubric allows plain sentences only: '{clip(line.strip())}'")
                 break
     return problems
 
@@ -262,7 +175,7 @@ def video_script_sentences(lesson: Lesson) -> list[str]:
         for sentence in re.split(r"(?<=[.!?])\s+", paragraph):
             if sentence and not (sentence[0].isupper() or sentence[0].isdigit()):
                 problems.append(f"{lesson.id}: a sentence in paragraph {number} of the video script starts in "
-                                f"lower case; the rubric requires complete sentences: '{_clip(sentence)}'")
+                                f"lower case; the rubric requires complete sentences: '{clip(sentence)}'")
     return problems
 
 
@@ -273,7 +186,7 @@ def slides_code(lesson: Lesson) -> list[str]:
 
 
 def slides_build(lesson: Lesson) -> list[str]:
-    return [f"{lesson.id}: slide {i} ('{slide.title}') has {_plural(len(slide.steps), 'step')}; the rubric "
+    return [f"{lesson.id}: slide {i} ('{slide.title}') has {plural(len(slide.steps), 'step')}; the rubric "
             f"requires at least 2, so that the slide builds step by step"
             for i, slide in enumerate(lesson.video.slides, 1) if len(slide.steps) < 2]
 
@@ -285,7 +198,7 @@ def slide_bullets(lesson: Lesson) -> list[str]:
             bullet = " ".join((step.get("bullet") or "").split())
             if not bullet:
                 continue
-            n = len(_words(bullet))
+            n = len(words(bullet))
             if n > BULLET_WORDS:
                 problems.append(f"{lesson.id}: bullet {j} of slide {i} has {n} words; the rubric allows at most "
                                 f"{BULLET_WORDS} (a short phrase): '{bullet}'")
@@ -324,7 +237,7 @@ def _items(ex: Exercise, what: str) -> list[str]:
     low, high = ITEMS
     problems = []
     for step in ex.steps:
-        label, items = _step_label(ex, step), getattr(step, what)
+        label, items = step_label(ex, step), getattr(step, what)
         if not low <= len(items) <= high:
             problems.append(f"{label}: there are {len(items)} {what}; the rubric allows {low}-{high}")
         for k, item in enumerate(items, 1):
@@ -332,7 +245,7 @@ def _items(ex: Exercise, what: str) -> list[str]:
             # would make a list within the list.
             if "\n" in item.strip() or re.match(r"^\s*([-*+•]|\d+[.)])\s", item):
                 problems.append(f"{label}: {what[:-1]} {k} is not a single bullet (it holds a line break or a "
-                                f"list marker); the rubric allows one bullet per item: '{_clip(item)}'")
+                                f"list marker); the rubric allows one bullet per item: '{clip(item)}'")
     return problems
 
 
@@ -345,16 +258,16 @@ def exercise_hints(ex: Exercise) -> list[str]:
 
 
 def exercise_success(ex: Exercise) -> list[str]:
-    return [f"{_step_label(ex, step)}: the success message is empty; the rubric requires one"
+    return [f"{step_label(ex, step)}: the success message is empty; the rubric requires one"
             for step in ex.steps if not step.success.strip()]
 
 
 def _code_length(ex: Exercise, which: str, name: str) -> list[str]:
     problems = []
     for step in ex.steps:
-        n = len(_lines(getattr(step, which)))
+        n = len(lines_of(getattr(step, which)))
         if n > CODE_LINES:
-            problems.append(f"{_step_label(ex, step)}: the {name} has {n} lines; the rubric allows at most {CODE_LINES}")
+            problems.append(f"{step_label(ex, step)}: the {name} has {n} lines; the rubric allows at most {CODE_LINES}")
     return problems
 
 
@@ -376,7 +289,7 @@ def comments_match(ex: Exercise) -> list[str]:
                  if i >= len(sample) or i >= len(solution) or sample[i] != solution[i])
         got = repr(sample[k]) if k < len(sample) else "missing"
         want = repr(solution[k]) if k < len(solution) else "missing"
-        problems.append(f"{_step_label(ex, step)}: the sample code's comments differ from the solution's: "
+        problems.append(f"{step_label(ex, step)}: the sample code's comments differ from the solution's: "
                         f"comment {k + 1} is {got} in the sample code and {want} in the solution")
     return problems
 
@@ -384,7 +297,7 @@ def comments_match(ex: Exercise) -> list[str]:
 def comment_style(ex: Exercise) -> list[str]:
     problems = []
     for step in ex.steps:
-        label = _step_label(ex, step)
+        label = step_label(ex, step)
         for which, code in (("sample code", step.scaffold), ("solution", step.solution)):
             for line, text in comments(code):
                 if not text.startswith("# "):
@@ -403,21 +316,21 @@ def blank_form(ex: Exercise) -> list[str]:
     problems = []
     for step in ex.steps:
         for line, run in near_blanks(step.scaffold):
-            problems.append(f"{_step_label(ex, step)}: the sample code has {len(run)} underscores ({run}) on line "
+            problems.append(f"{step_label(ex, step)}: the sample code has {len(run)} underscores ({run}) on line "
                             f"{line}; the rubric allows blanks of exactly four (____)")
     return problems
 
 
 def sample_has_blank(ex: Exercise) -> list[str]:
-    return [f"{_step_label(ex, step)}: the sample code has 0 blanks; the rubric requires at least 1"
+    return [f"{step_label(ex, step)}: the sample code has 0 blanks; the rubric requires at least 1"
             for step in ex.steps if not blank_lines(step.scaffold)]
 
 
 def blanks_fill_to_solution(ex: Exercise) -> list[str]:
     problems = []
     for step in ex.steps:
-        label = _step_label(ex, step)
-        sample, solution = _lines(step.scaffold), _lines(step.solution)
+        label = step_label(ex, step)
+        sample, solution = lines_of(step.scaffold), lines_of(step.solution)
         left = blank_lines(step.solution)
         if left:
             problems.append(f"{label}: the solution has a blank on line {left[0]}; the rubric allows none")
@@ -433,56 +346,3 @@ def blanks_fill_to_solution(ex: Exercise) -> list[str]:
     return problems
 
 
-def _clip(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-Rule = Callable[..., list[str]]
-
-COURSE_RULES: dict[str, Rule] = {
-    "four chapters": course_chapters,
-    "12 to 15 lessons": course_lessons,
-    "lessons per chapter": chapter_lessons,
-    "lessons numbered without gaps": chapter_numbering,
-    "a capstone in every chapter": chapter_capstone,
-    "an iterative and a sequential exercise": course_exercise_types,
-}
-
-LESSON_RULES: dict[str, Rule] = {
-    "2 to 4 exercises": lesson_exercises,
-    "at least 2 coding exercises": lesson_coding,
-    "at most 1 multiple-choice exercise": lesson_multiple_choice,
-    "learning objective": lesson_objective,
-    "script of 400 to 600 words": video_script_length,
-    "script without Markdown": video_script_markdown,
-    "script in complete sentences": video_script_sentences,
-    "slides contain code": slides_code,
-    "slides build step by step": slides_build,
-    "slide bullets are short phrases": slide_bullets,
-    "slide titles in sentence case": slide_titles,
-}
-
-EXERCISE_RULES: dict[str, Rule] = {
-    "title in sentence case": exercise_title,
-    "context of 180 to 780 characters": exercise_context,
-    "1 to 4 instructions, each a bullet": exercise_instructions,
-    "1 to 4 hints, each a bullet": exercise_hints,
-    "sample code of at most 15 lines": sample_length,
-    "solution of at most 15 lines": solution_length,
-    "success message": exercise_success,
-    "same comments in sample and solution": comments_match,
-    "comment style": comment_style,
-    "blanks are four underscores": blank_form,
-    "sample code has a blank": sample_has_blank,
-    "blanks fill to the solution": blanks_fill_to_solution,
-}
-
-
-def check(course: Course) -> list[str]:
-    """Every violation in ``course``, course-level rules included."""
-    found = [v for rule in COURSE_RULES.values() for v in rule(course)]
-    for lesson in course.lessons:
-        found += [v for rule in LESSON_RULES.values() for v in rule(lesson)]
-        for ex in lesson.exercises:
-            found += [v for rule in EXERCISE_RULES.values() for v in rule(ex)]
-    return found
