@@ -617,7 +617,8 @@ loader = DataLoader(TensorDataset(torch.zeros(8, 1)), batch_size=4, shuffle=True
 
 @pytest.fixture(scope="module")
 def loaders(tmp_path_factory):
-    sct = _readme_family() + "\n\nfrom graders.sct import SCT\nsct = SCT(dataloader(\"loader\").batch_size().shuffles())\n"
+    sct = _readme_family() + "\n\nfrom graders.sct import SCT\n" \
+        "sct = SCT(dataloader(\"loader\").batch_size().shuffles())\n"
     return make_exercise(tmp_path_factory.mktemp("loaders"), sct, LOADER_SOLUTION)
 
 
@@ -637,8 +638,8 @@ def test_readme_family_shuffles(loaders):
 
 
 def test_readme_family_subject(loaders):
-    _fails(check(loaders, LOADER_SOLUTION.replace("DataLoader(TensorDataset(torch.zeros(8, 1)), batch_size=4, shuffle=True)",
-                                                  "[1, 2]")),
+    loader = "DataLoader(TensorDataset(torch.zeros(8, 1)), batch_size=4, shuffle=True)"
+    _fails(check(loaders, LOADER_SOLUTION.replace(loader, "[1, 2]")),
            "`loader` should be a DataLoader.", "DataLoader", "list")
 
 
@@ -655,8 +656,9 @@ def test_at_most_passes_for_a_number_within_the_bound(bounded, code):
     _passes(check(bounded, code))
 
 
-@pytest.mark.parametrize("code,got", [("max_diff = 0.5\n", "0.5"), ("import torch\nmax_diff = torch.tensor(0.0)\n",
-                                                                    "tensor(0.)"), ("max_diff = float('nan')\n", "nan")])
+@pytest.mark.parametrize("code,got", [("max_diff = 0.5\n", "0.5"),
+                                      ("import torch\nmax_diff = torch.tensor(0.0)\n", "tensor(0.)"),
+                                      ("max_diff = float('nan')\n", "nan")])
 def test_at_most_fails_for_a_larger_value_or_not_a_number(bounded, code, got):
     _fails(check(bounded, code), f"`max_diff` should be a number of at most 0.0001; got {got}.", "at most 0.0001",
            got, code.count("\n"))

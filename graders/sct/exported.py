@@ -14,7 +14,17 @@ import glob
 import os
 
 from graders.compare import mismatch
-from graders.sct.api import Fail, Family, SubCheck, cifar_batch, class_names, fail_with, learner_error, lookup, missing_fail
+from graders.sct.api import (
+    Fail,
+    Family,
+    SubCheck,
+    cifar_batch,
+    class_names,
+    fail_with,
+    learner_error,
+    lookup,
+    missing_fail,
+)
 
 
 def ort_options():

@@ -9,7 +9,17 @@ from __future__ import annotations
 import copy
 
 from graders.compare import mismatch
-from graders.sct.api import Fail, Family, SubCheck, cifar_batch, class_names, fail_with, learner_error, lookup, missing_fail
+from graders.sct.api import (
+    Fail,
+    Family,
+    SubCheck,
+    cifar_batch,
+    class_names,
+    fail_with,
+    learner_error,
+    lookup,
+    missing_fail,
+)
 
 _EVAL_HELP = ("dropout drops activations at random and batch norm normalises with each batch's own statistics, "
               "so the same image gets different predictions. Call .eval() before inference.")

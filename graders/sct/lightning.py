@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import copy
 
-from graders.sct.api import (SOLUTION, Fail, Family, SubCheck, cifar_batch, class_names, error_fail, fail_with,
-                             learner_error, lookup, missing_fail, resolve)
-
+from graders.sct.api import (
+    SOLUTION,
+    Fail,
+    Family,
+    SubCheck,
+    cifar_batch,
+    class_names,
+    error_fail,
+    fail_with,
+    learner_error,
+    lookup,
+    missing_fail,
+    resolve,
+)
 
 _LIGHTNING_HOOKS = ("training_step", "validation_step", "test_step", "predict_step", "configure_optimizers",
                     "forward", "on_train_epoch_end", "on_validation_epoch_end")

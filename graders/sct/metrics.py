@@ -9,8 +9,19 @@ from __future__ import annotations
 import warnings
 
 from graders.compare import mismatch
-from graders.sct.api import (SOLUTION, Fail, Family, SubCheck, class_names, fail_with, lookup, missing_fail, resolve,
-                             type_label, type_matches)
+from graders.sct.api import (
+    SOLUTION,
+    Fail,
+    Family,
+    SubCheck,
+    class_names,
+    fail_with,
+    lookup,
+    missing_fail,
+    resolve,
+    type_label,
+    type_matches,
+)
 
 _SETTINGS = ("task", "num_classes", "average", "top_k", "multidim_average", "normalize", "threshold")
 

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import copy
 
-from graders.sct.api import (SOLUTION, Fail, Family, SubCheck, cifar_batch, class_names, fail_with, learner_error,
-                             lookup, missing_fail, resolve, type_label, type_matches)
+from graders.sct.api import (
+    SOLUTION,
+    Fail,
+    Family,
+    SubCheck,
+    cifar_batch,
+    class_names,
+    fail_with,
+    learner_error,
+    lookup,
+    missing_fail,
+    resolve,
+    type_label,
+    type_matches,
+)
 
 
 class _Subject:

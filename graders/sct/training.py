@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
-from graders.sct.api import SOLUTION, Fail, Family, SubCheck, class_names, fail_with, resolve  # noqa: F401
 from graders.sct import recorder
+from graders.sct.api import SOLUTION, Fail, Family, SubCheck, class_names, fail_with, resolve  # noqa: F401
 from graders.sct.ran import Ran
 
 _FAST_DEV_RUN_OVERRIDES = ("max_epochs", "max_steps", "limit_train_batches", "limit_val_batches", "val_check_interval",
