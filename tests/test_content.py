@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from course import cli
+from course.core import setup_code
 from course.core.exercises import ROOT, CourseFormatError, load_course
 
 LESSON = Path("02-pytorch-lightning/03-training-with-lightning")
@@ -88,6 +89,78 @@ def test_stepped_exercise_needs_steps(course_copy):
     problems = "\n".join(_problems(course_copy))
     assert "steps: a iterative exercise has 2 to 4 [[steps]]" in problems
     assert "instructions: belongs in each [[steps]] of a stepped exercise" in problems
+
+
+def test_chapter_setup_runs_before_each_lessons_own():
+    """Chapter 3's lessons share one SmallCNN and LitCNN, defined before the lesson's own
+    lines use them; 4.2 derives the chapter's classifier with its mixin; 4.4 opts out."""
+    course = load_course()
+    chapter = (ROOT / "chapters/03-preparing-models-for-production/pre_exercise.py").read_text()
+    for lesson in ("3.1", "3.2", "3.3", "3.4"):
+        pre = course.lesson(lesson).exercises[0].pre_code()
+        assert pre.startswith(chapter) and pre.count("class LitCNN(") == 1
+        assert pre.index("class LitCNN(") < pre.index("trainer.fit(LitCNN(), train_loader)")
+    pre = course.exercise("4.2.2").pre_code()
+    assert pre.index("class CIFARClassifier(pl.LightningModule)") < pre.index("class CIFARClassifier(RankRecorder, CIFARClassifier)")
+    assert "CIFARClassifier" not in course.exercise("4.4.1").pre_code()
+
+
+def _share_the_classifier(course_copy: Path) -> tuple[Path, int]:
+    """Lesson 2.3's classifier derives from one its chapter's set-up defines; returns the
+    chapter's set-up path and the line of the lesson's set-up that reads the shared name."""
+    lesson_pre = course_copy / "chapters" / LESSON / "pre_exercise.py"
+    text = lesson_pre.read_text().replace("class CIFARClassifier(pl.LightningModule):",
+                                          "class CIFARClassifier(SharedClassifier):")
+    lesson_pre.write_text(text)
+    chapter_pre = course_copy / "chapters" / LESSON.parent / "pre_exercise.py"
+    chapter_pre.write_text("import pytorch_lightning as pl\n\n\nclass SharedClassifier(pl.LightningModule):\n    pass\n")
+    return chapter_pre, text.splitlines().index("class CIFARClassifier(SharedClassifier):") + 1
+
+
+def test_chapter_setup_missing_or_broken_is_reported(course_copy):
+    chapter_pre, line = _share_the_classifier(course_copy)
+    pre = load_course(course_copy).exercise("2.3.1").pre_code()
+    assert pre.startswith(chapter_pre.read_text()) and pre.index("class SharedClassifier") < pre.index("(SharedClassifier)")
+    missing = f"chapters/{LESSON}/pre_exercise.py: line {line}: reads `SharedClassifier`, which no set-up defines before it"
+    chapter_pre.unlink()
+    assert [p for p in _problems(course_copy) if p.strip().startswith(missing)]
+    chapter_pre.write_text("class SharedClassifier(:\n    pass\n")
+    problems = _problems(course_copy)
+    assert f"  chapters/{LESSON.parent}/pre_exercise.py: line 1: not valid Python (invalid syntax)" in problems
+    assert [p for p in problems if p.strip().startswith(missing)]
+
+
+def test_a_lesson_may_skip_its_chapters_setup(course_copy):
+    chapter_pre, line = _share_the_classifier(course_copy)
+    meta = course_copy / "chapters" / LESSON / "lesson.toml"
+    meta.write_text("chapter_setup = false\n" + meta.read_text())
+    assert any(p.strip().startswith(f"chapters/{LESSON}/pre_exercise.py: line {line}: reads `SharedClassifier`")
+               for p in _problems(course_copy))
+    chapter_pre.write_text("unused = 1\n")
+    meta.write_text(meta.read_text().replace("SharedClassifier", "pl.LightningModule"))
+    (course_copy / "chapters" / LESSON / "pre_exercise.py").write_text(
+        (ROOT / "chapters" / LESSON / "pre_exercise.py").read_text())
+    assert "unused" not in load_course(course_copy).exercise("2.3.1").pre_code()
+    meta.write_text(meta.read_text().replace("chapter_setup = false", 'chapter_setup = "no"'))
+    assert f"  chapters/{LESSON}/lesson.toml: chapter_setup: must be true (the default) or false" in _problems(course_copy)
+
+
+def test_an_exercises_own_setup_is_checked_after_the_lessons(course_copy):
+    toml = course_copy / "chapters" / f"{EXERCISE}.toml"
+    toml.write_text(toml.read_text() + 'pre_exercise_code = """\n# a fresh model\nmodel = CIFARClassifier(lr=lr)\n"""\n')
+    assert any(p.startswith(f"  chapters/{EXERCISE}.toml: pre_exercise_code: line 2: reads `lr`, which no set-up")
+               for p in _problems(course_copy))
+
+
+def test_setup_check_reads_what_runs_now_not_function_bodies():
+    code = "import torch\n\ndef f():\n    return learner_value\n\nclass A(Base):\n    x = torch.zeros(f.__name__ and 1)\n    y = x + z\n"
+    bound, problems = setup_code.check(code, frozenset({"Base"}))
+    assert {"torch", "f", "A"} <= bound and "x" not in bound  # x is the class's, not the module's
+    assert [p.split(",")[0] for p in problems] == ["line 8: reads `z`"]
+    assert setup_code.check("class A(A):\n    pass\n")[1][0].startswith("line 1: reads `A`")
+    assert setup_code.check("class A(A):\n    pass\n", frozenset({"A"}))[1] == []
+    assert setup_code.check("from helpers import *\nanything()\n")[1] == []
+    assert setup_code.check("[y for y in range(3)]\ntotal = sum(v for v in (1, 2))\n")[1] == []
 
 
 def test_course_list_text_and_json(capsys):

@@ -1,4 +1,4 @@
-"""`course serve`'s API through FastAPI's TestClient, with the model shipped in course/model/."""
+"""`course serve`'s API through FastAPI's TestClient, with the model shipped in course/product/model/."""
 from __future__ import annotations
 
 import io
@@ -192,3 +192,20 @@ def test_openapi_docs_are_served_offline(client):
 def test_missing_model_folder_says_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="model.json is missing"):
         serve.Classifier(tmp_path)
+
+
+def test_a_busy_port_is_reported_before_anything_to_open():
+    """`course serve --port P` on a busy port says so and exits, printing no address to open."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "course", "serve", "--port", str(port)], capture_output=True,
+                             text=True, timeout=120)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "in use" in out.stderr and "--port" in out.stderr
+    assert "http://" not in out.stdout

@@ -6,8 +6,10 @@ Outside CI, where no browser is found, the test is skipped with the reason.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,7 @@ def browser():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1000,900"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # the network requests, for the docs test
     drv = webdriver.Chrome(service=Service(driver), options=options)
     drv.set_page_load_timeout(30)
     yield drv
@@ -107,7 +110,7 @@ def test_pick_a_sample_then_a_bad_file(browser, server, tmp_path):
     browser.find_element("css selector", "#samples button[data-label='automobile']").click()
     _wait_for_answer(browser)
     assert browser.find_element("id", "label").text == "automobile"
-    assert "labelled automobile" in browser.find_element("id", "caption").text
+    assert "true class: automobile" in browser.find_element("id", "caption").text
 
     bad = tmp_path / "notes.png"
     bad.write_text("this is not a picture")
@@ -127,3 +130,61 @@ def test_api_docs_render_without_the_network(browser, server):
     scripts = [s.get_attribute("src") for s in browser.find_elements("tag name", "script") if s.get_attribute("src")]
     assert scripts and all(src.startswith(server) for src in scripts), scripts
     assert "Classify an image" in browser.find_element("tag name", "body").text
+
+
+def test_samples_show_their_true_class_and_whether_the_model_is_right(browser, server):
+    """The ten samples (the first test image of each class) each show their true class;
+    after a click the page marks the answer right or wrong, whatever the model says."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server + "/")
+    WebDriverWait(browser, 20).until(lambda b: len(b.find_elements("css selector", "#samples button")) == 10)
+    buttons = browser.find_elements("css selector", "#samples button")
+    assert [b.find_element("css selector", ".true-class").text for b in buttons] == list(CLASSES)
+    assert "first image of each class" in browser.find_element("css selector", ".picker .note").text
+    marks = {}
+    for label in CLASSES:
+        browser.find_element("css selector", f"#samples button[data-label='{label}']").click()
+        _wait_for_answer(browser)
+        answer = browser.find_element("id", "label").text
+        truth = browser.find_element("id", "truth")
+        assert truth.is_displayed()
+        right = answer == label
+        assert truth.get_attribute("data-correct") == str(right).lower(), (label, answer)
+        assert truth.text.startswith("\u2713 Right" if right else "\u2717 Wrong") and label in truth.text
+        if not right and not any(v is False for v in marks.values()):  # the first wrong answer
+            SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+            browser.save_screenshot(str(SCREENSHOT_DIR / "serve-sample-wrong.png"))
+        marks[label] = right
+    assert "(from the model card)" in browser.find_element("id", "model-info").text
+    accuracy = serve.Classifier().meta["evaluation"]["test_accuracy_onnx"]
+    assert f"{100 * accuracy:.1f}%" in browser.find_element("id", "model-info").text
+    # an upload has no known true class: no mark
+    browser.find_element("id", "file").send_keys(str(serve.WEB_DIR / "samples" / "cat-0.png"))
+    _wait_for_answer(browser)
+    assert not browser.find_element("id", "truth").is_displayed()
+
+
+def test_redoc_renders_and_reaches_no_network(browser, server):
+    """ReDoc's bundle asks cdn.redoc.ly for its logo; the page's Content-Security-Policy makes
+    the browser refuse before any connection. Every other request goes to this server."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get_log("performance")  # drop what earlier tests logged
+    browser.get(server + "/redoc")
+    WebDriverWait(browser, 30).until(lambda b: "Classify an image" in b.find_element("tag name", "body").text)
+    time.sleep(1)  # let the footer's logo request come and be refused
+    sent, refused = {}, set()
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message["params"]
+        if message["method"] == "Network.requestWillBeSent":
+            sent[params["requestId"]] = params["request"]["url"]
+        elif message["method"] == "Network.loadingFailed" and params.get("blockedReason") == "csp":
+            refused.add(params["requestId"])
+    local = (server, "data:", f"blob:{server}")
+    outside = {rid: url for rid, url in sent.items() if not url.startswith(local)}
+    assert any(url.startswith(server + "/openapi.json") for url in sent.values())
+    assert set(outside) <= refused, {url for rid, url in outside.items() if rid not in refused}
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOT_DIR / "serve-redoc.png"))

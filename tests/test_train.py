@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from course.product import train
+from course.product.train import data, network, schedule
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,7 +47,7 @@ def test_course_train_runs_end_to_end_on_the_subset(tmp_path):
     from course.product.api import create_app
 
     with TestClient(create_app(out)) as client:
-        png = (REPO / "course" / "web" / "samples" / "cat-0.png").read_bytes()
+        png = (REPO / "course" / "product" / "web" / "samples" / "cat-0.png").read_bytes()
         r = client.post("/predict", files={"file": ("cat.png", png, "image/png")})
         assert r.status_code == 200 and r.json()["label"] in meta["classes"]
 
@@ -65,7 +65,7 @@ def test_course_train_without_the_full_data_says_how_to_get_it(tmp_path):
 def test_augment_crops_and_flips_whole_batches():
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (64, 32, 32, 3), dtype=torch.uint8)
-    out = train.augment(images, g)
+    out = data.augment(images, g)
     assert out.shape == images.shape and out.dtype == torch.uint8
     # each output row is a shifted (maybe mirrored) window of its own image, padding reflected
     padded = torch.nn.functional.pad(images.permute(0, 3, 1, 2).float(), (4, 4, 4, 4), mode="reflect")
@@ -82,31 +82,31 @@ def test_no_crop_and_no_flip_is_the_identity():
     g = torch.Generator().manual_seed(1)
     images = torch.randint(0, 256, (8, 32, 32, 3), dtype=torch.uint8)
     # pad=0 leaves no room to shift; whatever the flips, each image is itself or its mirror
-    out = train.augment(images, g, pad=0)
+    out = data.augment(images, g, pad=0)
     for i in range(8):
         assert torch.equal(out[i], images[i]) or torch.equal(out[i], images[i].flip(1))
 
 
 def test_epochs_for_budget_fits_the_budget():
     # 1,000 images/s, 48,000 images: 49.4 s of training + 0.7 s of validation per epoch
-    assert train.epochs_for_budget(600, 1000, 48_000, 2000, reserve_s=45) == 11
-    assert train.epochs_for_budget(60, 1000, 48_000, 2000, reserve_s=45) == 1  # never zero
+    assert schedule.epochs_for_budget(600, 1000, 48_000, 2000, reserve_s=45) == 11
+    assert schedule.epochs_for_budget(60, 1000, 48_000, 2000, reserve_s=45) == 1  # never zero
 
 
 def test_network_size_and_output():
-    net = train.build_net()
+    net = network.build_net()
     assert 400_000 < sum(p.numel() for p in net.parameters()) < 600_000
     assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
 
 
 def test_served_model_outputs_probabilities():
-    net = train.build_net().eval()
+    net = network.build_net().eval()
     x = torch.randn(3, 3, 32, 32)
     for flip in (False, True):
-        probs = train.Served(net, flip=flip)(x)
+        probs = network.Served(net, flip=flip)(x)
         torch.testing.assert_close(probs.sum(1), torch.ones(3))
-    mirrored = train.Served(net, flip=True)(x.flip(3))
-    torch.testing.assert_close(mirrored, train.Served(net, flip=True)(x))  # symmetric by construction
+    mirrored = network.Served(net, flip=True)(x.flip(3))
+    torch.testing.assert_close(mirrored, network.Served(net, flip=True)(x))  # symmetric by construction
     assert np.all(np.isfinite(mirrored.detach().numpy()))
 
 
@@ -116,16 +116,67 @@ def test_clock_schedule_has_the_shape_of_torch_one_cycle():
     opt = torch.optim.SGD([param], lr=0.2, momentum=0.9, nesterov=True)
     total = 200
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=0.2, total_steps=total, pct_start=train.PCT_START, anneal_strategy="linear",
-        div_factor=train.DIV_FACTOR, final_div_factor=train.FINAL_DIV_FACTOR,
-        base_momentum=train.MOMENTUM_RANGE[0], max_momentum=train.MOMENTUM_RANGE[1])
+        opt, max_lr=0.2, total_steps=total, pct_start=network.PCT_START, anneal_strategy="linear",
+        div_factor=network.DIV_FACTOR, final_div_factor=network.FINAL_DIV_FACTOR,
+        base_momentum=network.MOMENTUM_RANGE[0], max_momentum=network.MOMENTUM_RANGE[1])
     for step in range(total):
         # OneCycleLR puts its peak at step pct_start * total - 1 and its end at total - 1
         progress = step / (total - 1) if step <= 49 else 0.25 + 0.75 * (step - 49) / (total - 1 - 49)
-        lr, momentum = train.one_cycle(progress, 0.2)
+        lr, momentum = schedule.one_cycle(progress, 0.2)
         assert abs(opt.param_groups[0]["lr"] - lr) < 0.2 * 0.02, step
         assert abs(opt.param_groups[0]["momentum"] - momentum) < 0.01, step
         opt.step()
         sched.step() if step < total - 1 else None
-    assert train.one_cycle(1.0, 0.2)[0] == pytest.approx(0.2 / 20 / 200)
-    assert train.one_cycle(5.0, 0.2)[0] == pytest.approx(0.2 / 20 / 200)  # past the end: stays annealed
+    assert schedule.one_cycle(1.0, 0.2)[0] == pytest.approx(0.2 / 20 / 200)
+    assert schedule.one_cycle(5.0, 0.2)[0] == pytest.approx(0.2 / 20 / 200)  # past the end: stays annealed
+
+
+@pytest.mark.parametrize("world", [2, 4])
+def test_global_batches_share_out_the_one_process_batches(world):
+    """Each step, the processes' shares make up exactly the batch one process would take,
+    every process takes the same number of steps, and the next epoch is a new order."""
+    one = data.GlobalBatches(1000, 256, seed=3)
+    shares = [data.GlobalBatches(1000, 256, seed=3, rank=r, world=world) for r in range(world)]
+    for epoch in range(2):
+        for s in (one, *shares):
+            s.set_epoch(epoch)
+        whole = list(one)
+        parts = [list(s) for s in shares]
+        assert len(whole) == 3 and all(len(p) == 3 for p in parts)
+        for step, batch in enumerate(whole):
+            assert all(len(p[step]) == 256 // world for p in parts)
+            assert sum((p[step] for p in parts), []) == batch
+        if epoch == 0:
+            first = whole
+    assert whole != first
+
+
+def test_augmentation_shares_add_up_to_the_one_process_augmentation():
+    images = torch.randint(0, 256, (64, 32, 32, 3), dtype=torch.uint8)
+    whole = data.augment(images, torch.Generator().manual_seed(5))
+    halves = [data.augment(images[r * 32:(r + 1) * 32], torch.Generator().manual_seed(5), share=(r, 2))
+              for r in range(2)]
+    assert torch.equal(torch.cat(halves), whole)
+
+
+def _args(**kw):
+    import argparse
+
+    from course.product.train import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args([f"--{k.replace('_', '-')}={v}" for k, v in kw.items()])
+
+
+def test_process_plan_keeps_the_global_batch_and_refuses_what_cannot_run():
+    from course.product.train import processes
+
+    plan = processes.plan(_args(accelerator="cpu", devices=2, num_nodes=3, batch_size=240))
+    assert (plan.world, plan.per_process_batch, plan.strategy) == (6, 40, "ddp")
+    assert "global batch 240 = 6 x 40 images per process" in plan.describe(0.2)
+    assert processes.plan(_args(accelerator="cpu")).strategy == "auto"
+    with pytest.raises(SystemExit, match="multiple of 3"):
+        processes.plan(_args(accelerator="cpu", devices=3))
+    with pytest.raises(SystemExit, match="fsdp needs GPUs"):
+        processes.plan(_args(accelerator="cpu", devices=2, strategy="fsdp"))

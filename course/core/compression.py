@@ -93,12 +93,9 @@ def export_onnx_cached(model, path: str, example) -> str:
 def ort_session(path: str):
     """An ONNX Runtime session on one thread with spinning off, so it does not slow down
     PyTorch in the same process (onnxruntime issue 13808)."""
-    import onnxruntime as ort
+    from course.core import onnxrt
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return onnxrt.session(path)
 
 
 def as_logits(out):

@@ -3,6 +3,7 @@
 The layout mirrors one exercise across three trees, so each part has exactly one home:
 
     chapters/02-pytorch-lightning/chapter.toml                 chapter title and summary
+    chapters/02-pytorch-lightning/pre_exercise.py              optional set-up shared by the chapter's lessons
     chapters/02-pytorch-lightning/03-training/lesson.toml      lesson title, objective, video
     chapters/02-pytorch-lightning/03-training/pre_exercise.py  optional, runs before every exercise
     chapters/02-pytorch-lightning/03-training/01-fit.toml      exercise text (learner-facing)
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from course.core import setup_code
 from course.core.paths import CONTENT_ROOT
 
 ROOT = CONTENT_ROOT
@@ -126,8 +128,8 @@ class Exercise:
         return self.step(step if self.stepped else None).number
 
     def pre_code(self, number: int | None = None) -> str:
-        """Code that runs before the learner's code: lesson and exercise set-up, and, in a
-        sequential exercise, the solutions of the earlier steps it builds on."""
+        """Code that runs before the learner's code: chapter, lesson and exercise set-up, and,
+        in a sequential exercise, the solutions of the earlier steps it builds on."""
         parts = [self.pre_exercise_code]
         if self.type == "sequential":
             parts += [s.solution for s in self.steps[: self.step(number).number - 1]]
@@ -240,6 +242,13 @@ class _Reader:
         for key in sorted(set(data) - allowed):
             self.fail(path, key, f"unknown field (allowed: {', '.join(sorted(allowed))})")
 
+    def setup(self, path: Path, bound: frozenset[str]) -> tuple[str, frozenset[str]]:
+        """An optional ``pre_exercise.py``, checked as run after set-ups that bound ``bound``."""
+        code, bound, problems = setup_code.read(path, bound)
+        for problem in problems:
+            self.fail(path, "", problem)
+        return code, bound
+
 
 def _numbered_dirs(reader: _Reader, parent: Path, what: str) -> list[tuple[int, str, Path]]:
     found = []
@@ -263,7 +272,7 @@ def _check_numbering(reader: _Reader, parent: Path, what: str, numbers: list[int
 
 
 _VIDEO_KEYS = {"title", "script", "slides"}
-_LESSON_KEYS = {"title", "objective", "video"}
+_LESSON_KEYS = {"title", "objective", "video", "chapter_setup"}
 _EXERCISE_KEYS = {"title", "type", "context", "instructions", "hints", "success", "pre_exercise_code",
                   "options", "steps", "timeout_s", "capstone", "device"}
 _STEP_KEYS = {"instructions", "hints", "success"}
@@ -299,7 +308,7 @@ def _read_video(reader: _Reader, data: dict, path: Path, lesson_id: str) -> Vide
 
 
 def _read_exercise(reader: _Reader, root: Path, toml_path: Path, ex_id: str, lesson_id: str,
-                   lesson_pre: str) -> Exercise:
+                   lesson_pre: str, bound: frozenset[str]) -> Exercise:
     data = reader.toml(toml_path)
     reader.unknown_keys(data, toml_path, _EXERCISE_KEYS)
     rel = toml_path.relative_to(root / "chapters").with_suffix("")
@@ -352,6 +361,8 @@ def _read_exercise(reader: _Reader, root: Path, toml_path: Path, ex_id: str, les
     if not isinstance(own_pre, str):
         reader.fail(toml_path, "pre_exercise_code", "must be a string of Python code")
         own_pre = ""
+    for problem in setup_code.check(own_pre, bound)[1]:
+        reader.fail(toml_path, "pre_exercise_code", problem)
     return Exercise(
         id=ex_id, slug=rel.name, title=reader.text(data, toml_path, "title"), type=ex_type or "coding",
         context=reader.text(data, toml_path, "context"), steps=tuple(steps),
@@ -362,12 +373,17 @@ def _read_exercise(reader: _Reader, root: Path, toml_path: Path, ex_id: str, les
     )
 
 
-def _read_lesson(reader: _Reader, root: Path, path: Path, lesson_id: str, slug: str) -> Lesson:
+def _read_lesson(reader: _Reader, root: Path, path: Path, lesson_id: str, slug: str,
+                 chapter_pre: str, chapter_bound: frozenset[str]) -> Lesson:
     meta_path = path / "lesson.toml"
     data = reader.toml(meta_path)
     reader.unknown_keys(data, meta_path, _LESSON_KEYS)
-    pre_path = path / "pre_exercise.py"
-    lesson_pre = pre_path.read_text() if pre_path.is_file() else ""
+    if data.get("chapter_setup", True) is not True:  # a lesson that needs none of it may skip it
+        if data.get("chapter_setup") is not False:
+            reader.fail(meta_path, "chapter_setup", "must be true (the default) or false")
+        chapter_pre, chapter_bound = "", frozenset()
+    own_pre, bound = reader.setup(path / "pre_exercise.py", chapter_bound)
+    lesson_pre = "\n".join(p for p in (chapter_pre, own_pre) if p.strip())
     exercises = []
     numbers = []
     for toml_path in sorted(path.glob("*.toml")):
@@ -379,7 +395,7 @@ def _read_lesson(reader: _Reader, root: Path, path: Path, lesson_id: str, slug: 
             continue
         numbers.append(int(match.group(1)))
         exercises.append(_read_exercise(reader, root, toml_path, f"{lesson_id}.{int(match.group(1))}",
-                                        lesson_id, lesson_pre))
+                                        lesson_id, lesson_pre, bound))
     _check_numbering(reader, path, "exercise", numbers)
     if not exercises:
         reader.fail(path, "", "a lesson needs at least one exercise")
@@ -399,8 +415,10 @@ def load_course(root: Path | str = ROOT) -> Course:
         meta_path = ch_path / "chapter.toml"
         meta = reader.toml(meta_path)
         reader.unknown_keys(meta, meta_path, {"title", "summary"})
+        # What the chapter's lessons share (their model classes) runs before each lesson's own set-up
+        chapter_pre, bound = reader.setup(ch_path / "pre_exercise.py", frozenset())
         lessons = [
-            _read_lesson(reader, root, l_path, f"{ch_num}.{l_num}", l_slug)
+            _read_lesson(reader, root, l_path, f"{ch_num}.{l_num}", l_slug, chapter_pre, bound)
             for l_num, l_slug, l_path in _numbered_dirs(reader, ch_path, "lesson")
         ]
         chapters.append(Chapter(id=str(ch_num), slug=ch_slug, title=reader.text(meta, meta_path, "title"),

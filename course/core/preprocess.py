@@ -8,13 +8,14 @@ import torch.
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 
 MEAN = (0.4914, 0.4822, 0.4465)  # per-channel mean and std of the CIFAR-10 training images
 STD = (0.2470, 0.2435, 0.2616)
 SIZE = 32  # CIFAR-10 images are 32x32 RGB
-FORMATS = ("PNG", "JPEG")
+FORMATS = ("PNG", "JPEG", "MPO")  # MPO: a phone camera's JPEG with extra pictures; its first is the photo
 
 
 class ImageError(ValueError):
@@ -47,7 +48,10 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
 
 def decode_image(data: bytes, *, max_pixels: int = 40_000_000) -> np.ndarray:
     """A PNG or JPEG file's bytes to uint8 pixels (32, 32, 3), RGB: any size, resized
-    with antialiasing. Raises ``ImageError`` for empty, truncated, huge or non-image data."""
+    with antialiasing. Raises ``ImageTooLarge`` for an image over ``max_pixels`` (from
+    its header, before decoding, whatever size it claims) and ``ImageError`` for empty,
+    truncated, non-image data or any other error Pillow reports (a PNG text or colour
+    profile chunk that decompresses past Pillow's limit included)."""
     from PIL import Image, UnidentifiedImageError
 
     if not data:
@@ -64,7 +68,15 @@ def decode_image(data: bytes, *, max_pixels: int = 40_000_000) -> np.ndarray:
             if image.size != (SIZE, SIZE):
                 image = image.resize((SIZE, SIZE), Image.Resampling.BILINEAR, reducing_gap=3.0)
             return np.asarray(image, dtype=np.uint8).copy()
+    except Image.DecompressionBombError:
+        # Pillow refuses a header over twice Image.MAX_IMAGE_PIXELS while opening, before our check
+        raise ImageTooLarge(f"the image header claims more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels; at most "
+                            f"{max_pixels:,} pixels are accepted") from None
     except UnidentifiedImageError:
         raise ImageError("the file is not an image that can be read (PNG or JPEG expected)") from None
-    except (OSError, SyntaxError, Image.DecompressionBombError) as err:
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as err:
+        # Pillow's decoders report bad data with each of these (ValueError: "Decompressed data
+        # too large" for a zTXt, iTXt or iCCP bomb); none of it is the caller's fault to crash on
         raise ImageError(f"the image could not be decoded: {err}") from None

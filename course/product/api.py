@@ -1,21 +1,28 @@
 """The web app of ``course serve``: the trained classifier behind a JSON API and a page.
 
 FastAPI (run by uvicorn, see ``course.product.serve``); the model is the ONNX file ``course
-train`` writes (the shipped one in ``course/model/`` unless ``--model`` names another
+train`` writes (the shipped one in ``course/product/model/`` unless ``--model`` names another
 folder), run by ONNX Runtime; images go through ``course.core.preprocess``, the same functions training used. torch is
 never imported here.
 
-Routes: ``GET /`` the page (``course/web/``, no CDN), ``POST /predict`` a multipart
+Routes: ``GET /`` the page (``course/product/web/``, no CDN), ``POST /predict`` a multipart
 upload (field ``file``) -> label, class index and every class's probability,
 ``GET /health``, ``GET /samples`` (real CIFAR-10 test images for the page), and the
 OpenAPI docs at ``/docs`` and ``/redoc``, served from local files (fastapi-offline).
 Every bad request gets a 4xx JSON ``{"detail": "..."}`` that says what was wrong.
+
+Decoding an upload (a 24-megapixel PNG takes seconds) and running the model happen in
+worker threads, at most ``DECODERS`` at a time (each large image holds its pixels in
+memory), so the event loop stays free: ``/health`` answers while big uploads decode.
+Every HTML page is sent with a Content-Security-Policy that allows only this server's
+own files, so no page reaches the network (ReDoc's bundle would fetch its vendor's logo).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import anyio
 import numpy as np
 from fastapi import Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -23,17 +30,21 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
+from course.core import onnxrt
 from course.core.preprocess import ImageError, ImageTooLarge, decode_image, to_model_input
-from course.product.train import SHIPPED_MODEL_DIR as MODEL_DIR  # the shipped model, written by `course train`
-from course.product.train import ort_session
+from course.product.paths import SHIPPED_MODEL_DIR as MODEL_DIR  # the shipped model, written by `course train`
+from course.product.paths import WEB_DIR
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-WEB_DIR = PACKAGE_DIR / "web"
 SAMPLES_FILE = WEB_DIR / "samples" / "samples.json"
 MAX_UPLOAD_BYTES = 8 * 2**20  # the largest request body accepted
 MAX_PIXELS = 25_000_000  # the largest image accepted (width x height), checked before decoding
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/jpg", "image/pjpeg", "application/octet-stream")
 FIELD = "file"
+DECODERS = 2  # images decoded at once (one per core here: more only slows /health); the others wait off the event loop
+# Only this server's own files: ReDoc's footer asks cdn.redoc.ly for a logo; the browser refuses.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+                           "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; "
+                           "font-src 'self' data:")
 
 
 class Classifier:
@@ -49,7 +60,7 @@ class Classifier:
         self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
         self.classes = list(self.meta["classes"])
         self.model_dir = model_dir
-        self.session = ort_session(onnx_path, threads=threads)
+        self.session = onnxrt.session(onnx_path, threads=threads)
         self.input_name = self.session.get_inputs()[0].name
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
@@ -114,6 +125,10 @@ def create_app(model_dir=MODEL_DIR, threads: int = 1):
     app.state.classifier = classifier
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
+    decoders = anyio.CapacityLimiter(DECODERS)
+
+    app.add_middleware(_OwnFilesOnly)
+
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, err: ApiError):
         return JSONResponse({"detail": err.detail}, status_code=err.status)
@@ -136,9 +151,9 @@ def create_app(model_dir=MODEL_DIR, threads: int = 1):
     async def predict(request: Request):
         data = await _read_upload(request)
         try:
-            # One image through ONNX Runtime takes well under a millisecond: run it inline
-            # rather than pay a thread hand-off per request.
-            answer = classifier.predict_bytes(data)
+            # In a worker thread: Pillow and ONNX Runtime release the GIL, so the event loop
+            # (and /health) keeps answering while a large image decodes.
+            answer = await anyio.to_thread.run_sync(classifier.predict_bytes, data, limiter=decoders)
         except ImageTooLarge as err:
             raise ApiError(413, str(err)) from None
         except ImageError as err:
@@ -148,6 +163,27 @@ def create_app(model_dir=MODEL_DIR, threads: int = 1):
         return Response(json.dumps(answer), media_type="application/json")
 
     return app
+
+
+class _OwnFilesOnly:
+    """ASGI middleware: every HTML response gets ``CONTENT_SECURITY_POLICY`` (plain ASGI,
+    so the JSON answers pay nothing for it)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_policy(message):
+            if message["type"] == "http.response.start" and any(
+                    k == b"content-type" and v.startswith(b"text/html") for k, v in message.get("headers", [])):
+                message["headers"] = [*message["headers"],
+                                      (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
 
 
 async def _read_upload(request) -> bytes:

@@ -6,10 +6,11 @@ kept light so that ``course --help`` does not import FastAPI.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
-from course.product.train import SHIPPED_MODEL_DIR as MODEL_DIR
+from course.product.paths import SHIPPED_MODEL_DIR as MODEL_DIR
 
 
 # ----------------------------------------------------------------------------
@@ -28,7 +29,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="warning", help="uvicorn's log level (default: %(default)s)")
 
 
+def bind(host: str, port: int):
+    """The listening socket, bound before anything is printed: a busy port is reported as
+    such, never after an "open http://..." line that leads nowhere."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def run(args) -> int:
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as err:
+        busy = err.errno in (errno.EADDRINUSE, errno.EACCES)
+        print(f"course serve: cannot listen on {args.host}:{args.port}: "
+              + ("the port is in use (another server?); choose another with --port"
+                 if err.errno == errno.EADDRINUSE else err.strerror or str(err)), file=sys.stderr)
+        return 2 if busy else 1
     import uvicorn
 
     from course.product.api import create_app
@@ -36,6 +61,7 @@ def run(args) -> int:
     try:
         app = create_app(args.model, threads=args.threads)
     except FileNotFoundError as err:
+        sock.close()
         print(f"course serve: {err}", file=sys.stderr)
         return 2
     meta = app.state.classifier.meta
@@ -43,7 +69,8 @@ def run(args) -> int:
     print(f"course serve: model {Path(args.model) / 'model.onnx'}"
           + (f" (test accuracy {acc:.4f})" if acc is not None else "")
           + f"; open http://{args.host}:{args.port}/ (API docs at /docs); Ctrl+C stops", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 

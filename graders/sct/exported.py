@@ -13,6 +13,8 @@ import copy
 import glob
 import os
 
+from course.core import onnxrt
+from course.core.onnxrt import session_options as ort_options  # noqa: F401 (graders.sct re-exports it)
 from graders.compare import mismatch
 from graders.sct.api import (
     Fail,
@@ -27,25 +29,12 @@ from graders.sct.api import (
 )
 
 
-def ort_options():
-    """ONNX Runtime session options that leave PyTorch alone in the same process: one
-    intra-op thread and no spinning (idle spinning threads slow torch down, ORT issue 13808)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return options
-
-
 def _runner(path: str):
     """A callable from a batch tensor to an output tensor, loaded as production would."""
     import torch
 
     if path.endswith(".onnx"):
-        import onnxruntime as ort
-
-        session = ort.InferenceSession(path, ort_options(), providers=["CPUExecutionProvider"])
+        session = onnxrt.session(path)
         name = session.get_inputs()[0].name
         return lambda x: torch.from_numpy(session.run(None, {name: x.numpy()})[0])
     return torch.export.load(path).module()

@@ -91,11 +91,9 @@ def _load_file(kind: str, path: str, model):
         return torch.jit.load(path, map_location="cpu").eval()
     if kind == "exported":
         return torch.export.load(path).module()
-    import onnxruntime as ort
+    from course.core import onnxrt  # one thread, no spinning (ORT issue 13808)
 
-    from graders.sct.exported import ort_options  # one thread, no spinning (ORT issue 13808)
-
-    session = ort.InferenceSession(path, ort_options(), providers=["CPUExecutionProvider"])
+    session = onnxrt.session(path)
     name = session.get_inputs()[0].name
     return lambda x: torch.from_numpy(session.run(None, {name: x.numpy()})[0])
 

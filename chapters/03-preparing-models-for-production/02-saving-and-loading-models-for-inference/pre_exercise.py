@@ -1,6 +1,4 @@
 import torch
-import torch.nn.functional as F
-from torch import nn
 from torch.utils.data import DataLoader
 import pytorch_lightning as pl
 from course.core.data import cifar10_dataset, cifar10_loaders, load_tensors
@@ -8,39 +6,7 @@ from course.core.data import cifar10_dataset, cifar10_loaders, load_tensors
 QUIET = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False,
              enable_model_summary=False, num_sanity_val_steps=0)
 
-
-class SmallCNN(nn.Module):
-    """The chapter's CNN: two conv blocks with batch norm, dropout before the head."""
-
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        )
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(32 * 8 * 8, 10))
-
-    def forward(self, x):
-        return self.head(self.features(x))
-
-
-class LitCNN(pl.LightningModule):
-    """SmallCNN in a LightningModule, with a training step and an optimizer."""
-
-    def __init__(self):
-        super().__init__()
-        self.net = SmallCNN()
-
-    def forward(self, x):
-        return self.net(x)
-
-    def training_step(self, batch, batch_idx):
-        x, y = batch
-        return F.cross_entropy(self(x), y)
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=3e-3)
-
+# SmallCNN and LitCNN come from the chapter's pre_exercise.py, which runs before this file
 
 # One short epoch of training, saved as a Lightning checkpoint
 torch.manual_seed(0)

@@ -20,24 +20,12 @@ torch.manual_seed(0)
 model = nn.Linear(3 * 32 * 32, 10)
 
 
-class CIFARClassifier(RankRecorder, pl.LightningModule):
-    """A small CNN; RankRecorder writes what each process did to ranks/."""
+class CIFARClassifier(RankRecorder, CIFARClassifier):
+    """The chapter's small CNN (lr=BASE_LR by default); RankRecorder writes what each
+    process did to ranks/."""
 
     def __init__(self, lr=BASE_LR):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = nn.Sequential(
-            nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * 8 * 8, 10),
-        )
-
-    def forward(self, x):
-        return self.net(x)
-
-    def training_step(self, batch, batch_idx):
-        x, y = batch
-        return F.cross_entropy(self(x), y)
+        super().__init__(lr)
 
     def configure_optimizers(self):
         # SGD: the optimizer the linear scaling rule was found for

@@ -30,8 +30,21 @@ function showAnswer(answer) {
   }));
 }
 
-async function classify(blob, name) {
+// For a test image the page knows the true class: say whether the model got it right.
+function showTruth(answer, truth) {
+  const el = $("truth");
+  el.hidden = truth == null;
+  if (truth == null) return;
+  const right = answer.label === truth;
+  el.className = `truth ${right ? "right" : "wrong"}`;
+  el.dataset.correct = String(right);
+  el.textContent = right ? `\u2713 Right: this test image is a ${truth}.`
+                         : `\u2717 Wrong: this test image is a ${truth}.`;
+}
+
+async function classify(blob, name, truth = null) {
   $("error").hidden = true;
+  $("truth").hidden = true;
   $("result").hidden = false;
   $("preview").src = URL.createObjectURL(blob);
   $("caption").textContent = name;
@@ -49,6 +62,7 @@ async function classify(blob, name) {
       showError(`The server could not classify ${name}: ${body.detail}`);
     } else {
       showAnswer(body);
+      showTruth(body, truth);
     }
   } catch (err) {
     $("result").hidden = true;
@@ -64,15 +78,18 @@ async function loadSamples() {
   $("samples").replaceChildren(...samples.map((s) => {
     const button = document.createElement("button");
     button.type = "button";
-    button.title = `test image ${s.test_index} (${s.label})`;
+    button.title = `CIFAR-10 test image ${s.test_index}, true class ${s.label}`;
     button.dataset.label = s.label;
     const img = document.createElement("img");
     img.src = s.url;
-    img.alt = s.label;
-    button.append(img);
+    img.alt = `test image ${s.test_index}, a ${s.label}`;
+    const caption = document.createElement("span");
+    caption.className = "true-class";
+    caption.textContent = s.label;
+    button.append(img, caption);
     button.addEventListener("click", async () => {
       const blob = await (await fetch(s.url)).blob();
-      classify(blob, `CIFAR-10 test image ${s.test_index} (labelled ${s.label})`);
+      classify(blob, `CIFAR-10 test image ${s.test_index} (true class: ${s.label})`, s.label);
     });
     return button;
   }));
@@ -82,7 +99,7 @@ async function loadModelInfo() {
   const health = await (await fetch("/health")).json();
   if (health.test_accuracy != null) {
     const n = health.test_images.toLocaleString("en-US");
-    $("model-info").textContent = `Test accuracy on ${n} CIFAR-10 test images: ${(100 * health.test_accuracy).toFixed(1)}%.`;
+    $("model-info").textContent = `Test accuracy on ${n} CIFAR-10 test images (from the model card): ${(100 * health.test_accuracy).toFixed(1)}%.`;
   }
 }
 
