@@ -35,7 +35,7 @@ import re
 import shutil
 from pathlib import Path
 
-from course.core import seeds
+from course.core import seeds, tracking
 from course import grading
 from course.core.answers import MAGIC
 from course.core.blanks import Blank, blank_lines
@@ -286,6 +286,7 @@ def _like_the_grader(exercise: Exercise, number: int):
     torch = __import__("torch") if _torch_available() else None
     threads = torch.get_num_threads() if torch else None
     os.chdir(folder)
+    tracking.forget_open_stores()  # a store opened in another exercise's folder is not this one's
     try:
         if torch:
             torch.set_num_threads(seeds.grading_threads())

@@ -153,8 +153,14 @@ def _guarded() -> list:
 
     objects = [builtins, torch, torch.testing, torch.serialization, torch.optim, nn, F, np, copy, io, pickle, os,
                torch.Tensor, nn.Module, nn.Parameter, torch.optim.Optimizer, torch.optim.SGD]
+    import pytorch_lightning as pl
+
+    import course.core.distributed  # noqa: F401  (guarded even before the set-up imports it)
+
+    objects.append(pl.Trainer)  # its properties (num_devices...) are what a run's settings are read from
     for name, module in list(sys.modules.items()):
-        if module is not None and (name == "graders" or name.startswith("graders.") or name == "course.core.data"):
+        if module is not None and (name == "graders" or name.startswith("graders.")
+                                   or name in ("course.core.data", "course.core.distributed")):
             objects.append(module)
             objects += [v for v in vars(module).values()
                         if isinstance(v, type) and getattr(v, "__module__", "") == name]
@@ -255,7 +261,7 @@ def _run(job: dict) -> dict:
     times["code"] = time.perf_counter() - start
     # Whatever the learner's code rebound (torch.equal, isinstance, the grader's modules),
     # the probes and the reply see the originals; sys.stdout is the capture again.
-    result["rebound"] = _restore(saved)[:20]
+    result["rebound"] = run.rebound = _restore(saved)[:20]
     sys.stdout = sys.stderr = out
     if result["status"] != "ok":
         return _finish(result, out)
@@ -298,11 +304,13 @@ def _notebook_main() -> types.ModuleType:
 class Run:
     """What a probe sees of a run: ``ns`` (the learner's namespace), ``stdout``, ``workdir``,
     ``seed``, ``pre_code`` and ``code`` (the sources that ran), ``phase`` ("setup" while the
-    checks' ``before`` hooks run, then "pre", "code" and "probes") and ``records``, a dict
-    where a check's ``before`` hook keeps what it observes for its probe."""
+    checks' ``before`` hooks run, then "pre", "code" and "probes"), ``records``, a dict
+    where a check's ``before`` hook keeps what it observes for its probe, and ``rebound``,
+    the guarded names the learner's code rebound (restored before the probes run)."""
 
     def __init__(self, ns: dict, stdout: str, workdir: str, seed: int, pre_code: str = "", code: str = ""):
         self.ns, self.stdout, self.workdir, self.seed = ns, stdout, workdir, seed
         self.pre_code, self.code = pre_code, code
         self.phase = "setup"
         self.records: dict = {}
+        self.rebound: list[str] = []  # what the learner's code rebound of the guarded objects (restored since)

@@ -66,7 +66,7 @@ def test_metric_passes(metrics):
      "1 updates", 9),
     ("for p, t in zip(preds, target):\n    acc.update(p, t)", "pass",
      "`acc` never saw a batch: call its update (or the metric itself) with the predictions and labels of every "
-     "batch before compute().", None, None, 9),
+     "batch before compute().", "2 updates", "0 updates", 9),
     ("acc.update(p, t)", "acc.update(p, p)", "`acc.compute()` has the wrong value.", "0.75 (tensor of shape (), "
      "dtype torch.float32)", "1.0 (tensor of shape (), dtype torch.float32)", 9),
 ])

@@ -303,9 +303,9 @@ def test_mlflow_runs_pass(mlflow_exercise):
 
 
 @pytest.mark.parametrize("old,new,message,expected,got", [
-    ('create_experiment("cifar")', 'create_experiment("other")', "The store has no experiment named 'cifar': no "
-     "logger wrote to it. Give the Trainer the MLFlowLogger (logger=...), with experiment_name=\"cifar\".",
-     "experiment 'cifar'", "experiments: other"),
+    ('create_experiment("cifar")', 'create_experiment("other")', "The store has no experiment named 'cifar': the "
+     "run went to 'other'. Name the experiment experiment_name=\"cifar\", so the run is found where the project "
+     "keeps it.", "experiment 'cifar'", "experiments: other"),
     ('    client.log_metric(run.info.run_id, "val_acc", 0.5)\n', "", "Run 1 of 'cifar' has no metric 'val_acc'.",
      "val_acc", "none"),
     ('    client.set_terminated(run.info.run_id)\n', "", "A run of 'cifar' ended as RUNNING: let trainer.fit "

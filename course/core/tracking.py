@@ -47,3 +47,31 @@ def tracking_store(path: str = "mlflow.db") -> str:
     # keeps the opened store for that URI: pay it now, not in the first logged run.
     MlflowClient(tracking_uri=uri).search_experiments()
     return uri
+
+
+def forget_open_stores() -> None:
+    """Close the stores this process has opened. MLflow keeps one store and one SQLAlchemy
+    engine per tracking URI for the life of a process, keyed by the URI's text, so a relative
+    ``sqlite:///mlflow.db`` opened in one folder is reused after a change of folder: it writes
+    to the old folder's file, or fails with "attempt to write a readonly database" once that
+    file was replaced. The notebook runs each exercise in a fresh folder of its own (as each
+    check is a fresh process), so it forgets them first. A no-op where MLflow is not imported;
+    MLflow's internals may change, so nothing here may fail a learner's run."""
+    import sys
+
+    utils = sys.modules.get("mlflow.tracking._tracking_service.utils")
+    if utils is None:
+        return
+    try:
+        type(utils._tracking_store_registry)._get_store_with_resolved_uri.cache_clear()
+    except AttributeError:
+        pass
+    for name in ("mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store"):
+        store = getattr(sys.modules.get(name), "SqlAlchemyStore", None)
+        engines = getattr(store, "_engine_map", None)
+        if not isinstance(engines, dict):
+            continue
+        with store._engine_map_lock:
+            for engine in engines.values():
+                engine.dispose()
+            engines.clear()

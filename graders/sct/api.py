@@ -18,7 +18,7 @@ from typing import Any
 from graders.feedback import Fail
 
 __all__ = ["LEARNER_FILE", "PRE_FILE", "SOLUTION", "Check", "Ctx", "Fail", "Family", "SubCheck", "class_names",
-           "cifar_batch",
+           "cifar_batch", "render",
            "error_fail", "fail_with", "learner_error", "lookup", "missing_fail", "resolve", "safe_str",
            "type_label", "type_matches"]
 
@@ -194,13 +194,22 @@ def learner_error(err: BaseException) -> dict:
     in_pre = any(f.filename == PRE_FILE for f in traceback.extract_tb(err.__traceback__)) and not frames
     return {
         "type": type(err).__name__,
-        "message": safe_str(err),
+        "message": _child_error(safe_str(err)) if type(err).__name__ == "ProcessRaisedException" else safe_str(err),
         "line": line,
         "frames": [[f.lineno, f.name] for f in frames],
         "in_pre_code": in_pre,
         "memory": isinstance(err, MemoryError) or "can't allocate memory" in safe_str(err)
         or "not enough memory" in safe_str(err),
     }
+
+
+def _child_error(message: str) -> str:
+    """torch.multiprocessing's error for a failed child (a Lightning rank) carries the child's
+    whole traceback, frames of the library's internals included: keep which process failed and
+    the child's own exception, the line the learner can act on."""
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    process = next((line.strip(" -:") for line in lines if "terminated with" in line), "A child process failed")
+    return f"{process}: {lines[-1].strip()}" if lines else message
 
 
 def safe_str(err: BaseException) -> str:
@@ -235,10 +244,19 @@ def resolve(want, solution_value):
 def fail_with(msg: str | None, default: Fail, ctx: Ctx | None = None, name: str | None = None) -> Fail:
     """Use the instructor's message where given, and point at the learner's line."""
     if msg:
-        default.message = msg.format(expected=default.expected, got=default.got)
+        default.message = render(msg, expected=default.expected, got=default.got)
     if ctx is not None and name and default.line is None:
         default.line = ctx.assignment_line(name)
     return default
+
+
+def render(template: str, **values) -> str:
+    """``template`` with each ``{name}`` of ``values`` replaced by its value; every other
+    brace stays as written (messages quote code such as ``{"x": {0: Dim("batch")}}``, which
+    ``str.format`` would take for fields). A value that is None leaves its field as "?"."""
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", "?" if value is None else str(value))
+    return template
 
 
 def error_fail(what: str, error: dict) -> Fail:

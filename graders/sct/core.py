@@ -89,6 +89,30 @@ COMMON_ERRORS = [(re.compile(pattern), text, cause) for pattern, text, cause in 
     (r"`model` must be a `LightningModule`",
      "The Trainer trains a LightningModule: a class that subclasses pl.LightningModule, which gives it the "
      "training_step and configure_optimizers hooks the Trainer calls. A plain nn.Module has none.", None),
+    (r"No `(validation|test|predict)_step\(\)` method defined to run `Trainer\.(validate|test|predict)`",
+     "Each Trainer method runs its own hook of the model: trainer.validate runs validation_step, trainer.test "
+     "runs test_step, trainer.predict runs predict_step. This model does not define the hook the method you called "
+     "needs: call the method whose hook it has (fit trains with training_step), or write that hook.", None),
+    (r"Required inputs \(\[.*\]\) are missing|Invalid input name",
+     "ONNX Runtime finds the inputs by name: the exported graph names its input after forward's argument, which "
+     "session.get_inputs()[0].name tells. Pass a dict from that name to the array.", None),
+    (r"Input must be a list of dictionaries or a single numpy array|index 0 is not a numpy array",
+     "ONNX Runtime takes NumPy arrays, not torch tensors: pass tensor.numpy() (of a tensor on the CPU).", None),
+    (r"Unexpected input data type\. Actual: \(tensor\(double\)\)",
+     "ONNX Runtime takes the dtype the model was exported with, float32, and this array is float64 (NumPy's "
+     "default float): convert it with .astype(np.float32), or start from the float32 tensor's .numpy().", None),
+    (r"Got invalid dimensions for input",
+     "ONNX Runtime refused the input's shape: the file was exported with a fixed size where this batch differs. "
+     "Export with the batch dimension marked dynamic (dynamic_shapes={\"x\": {0: Dim(\"batch\")}}).", None),
+    (r"Expecting `args` to be a tuple of example positional inputs",
+     "torch.export.export takes the example inputs as a tuple, one entry per argument of forward: (images[:2],), "
+     "with the trailing comma that makes it a tuple of one.", None),
+    (r"Unable to call ExportedProgram directly",
+     "torch.export.load returns an ExportedProgram, the graph and its weights, not a module you can call: "
+     ".module() turns it into one.", None),
+    (r"error when deserializing the saved file",
+     "This .pt2 file was not written by torch.export.save: torch.save pickles the ExportedProgram instead of "
+     "writing the archive that torch.export.load reads. Save it with torch.export.save(exported, path).", None),
     (r"could not find the monitored key",
      "A callback (ModelCheckpoint, EarlyStopping) monitors a metric that the model never logs: monitor one of the "
      "names passed to self.log(...), which the error below lists.", None),

@@ -96,7 +96,13 @@ class _Ranks(Family):
 
         if self.folder is not None:
             paths = sorted(glob.glob(os.path.join(run.workdir, self.folder, "rank-*.pt")))
-            records = [torch.load(p, weights_only=False) for p in paths]
+            records = []
+            for p in paths:  # learner-written files: plain data only, never unpickled objects
+                try:
+                    records.append(torch.load(p, weights_only=True))
+                except Exception as err:
+                    return None, {"exists": True, "valid": False, "unreadable": os.path.basename(p),
+                                  "type": f"{type(err).__name__}"}
         else:
             records = run.ns.get(self.variable)
             if records is None:
@@ -109,6 +115,10 @@ class _Ranks(Family):
         what = f"`{self.variable}`" if self.variable else f"the records in {self.folder}/"
         if not got["exists"]:
             return Fail(f"Your code does not define `{self.variable}`: assign what run_ranks returns to it.")
+        if not got["valid"] and got.get("unreadable"):
+            return Fail(f"{self.folder}/{got['unreadable']} does not load as plain data (torch.load with "
+                        "weights_only=True): the records RankRecorder writes always do, so it was written by "
+                        "other code.", detail=got["type"])
         if not got["valid"]:
             return Fail(f"{what} should be a list with one dict per rank, as run_ranks returns when each rank "
                         f"returns a dict; got a {got['type']}.")

@@ -67,6 +67,10 @@ class _WeightsLoad(SubCheck):
         return _saved(run, self.path, self.key, self.prefix).get("error")
 
     def judge(self, got, want, ctx):
+        if got and got["type"] in ("FileNotFoundError", "IsADirectoryError"):
+            return Fail(f"Your code did not write '{self.path}': save the weights there with "
+                        "torch.save(model.state_dict(), path), so that a new process can load them.",
+                        detail=f"{got['type']}: {got['message'][:400]}")
         if got:
             return Fail(f"'{self.path}' does not load as a dict of tensors with torch.load(weights_only=True), as a "
                         "state dict always does: a pickled model does not. Save model.state_dict().",

@@ -71,9 +71,10 @@ class _AttachedTo(SubCheck):
         return None
 
 
-def _never_updated(name: str) -> Fail:
+def _never_updated(name: str, expected) -> Fail:
     return Fail(f"`{name}` never saw a batch: call its update (or the metric itself) with the predictions and labels "
-                "of every batch before compute().")
+                "of every batch before compute().", expected=f"{expected} updates" if expected else None,
+                got="0 updates")
 
 
 class _Updates(SubCheck):
@@ -84,9 +85,9 @@ class _Updates(SubCheck):
         return int(getattr(obj, "_update_count", 0))
 
     def judge(self, got, want, ctx):
-        if not got:
-            return _never_updated(self.name)
         expected = resolve(self.count, want)
+        if not got:
+            return _never_updated(self.name, expected)
         if got != expected:
             return Fail(f"`{self.name}` saw {got} batches; it should see every batch of the loader, one update per "
                         "batch.", expected=f"{expected} updates", got=f"{got} updates")
@@ -98,15 +99,16 @@ class _Value(SubCheck):
         self.name, self.atol, self.msg = name, atol, msg
 
     def probe(self, run, obj):
-        if not int(getattr(obj, "_update_count", 0)):
-            return {"updated": False}
+        updates = int(getattr(obj, "_update_count", 0))
+        if not updates:
+            return {"updated": False, "updates": 0}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return {"updated": True, "value": obj.compute()}
+            return {"updated": True, "updates": updates, "value": obj.compute()}
 
     def judge(self, got, want, ctx):
         if not got["updated"]:
-            return _never_updated(self.name)
+            return _never_updated(self.name, (want or {}).get("updates"))
         return mismatch(f"{self.name}.compute()", got["value"], want and want.get("value"), atol=self.atol, rtol=0,
                         check_requires_grad=False)
 

@@ -63,6 +63,8 @@ class _Endpoint(Check):
         self.app, self.path, self.upload, self.json_field = app, path, upload, json_field
         self.images = 0
         self.bad: tuple[str, ...] = ()
+        self.status: int | None = None
+        self.carries: str | None = None
         self.msgs: dict[str, str | None] = {}
 
     def predicts(self, images: int = 4, msg: str | None = None) -> "_Endpoint":
@@ -71,15 +73,20 @@ class _Endpoint(Check):
         self.images, self.msgs["predicts"] = images, msg
         return self
 
-    def rejects(self, *bad: str, msg: str | None = None) -> "_Endpoint":
+    def rejects(self, *bad: str, status: int | None = None, carries: str | None = None,
+                msg: str | None = None) -> "_Endpoint":
         """Each bad request gets a 4xx answer whose JSON says what is wrong. Uploads:
         ``"text"``, ``"empty"``, ``"truncated"``; JSON: ``"wrong_shape"``, ``"flat"``,
-        ``"out_of_range"``."""
+        ``"out_of_range"``. ``status`` asks for that status exactly (422 where the text says
+        422); ``carries`` names the function whose exception the answer must pass on
+        (``"course.core.preprocess.decode_image"``, called on the upload's bytes, or on the
+        JSON pixels as uint8): its message must appear in the ``detail``."""
         known = _BAD_UPLOADS if self.upload else _BAD_JSON
         unknown = [b for b in bad if b not in known]
         if unknown:
             raise ValueError(f"unknown bad requests {unknown}; this endpoint knows {', '.join(known)}")
         self.bad, self.msgs["rejects"] = bad, msg
+        self.status, self.carries = status, carries
         return self
 
     def _post(self, client, payload):
@@ -114,7 +121,9 @@ class _Endpoint(Check):
                 payload = make(sample)
                 if self.json_field and self.json_field != "pixels":
                     payload = {self.json_field: payload["pixels"]}
-                bad.append({"name": name, "describe": describe, **_answer(self._post(client, payload))})
+                bad.append({"name": name, "describe": describe, **_answer(self._post(client, payload)),
+                            "raised": _raised(self.carries, payload[1] if self.upload else
+                                              payload.get(self.json_field, payload.get("pixels")))})
             info["bad"] = bad
         info["log"] = log.getvalue()[-1500:]
         return info
@@ -150,10 +159,35 @@ class _Endpoint(Check):
             elif not (isinstance(body, dict) and body.get("detail")):
                 fail = Fail(f"{request} answered {status} without saying what is wrong: give the HTTPException a "
                             "detail message.", expected="a JSON body with a 'detail'", got=show(body))
+            elif self.status is not None and status != self.status:
+                fail = Fail(f"{request} answered {status}; the exercise asks for {self.status}. 422 (Unprocessable "
+                            "Content) says the request arrived well formed but its content cannot be used: the answer "
+                            "for input the model cannot take.", expected=str(self.status), got=str(status))
+            elif bad.get("raised") and bad["raised"] not in str(body.get("detail")):
+                fail = Fail(f"{request} answered {status} with a detail that leaves out the error's own message, "
+                            "which says what is wrong with this input: put str(err) into the detail.",
+                            expected=f"a detail containing {bad['raised']!r}", got=show(body))
             else:
                 continue
             return fail_with(self.msgs.get("rejects"), fail)
         return None
+
+
+def _raised(function: str | None, value) -> str | None:
+    """The message of the exception ``function`` (a dotted import path) raises on ``value``."""
+    if not function:
+        return None
+    import importlib
+
+    import numpy as np
+
+    module, _, name = function.rpartition(".")
+    try:
+        importlib.import_module(module).__dict__[name](value if isinstance(value, bytes)
+                                                        else np.asarray(value, dtype=np.uint8))
+    except Exception as err:
+        return str(err)[:300] or None
+    return None
 
 
 def _last_error(log: str) -> str | None:

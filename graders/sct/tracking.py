@@ -104,7 +104,13 @@ class _MlflowRuns(Family):
             return Fail(f"Nothing was written to the tracking store {self.uri}.{where} Give MLFlowLogger "
                         f"tracking_uri=\"{self.uri}\".", expected=f"runs in {self.uri}", got="no store")
         if not got["found"]:
-            names = ", ".join(e for e in got["experiments"] if e != "Default") or "none"
+            others = [e for e in got["experiments"] if e != "Default"]
+            names = ", ".join(others) or "none"
+            if others:
+                return Fail(f"The store has no experiment named '{self.experiment}': the run went to "
+                            f"'{others[0]}'. Name the experiment experiment_name=\"{self.experiment}\", so the run "
+                            "is found where the project keeps it.", expected=f"experiment '{self.experiment}'",
+                            got=f"experiments: {names}")
             return Fail(f"The store has no experiment named '{self.experiment}': no logger wrote to it. Give the "
                         f"Trainer the MLFlowLogger (logger=...), with experiment_name=\"{self.experiment}\".",
                         expected=f"experiment '{self.experiment}'", got=f"experiments: {names}")

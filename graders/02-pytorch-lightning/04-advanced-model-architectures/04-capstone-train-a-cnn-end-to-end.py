@@ -69,12 +69,44 @@ def _forward_right(got, want, ctx):
     return None
 
 
+def _relus(run):
+    """How many ReLUs a forward pass applies, however the code writes them (nn.ReLU modules,
+    torch.relu or F.relu in forward)."""
+    from torch.overrides import TorchFunctionMode
+
+    net = run.ns.get("ConvNet()")
+    if not isinstance(net, nn.Module):
+        return None
+    applied = []
+
+    class _Count(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if "relu" in getattr(func, "__name__", ""):
+                applied.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    try:
+        with torch.no_grad(), _Count():
+            copy.deepcopy(net).eval()(cifar_batch(2)[0])
+    except Exception:
+        return None  # the forward check says what failed
+    return len([name for name in applied if name in ("relu", "relu_")]) or len(applied)
+
+
+def _relus_right(got, want, ctx):
+    if got is not None and want and got < want:
+        return ("Keep a ReLU after each batch normalisation: without a non-linearity the convolutions and the head "
+                f"collapse into one linear map (a forward pass applied {got} ReLU{'s' if got != 1 else ''}, not "
+                f"{want}).")
+    return None
+
+
 step1 = SCT(
     custom(probe=_build_net, judge=lambda got, want, ctx: None if got else "Define the class `ConvNet`."),
     custom(probe=_forward, judge=_forward_right),
-    module("ConvNet()").layers(nn.Conv2d, nn.BatchNorm2d, nn.AdaptiveAvgPool2d).layers(
-        nn.ReLU, msg="Keep a ReLU after each batch normalisation: without a non-linearity the convolutions and the "
-                     "head collapse into one linear map.").output_shape((8, 10)).param_count().gradients_flow(),
+    module("ConvNet()").layers(nn.Conv2d, nn.BatchNorm2d, nn.AdaptiveAvgPool2d),
+    custom(probe=_relus, judge=_relus_right),
+    module("ConvNet()").output_shape((8, 10)).param_count().gradients_flow(),
 )
 
 # ---------------------------------------------------------------- step 2: the LightningModule
@@ -203,6 +235,15 @@ cases = [
     wrong("drops the batch normalisation", step=1,
           replace={"nn.BatchNorm2d(8), ": "", "nn.BatchNorm2d(16), ": ""}, says="should contain a BatchNorm2d layer"),
     wrong("forgets the ReLUs", step=1, replace={"nn.ReLU(), ": ""}, says="Keep a ReLU after each batch normalisation"),
+    right("applies torch.relu in forward instead of nn.ReLU modules", step=1,
+          replace={"nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),\n"
+                   "            nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),":
+                   "nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8),\n"
+                   "            nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16),",
+                   "return self.head(self.pool(self.features(x)).flatten(1))":
+                   "x = F.max_pool2d(torch.relu(self.features[1](self.features[0](x))), 2)\n"
+                   "        x = F.max_pool2d(torch.relu(self.features[3](self.features[2](x))), 2)\n"
+                   "        return self.head(self.pool(x).flatten(1))"}),
     wrong("skips the pooling in forward", step=1,
           replace={"self.head(self.pool(self.features(x)).flatten(1))": "self.head(self.features(x).flatten(1))"},
           says="one number per channel"),

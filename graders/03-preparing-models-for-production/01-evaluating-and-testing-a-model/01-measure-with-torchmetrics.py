@@ -13,8 +13,9 @@ sct = SCT(
         msg="`model` is still in training mode, so dropout zeroes activations at random and batch norm uses each "
             "test batch's own statistics: the scores would measure a different model. Call model.eval() first."),
     metric("metrics['acc']").updates(
-        msg="The metrics saw {got}, not {expected}: update them inside the loop, once for every test batch, and "
-            "call compute() once after it."),
+        msg="The metrics hold {got} when the loop ends, not {expected}, one per test batch: call update inside the "
+            "loop, for every batch, and compute() once after it. reset() empties the running totals, so it belongs "
+            "before a new measurement, never between batches."),
     variable("scores").equals(
         atol=1e-6, rtol=0, msg="`scores` should combine every test batch: call metrics.compute() once after the "
                                "loop. Calling a metric on a batch returns that batch's value only."),
@@ -27,7 +28,13 @@ cases = [
           says="Keep F1 averaged per class"),
     wrong("evaluates in training mode", replace={"model.eval()\n": ""}, says="still in training mode"),
     wrong("updates once, after the loop", replace={"        metrics.update(model(x), y)": "        pass\n    metrics.update(model(x), y)"},
-          says="update them inside the loop"),
+          says="call update inside the loop"),
+    wrong("resets the totals after every batch",
+          replace={"        metrics.update(model(x), y)": "        metrics.update(model(x), y)\n        metrics.reset()"},
+          says="reset() empties the running totals"),
+    wrong("resets the totals before every batch",
+          replace={"        metrics.update(model(x), y)": "        metrics.reset()\n        metrics.update(model(x), y)"},
+          says="hold 1 updates when the loop ends, not 4 updates"),
     wrong("keeps the last batch's scores only",
           replace={"        metrics.update(model(x), y)": "        batch_scores = metrics(model(x), y)",
                    "scores = metrics.compute()": "scores = batch_scores"},

@@ -24,6 +24,12 @@ cases = [
     wrong("forgets the dynamic batch dimension",
           replace={', dynamic_shapes={"x": {0: Dim("batch")}}': ""}, says="only accepts the batch size"),
     wrong("exports in training mode", replace={"model.eval()\n": ""}, says="Call model.eval() before"),
+    wrong("pickles the exported program with torch.save",
+          replace={'torch.export.save(exported, "model.pt2")': 'torch.save(exported, "model.pt2")'},
+          says="not written by torch.export.save"),
+    wrong("passes the example batch without a tuple",
+          replace={"torch.export.export(model, example,": "torch.export.export(model, images[:2],"},
+          says="takes the example inputs as a tuple"),
     right("bounds the batch dimension and names the dynamic shapes by position",
           replace={'dynamic_shapes={"x": {0: Dim("batch")}}': 'dynamic_shapes=({0: Dim("batch", max=1024)},)'}),
 ]

@@ -24,7 +24,8 @@ def _blocking_async_endpoint(got, want, ctx):
 sct = SCT(
     variable("app").instance_of("fastapi.FastAPI"),
     custom(judge=_blocking_async_endpoint),
-    correct(endpoint("app", "/predict", upload="file").predicts(images=4).rejects("text", "empty", "truncated"),
+    correct(endpoint("app", "/predict", upload="file").predicts(images=4).rejects("text", "empty", "truncated", status=422,
+                                                                 carries="course.core.preprocess.decode_image"),
             diagnose=[
                 avoids(".softmax", "torch.softmax", "torch.nn.functional.softmax",
                        msg="The exported classifier already ends with softmax: its outputs are probabilities. "
@@ -55,11 +56,18 @@ cases = [
                                                           "async def predict(file: UploadFile):",
                                                           "file.file.read()": "await file.read()"},
           says="blocks that loop"),
-    right("answers 400 from a coroutine that hands the model call to a thread",
+    right("answers from a coroutine that hands the model call to a thread",
           replace={"def predict(file: UploadFile):": "async def predict(file: UploadFile):",
-                   "file.file.read()": "await file.read()", "status_code=422": "status_code=400",
+                   "file.file.read()": "await file.read()",
                    "torch.inference_mode()": "torch.no_grad()",
                    "probs = classifier(torch.from_numpy(to_model_input(pixels)))[0]":
                    "probs = (await run_in_threadpool(classifier, torch.from_numpy(to_model_input(pixels))))[0]",
                    "app = FastAPI()": "from starlette.concurrency import run_in_threadpool\napp = FastAPI()"}),
+    wrong("answers 400 where the text asks for 422", replace={"status_code=422": "status_code=400"},
+          says="the exercise asks for 422"),
+    wrong("answers with a detail that drops the error's message",
+          replace={'detail=f"not a usable image: {err}"': 'detail="not a usable image"'},
+          says="leaves out the error's own message"),
+    right("answers with the error's own message as the detail",
+          replace={'detail=f"not a usable image: {err}"': "detail=str(err)"}),
 ]

@@ -1,9 +1,15 @@
 """SCT for 4.2.2, Train on two processes with Lightning."""
 from graders.sct import SCT, SOLUTION, expression, ranks, right, trainer, wrong
+from graders.sct.process_group import process_group
 
 sct = SCT(
+    process_group().untouched(),
     trainer("trainer").settings(num_devices=SOLUTION, accelerator="cpu", msg=(
         "Train on two CPU processes: accelerator=\"cpu\" and devices=2 ({got}).")),
+    process_group().joined(2, msg=(
+        "No second process trained with the first. A Trainer that is created but never fitted trains nothing: call "
+        "trainer.fit(model, train_loader), and ask for devices=2, so that two processes join the group.")
+    ).rank_files("ranks"),
     ranks(folder="ranks").processes(2, msg=(
         "No second process trained. A Trainer that is created but never fitted trains nothing: call "
         "trainer.fit(model, train_loader), and ask for devices=2.")).own_shards(msg=(
@@ -31,6 +37,33 @@ cases = [
     wrong("turns off the distributed sampler", replace={"**QUIET)": "use_distributed_sampler=False, **QUIET)"},
           says="Both processes trained on the same images"),
     wrong("trains on one device", replace={"devices = 2": "devices = 1"}, says="devices=2"),
+    wrong("validates instead of training", replace={"trainer.fit(model, train_loader)": "trainer.validate(model, train_loader)"},
+          says="trainer.validate runs validation_step"),
+    wrong("rewrites rank 1's record after training",
+          replace={"trainer.fit(model, train_loader)":
+                   "trainer.fit(model, train_loader)\nimport shutil\nrecord = torch.load('ranks/rank-0.pt')\n"
+                   "record['rank'] = 1\nrecord['images'] = record['images'][::-1]\n"
+                   "torch.save(record, 'ranks/rank-1.pt')"},
+          says="was not written by a process of the training run"),
+    wrong("edits a rank file's bytes after training",
+          replace={"trainer.fit(model, train_loader)":
+                   "trainer.fit(model, train_loader)\nwith open('ranks/rank-1.pt', 'ab') as f:\n    f.write(b'x')"},
+          says="changed after its rank wrote it"),
+    wrong("trains on one device after patching the recorder and the Trainer",
+          replace={"devices = 2": "devices = 1",
+                   "trainer.fit(model, train_loader)":
+                   "import course.core.distributed as cd\n"
+                   "_end = cd.RankRecorder.on_train_end\n"
+                   "def on_train_end(self):\n"
+                   "    _end(self)\n"
+                   "    r = torch.load('ranks/rank-0.pt')\n"
+                   "    n = len(r['images']) // 2\n"
+                   "    torch.save({**r, 'images': r['images'][:n]}, 'ranks/rank-0.pt')\n"
+                   "    torch.save({**r, 'rank': 1, 'images': r['images'][n:]}, 'ranks/rank-1.pt')\n"
+                   "cd.RankRecorder.on_train_end = on_train_end\n"
+                   "pl.Trainer.num_devices = property(lambda self: 2)\n"
+                   "trainer.fit(model, train_loader)"},
+          says="Your code changed what records the run"),
     right("uses ddp_fork, the same strategy under its other name",
           replace={'strategy="ddp_notebook"': 'strategy="ddp_fork"'}),
 ]

@@ -28,4 +28,7 @@ cases = [
           replace={'precision = "bf16-mixed" if device.type == "cpu" or torch.cuda.is_bf16_supported() else "16-mixed"':
                    'precision = "16-mixed" if device.type == "cuda" and not torch.cuda.is_bf16_supported() '
                    'else "bf16-mixed"'}),
+    wrong("trains in float32 and prints the precision it should have used",
+          replace={"precision=precision, **QUIET)": "**QUIET)", "print(trainer.precision)": "print(precision)"},
+          says="mixed precision was not on"),
 ]
