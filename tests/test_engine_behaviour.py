@@ -169,6 +169,40 @@ def test_ran_judges_behaviour_not_settings(ran, old, new, message, expected, got
     _fails(check(ran, _FIT.replace(old, new)), message, expected, got, line)
 
 
+_TEST = """
+    class Tested(Tiny):
+        def test_step(self, batch, batch_idx):
+            self.log("test_loss", F.cross_entropy(self.fc(batch[0]), batch[1]))
+    trainer = pl.Trainer(max_epochs=1, precision="bf16-mixed", **QUIET)
+    trainer.test(Tested(), val_loader)
+"""
+
+
+@pytest.fixture(scope="module")
+def tested(tmp_path_factory):
+    return make_exercise(tmp_path_factory.mktemp("tested"), """
+        from graders.sct import SCT, trainer
+        sct = SCT(trainer("trainer").kept_precision().tested())
+    """, _TEST, pre=_LIGHTNING_PRE, timeout_s=20)
+
+
+def test_tested_and_kept_precision_pass(tested):
+    _passes(check(tested, _TEST))
+
+
+@pytest.mark.parametrize("old,new,message,expected,got,line", [
+    ('precision="bf16-mixed"', 'precision="16-mixed"',
+     "The Trainer `trainer` was asked for precision='16-mixed' and runs with 'bf16-mixed': Lightning fell back "
+     "because this device does not support it. Choose the precision by device.", "precision='16-mixed'",
+     "precision='bf16-mixed'", 5),
+    ("trainer.test(", "trainer.validate(",
+     "The Trainer `trainer` did not run a test: call trainer.test(model, test_loader). It runs test_step on every "
+     "test batch once; fit and validate never call it.", "a finished test", "state finished", 5),
+])
+def test_tested_and_kept_precision_fail(tested, old, new, message, expected, got, line):
+    _fails(check(tested, _TEST.replace(old, new)), message, expected, got, line)
+
+
 def test_ran_names_a_training_step_without_a_loss(ran):
     code = "class NoLoss(Tiny):\n    def training_step(self, batch, batch_idx):\n        super().training_step(" \
            "batch, batch_idx)\n\nmodel = NoLoss()\n" + _FIT.strip().replace("    ", "")

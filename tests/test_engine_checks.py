@@ -595,3 +595,70 @@ def test_a_crash_without_a_source_problem_is_reported_as_it_is(no_manual_backwar
     feedback = check(no_manual_backward, "loss = undefined_name\n")
     assert (feedback.outcome, feedback.message) == ("error", "Your code raised NameError on line 1: name "
                                                              "'undefined_name' is not defined")
+
+
+# --------------------------------------------------------------------------- a family as the README writes one
+
+def _readme_family() -> str:
+    """The example family of README's "Writing a check family", as it stands there."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = text.split("### Writing a check family", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+LOADER_SOLUTION = """
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+loader = DataLoader(TensorDataset(torch.zeros(8, 1)), batch_size=4, shuffle=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def loaders(tmp_path_factory):
+    sct = _readme_family() + "\n\nfrom graders.sct import SCT\n" \
+        "sct = SCT(dataloader(\"loader\").batch_size().shuffles())\n"
+    return make_exercise(tmp_path_factory.mktemp("loaders"), sct, LOADER_SOLUTION)
+
+
+def test_readme_family_passes(loaders):
+    _passes(check(loaders, LOADER_SOLUTION))
+
+
+def test_readme_family_batch_size(loaders):
+    _fails(check(loaders, LOADER_SOLUTION.replace("batch_size=4", "batch_size=2")),
+           "`loader` serves batches of 2; the exercise's loader serves 4.", "4", "2", 4)
+
+
+def test_readme_family_shuffles(loaders):
+    _fails(check(loaders, LOADER_SOLUTION.replace("shuffle=True", "shuffle=False")),
+           "`loader` serves the images in the same order every epoch: pass shuffle=True.", "RandomSampler",
+           "SequentialSampler", 4)
+
+
+def test_readme_family_subject(loaders):
+    loader = "DataLoader(TensorDataset(torch.zeros(8, 1)), batch_size=4, shuffle=True)"
+    _fails(check(loaders, LOADER_SOLUTION.replace(loader, "[1, 2]")),
+           "`loader` should be a DataLoader.", "DataLoader", "list")
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory):
+    return make_exercise(tmp_path_factory.mktemp("bounded"), """
+        from graders.sct import SCT, variable
+        sct = SCT(variable("max_diff").at_most(1e-4))
+    """, "import numpy as np\nmax_diff = float(np.abs(np.zeros(3) - 1e-6).max())\n")
+
+
+@pytest.mark.parametrize("code", ["import numpy as np\nmax_diff = np.float32(1e-5)\n", "max_diff = 0\n"])
+def test_at_most_passes_for_a_number_within_the_bound(bounded, code):
+    _passes(check(bounded, code))
+
+
+@pytest.mark.parametrize("code,got", [("max_diff = 0.5\n", "0.5"),
+                                      ("import torch\nmax_diff = torch.tensor(0.0)\n", "tensor(0.)"),
+                                      ("max_diff = float('nan')\n", "nan")])
+def test_at_most_fails_for_a_larger_value_or_not_a_number(bounded, code, got):
+    _fails(check(bounded, code), f"`max_diff` should be a number of at most 0.0001; got {got}.", "at most 0.0001",
+           got, code.count("\n"))

@@ -180,12 +180,32 @@ def test_ranks_from_a_folder(tmp_path):
 
 # --------------------------------------------------------------------------- training_record
 
+# A real one-process fit: 8 batches of 4, 4 accumulated per step, in bf16-mixed, channels-last.
+# The training step calls a layer rather than forward, and its loss module computes in float32:
+# the recorder reports the dtype of the logits all the same.
 RECORD_SOLUTION = """
-    import os
+    import pytorch_lightning as pl
     import torch
-    os.makedirs("ranks")
-    torch.save({"rank": 0, "dtypes": ["bfloat16"], "param_dtype": "float32", "steps": 2, "batches": [32] * 8,
-                "channels_last": True}, "ranks/rank-0.pt")
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    class Tiny(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Flatten(), nn.Linear(2 * 6 * 6, 2))
+            self.loss = nn.CrossEntropyLoss()
+
+        def training_step(self, batch, batch_idx):
+            return self.loss(self.net(batch[0]).float(), batch[1])
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    data = TensorDataset(torch.randn(32, 3, 8, 8), torch.randint(0, 2, (32,)))
+    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, precision="bf16-mixed",
+                         accumulate_grad_batches=4, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(Tiny().to(memory_format=torch.channels_last), DataLoader(data, batch_size=4))
 """
 
 
@@ -202,28 +222,32 @@ def test_training_record_passes(record_exercise):
 
 
 @pytest.mark.parametrize("old,new,message,expected,got", [
-    ('["bfloat16"]', '["float32"]', "The forward pass computed in float32; this run should compute in bfloat16. "
-     "Set the Trainer's precision, e.g. precision=\"bf16-mixed\" on a CPU.", "bfloat16", "float32"),
-    ('"param_dtype": "float32"', '"param_dtype": "bfloat16"', "The weights were stored in bfloat16 while "
+    ('precision="bf16-mixed"', 'precision="32-true"', "The forward pass computed in float32; this run should "
+     "compute in bfloat16. Set the Trainer's precision, e.g. precision=\"bf16-mixed\" on a CPU.", "bfloat16",
+     "float32"),
+    ('precision="bf16-mixed"', 'precision="bf16-true"', "The weights were stored in bfloat16 while "
      "training. Mixed precision keeps float32 weights and computes in a lower precision; a \"-true\" precision "
      "casts the weights themselves, and small updates get lost.", "float32 weights", "bfloat16 weights"),
-    ('"steps": 2', '"steps": 8', "The optimizer stepped 8 times over 8 batches; it should step 2 times. That is "
-     "one step per batch: nothing was accumulated.", "2 optimizer steps", "8 optimizer steps"),
-    ('"steps": 2', '"steps": 1', "The optimizer stepped 1 times over 8 batches; it should step 2 times. That is "
-     "fewer steps than accumulating expected: accumulate_grad_batches counts batches, not images.",
-     "2 optimizer steps", "1 optimizer steps"),
-    ("[32] * 8", "[64] * 4", "The run trained on batches of 64 images (4 batches); it should train on batches of "
-     "32 images (8 batches).", "32 images (8 batches)", "64 images (4 batches)"),
-    ('"channels_last": True', '"channels_last": False', "The convolution weights were not in channels-last "
+    ("accumulate_grad_batches=4", "accumulate_grad_batches=1", "The optimizer stepped 8 times over 8 batches; it "
+     "should step 2 times. That is one step per batch: nothing was accumulated.", "2 optimizer steps",
+     "8 optimizer steps"),
+    ("accumulate_grad_batches=4", "accumulate_grad_batches=8", "The optimizer stepped 1 times over 8 batches; it "
+     "should step 2 times. That is fewer steps than accumulating expected: accumulate_grad_batches counts "
+     "batches, not images.", "2 optimizer steps", "1 optimizer steps"),
+    ("batch_size=4", "batch_size=8", "The run trained on batches of 8 images (4 batches); it should train on "
+     "batches of 4 images (8 batches).", "4 images (8 batches)", "8 images (4 batches)"),
+    ("Tiny().to(memory_format=torch.channels_last)", "Tiny()", "The convolution weights were not in channels-last "
      "memory format while training: convert the model with .to(memory_format=torch.channels_last).",
      "channels_last", "contiguous (NCHW)"),
+    ("    trainer.fit(", "    print(", "No training run was recorded: call trainer.fit(model, ...) and let it run "
+     "to the end.", "a finished fit", "no record"),
 ])
 def test_training_record_fails(record_exercise, old, new, message, expected, got):
     _fails(check(record_exercise, RECORD_SOLUTION.replace(old, new)), message, expected, got)
 
 
 def test_rank_recorder_records_a_lightning_run(tmp_path):
-    """The mixin's record, from a real one-process fit in bf16 with accumulation."""
+    """The mixin's record, from a real one-process fit: the images this rank saw, its weights."""
     import pytorch_lightning as pl
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
@@ -233,12 +257,10 @@ def test_rank_recorder_records_a_lightning_run(tmp_path):
     class Tiny(RankRecorder, pl.LightningModule):
         def __init__(self):
             super().__init__()
-            self.net = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Flatten(), nn.LazyLinear(2))
+            self.net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2))
 
         def training_step(self, batch, batch_idx):
-            logits = self.net(batch[0])
-            self.record_dtype(logits)
-            return nn.functional.cross_entropy(logits.float(), batch[1])
+            return nn.functional.cross_entropy(self.net(batch[0]), batch[1])
 
         def configure_optimizers(self):
             return torch.optim.SGD(self.parameters(), lr=0.1)
@@ -246,15 +268,12 @@ def test_rank_recorder_records_a_lightning_run(tmp_path):
     data = TensorDataset(torch.randn(16, 3, 8, 8), torch.randint(0, 2, (16,)))
     os.chdir(tmp_path)
     model = Tiny()
-    model.net(torch.zeros(1, 3, 8, 8))  # materialise the lazy layer
-    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, precision="bf16-mixed",
-                         accumulate_grad_batches=2, logger=False, enable_checkpointing=False,
+    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False)
-    trainer.fit(model.to(memory_format=torch.channels_last), DataLoader(data, batch_size=4))
+    trainer.fit(model, DataLoader(data, batch_size=4))
     record = torch.load(tmp_path / "ranks" / "rank-0.pt", weights_only=False)
-    assert (record["rank"], record["world_size"], record["steps"], record["batches"]) == (0, 1, 2, [4, 4, 4, 4])
-    assert (record["dtypes"], record["param_dtype"], record["channels_last"]) == (["bfloat16"], "float32", True)
-    assert len(record["images"]) == 16
+    assert (record["rank"], record["world_size"], len(record["images"])) == (0, 1, 16)
+    assert torch.equal(record["state_dict"]["net.1.weight"], model.net[1].weight.detach())
 
 
 # --------------------------------------------------------------------------- mlflow_runs

@@ -129,36 +129,21 @@ def fingerprint(images):
 
 
 class RankRecorder:
-    """Mixin for a LightningModule: each process records the images it trained on, its
-    optimizer steps, the dtype its forward pass computed in, and its final weights."""
+    """Mixin for a LightningModule: each process records the images it trained on and its
+    final weights. (What a run computed in, its batches and optimizer steps, the grader
+    observes itself, for every run.)"""
 
     def on_train_start(self):
-        self._seen, self._dtypes, self._steps, self._batches = [], set(), 0, []
-        self._channels_last = False
+        self._seen = []
 
     def on_train_batch_start(self, batch, batch_idx):
-        import torch
-
         self._seen += fingerprint(batch[0])
-        self._batches.append(len(batch[0]))
-        first = next(p for p in self.parameters() if p.dim() == 4) if any(p.dim() == 4 for p in self.parameters()) \
-            else None
-        self._channels_last = first is not None and first.is_contiguous(memory_format=torch.channels_last) \
-            and not first.is_contiguous()
-
-    def on_before_optimizer_step(self, optimizer):
-        self._steps += 1
-
-    def record_dtype(self, tensor):
-        """Call in training_step with the logits: the precision the run really used."""
-        self._dtypes.add(str(tensor.dtype).replace("torch.", ""))
 
     def on_train_end(self):
         import torch
 
         os.makedirs(RECORD_DIR, exist_ok=True)
         record = {"rank": self.global_rank, "world_size": self.trainer.world_size, "images": self._seen,
-                  "steps": self._steps, "batches": self._batches, "channels_last": self._channels_last, "dtypes": sorted(self._dtypes), "pid": os.getpid(),
-                  "param_dtype": str(next(self.parameters()).dtype).replace("torch.", ""),
+                  "pid": os.getpid(),
                   "state_dict": {k: v.detach().float().cpu().clone() for k, v in self.state_dict().items()}}
         torch.save(record, os.path.join(RECORD_DIR, f"rank-{self.global_rank}.pt"))

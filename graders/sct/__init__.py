@@ -26,10 +26,13 @@ exercise can meet are explained (``COMMON_ERRORS``). The learner's code runs in 
 registered as ``__main__``, as in a notebook kernel.
 
 One module per family of checks: ``values`` (variables and expressions), ``source``
-(calls and operators used or avoided), ``output`` (printed text), ``models`` (nn.Module and
-LightningModule), ``training`` (the Trainer), ``files`` (saved and exported models),
+(calls and operators used or avoided), ``output`` (printed text), ``models`` (nn.Module),
+``lightning`` (LightningModule), ``training`` (the Trainer's settings and state) and ``ran``
+(what its fits ran), ``steps`` (optimizer steps of a plain loop), ``files`` (saved models),
 ``choice`` (multiple choice), ``custom`` (``correct`` and ``custom``), ``cases`` (known
-answers); ``core`` holds the framework they share. For models in production:
+answers); ``core`` holds the framework they share, ``api`` the public helpers a family is
+written with (``Family``, ``SubCheck``: README, "Writing a check family") and ``recorder``
+the one recorder of training behind ``ran``, ``optimizer_steps`` and ``training_record``. For models in production:
 ``metrics`` (torchmetrics objects: settings, where they live, computed values),
 ``inference`` (a loaded model: eval mode, saved weights, outputs), ``exported``
 (``.pt2`` and ONNX files that reproduce a model; ONNX Runtime sessions) and ``serving``
@@ -50,13 +53,15 @@ from graders.sct.exported import exported_file, ort_options, ort_session
 from graders.sct.files import file
 from graders.sct.inference import inference_model
 from graders.sct.metrics import metric
-from graders.sct.models import lightning_module, module
+from graders.sct.lightning import lightning_module
+from graders.sct.models import module
 from graders.sct.output import printed
 from graders.sct.performance import training_record
 from graders.sct.serving import endpoint
 from graders.sct.source import avoids, uses
 from graders.sct.tracking import mlflow_runs, study
-from graders.sct.training import optimizer_steps, trainer
+from graders.sct.steps import optimizer_steps
+from graders.sct.training import trainer
 from graders.sct.values import expression, variable
 
 __all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",

@@ -17,8 +17,9 @@ from typing import Any
 
 from graders.feedback import Fail
 
-__all__ = ["LEARNER_FILE", "PRE_FILE", "SOLUTION", "Check", "Ctx", "Fail", "class_names", "cifar_batch",
-           "error_fail", "fail_with", "render", "learner_error", "lookup", "missing_fail", "resolve", "safe_str",
+__all__ = ["LEARNER_FILE", "PRE_FILE", "SOLUTION", "Check", "Ctx", "Fail", "Family", "SubCheck", "class_names",
+           "cifar_batch", "render",
+           "error_fail", "fail_with", "learner_error", "lookup", "missing_fail", "resolve", "safe_str",
            "type_label", "type_matches"]
 
 # The file names learner code and the set-up are compiled under: tracebacks are cut to these.
@@ -110,6 +111,86 @@ class Check:
 
     def judge(self, got, want, ctx: Ctx) -> Fail | None:
         raise NotImplementedError
+
+
+class SubCheck:
+    """One chained method of a family (``.fitted()``, ``.settings(...)``): a small check with
+    its own ``probe`` and ``judge``, and ``before`` where it instruments. Adding a method to a
+    family means adding one of these, not a branch to a long ``judge``.
+
+    ``probe(run, subject)`` runs in the sandbox with the object its family found there (a
+    Trainer, a module, a record) and returns plain data; ``judge(got, want, ctx)`` runs in the
+    grader with that data, the solution's, and the learner's source. ``msg``, when the SCT
+    gives one, replaces the message of the Fail the judge returns (``{expected}`` and
+    ``{got}`` are filled in). A Fail without a line points at the line that binds the
+    family's variable, unless ``locate`` is False."""
+
+    msg: str | None = None
+    locate = True
+
+    def before(self, run) -> None:
+        """As ``Check.before``: install what the probe needs to observe."""
+
+    def probe(self, run, subject) -> Any:
+        return None
+
+    def judge(self, got, want, ctx: Ctx) -> Fail | None:
+        raise NotImplementedError
+
+
+class Family(Check):
+    """A check on one subject (a variable, a Trainer, a file) made of sub-checks, one per
+    chained method: ``trainer("t").settings(...).fitted()`` is one ``Family`` holding two
+    ``SubCheck`` objects, added by ``add``.
+
+    The family finds its subject once (``find``, in the sandbox), and its probe crosses the
+    wire as one flat list: the subject's own facts, then each sub-check's data, so the
+    sub-checks share the look-up (and whatever expensive work the subject caches, such as
+    one forward pass) and the wire keeps its few levels of nesting for their data. In the
+    grader, ``judge_subject`` speaks first (no such variable, the wrong type), then the
+    sub-checks judge in the order they were chained; the learner hears the first failure.
+    ``name`` is the learner's variable: a failure without a line points where it is bound."""
+
+    def __init__(self, name: str | None):
+        self.name = name
+        self.checks: list[SubCheck] = []
+
+    def add(self, check: SubCheck):
+        self.checks.append(check)
+        return self
+
+    def find(self, run) -> tuple[Any, Any]:
+        """``(subject, facts)`` in the sandbox: the object the sub-checks probe (None when
+        there is nothing to probe, and then ``judge_subject`` must fail) and plain data about
+        it for ``judge_subject``."""
+        raise NotImplementedError
+
+    def judge_subject(self, got, want, ctx: Ctx) -> Fail | None:
+        return None
+
+    def before(self, run) -> None:
+        for check in self.checks:
+            check.before(run)
+
+    def probe(self, run) -> list:
+        subject, facts = self.find(run)
+        if subject is None:
+            return [facts]
+        return [facts, *[check.probe(run, subject) for check in self.checks]]
+
+    def judge(self, got, want, ctx: Ctx) -> Fail | None:
+        want = want or [None]
+        fail = self.judge_subject(got[0], want[0], ctx)
+        if fail:
+            return fail
+        if len(got) != 1 + len(self.checks):  # never pass sub-checks that had nothing to probe
+            raise RuntimeError(f"{type(self).__name__}: judge_subject passed a subject the probe did not find")
+        wants = list(want[1:]) + [None] * (len(self.checks) + 1 - len(want))
+        for check, g, w in zip(self.checks, got[1:], wants):
+            fail = check.judge(g, w, ctx)
+            if fail:
+                return fail_with(check.msg, fail, ctx, self.name if check.locate else None)
+        return None
 
 
 def learner_error(err: BaseException) -> dict:

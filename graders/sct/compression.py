@@ -6,7 +6,7 @@ of the compressed model (an ``nn.Module`` or any function from a batch to logits
 ONNX Runtime session wrapped in a function) against the original's on real CIFAR-10 test
 images (``agreement``), the zeros in its weights (``sparsity``), what the saved state dict
 holds (``no_pruning_leftovers``, ``stored_as``) and that the original was left as it was
-(``original_unchanged``)::
+(``original_unchanged``), and that no gradient reached it (``original_without_gradients``)::
 
     compressed("int8.pt", model="int8_model").size(at_most=0.6).agreement(at_least=0.97)
     compressed("pruned.pt", model="pruned").no_pruning_leftovers().sparsity(SOLUTION)
@@ -20,107 +20,206 @@ from __future__ import annotations
 import copy
 import os
 
-from graders.sct.api import SOLUTION, Check, cifar_batch, Fail, fail_with, lookup, resolve
+from graders.sct.api import SOLUTION, Check, Fail, Family, SubCheck, cifar_batch, learner_error, lookup, resolve
 
 _WEIGHTED = ("Conv2d", "Linear")
 
 
-class _Compressed(Check):
-    def __init__(self, file: str, model: str | None, original: str, baseline: str, n: int):
-        self.file, self.model, self.original, self.baseline, self.n = file, model, original, baseline, n
-        self.tests: list[tuple[str, dict]] = []
+class _Subject:
+    """What ``compressed`` found in the sandbox: the file's facts, the learner's compressed
+    model (a module or a function) and the original."""
 
-    def _add(self, kind: str, **opts) -> "_Compressed":
-        self.tests.append((kind, opts))
-        return self
+    def __init__(self, run, facts: dict, model, original, baseline: str):
+        self.run, self.facts, self.model, self.original = run, facts, model, original
+        self.baseline = os.path.join(run.workdir, baseline)
 
-    def size(self, at_most: float, msg: str | None = None) -> "_Compressed":
-        """The file is at most ``at_most`` times the size of the baseline file."""
-        return self._add("size", at_most=at_most, msg=msg)
 
-    def agreement(self, at_least=SOLUTION, tolerance: float = 0.0, msg: str | None = None) -> "_Compressed":
-        """The compressed model predicts the original's class for at least this share of
-        ``n`` CIFAR-10 test images (default: the solution's share, less ``tolerance``)."""
-        return self._add("agreement", at_least=at_least, tolerance=tolerance, msg=msg)
+class _Size(SubCheck):
+    def __init__(self, file, baseline, at_most, msg):
+        self.file, self.baseline, self.at_most, self.msg = file, baseline, at_most, msg
 
-    def sparsity(self, value=SOLUTION, tolerance: float = 0.01, msg: str | None = None) -> "_Compressed":
-        """The share of zeros among the conv and linear weights of ``model``."""
-        return self._add("sparsity", value=value, tolerance=tolerance, msg=msg)
+    def probe(self, run, subject):
+        return {"size": subject.facts.get("size"), "base_size": subject.facts["base_size"]}
 
-    def no_pruning_leftovers(self, msg: str | None = None) -> "_Compressed":
-        """The saved state dict has plain weights, not pruning's ``weight_orig`` and ``weight_mask``."""
-        return self._add("leftovers", msg=msg)
+    def judge(self, got, want, ctx):
+        if not got["base_size"]:
+            return None
+        ratio = got["size"] / got["base_size"]
+        if ratio > self.at_most:
+            return Fail(f"{self.file} is {got['size'] / 1024:.0f} kB, {ratio:.0%} of the original's "
+                        f"{got['base_size'] / 1024:.0f} kB: compression should leave at most {self.at_most:.0%}. "
+                        "Did you save the compressed model, or the original?",
+                        expected=f"at most {self.at_most:.0%} of {self.baseline}", got=f"{ratio:.0%}")
+        return None
 
-    def stored_as(self, dtype: str, msg: str | None = None) -> "_Compressed":
-        """Every floating-point weight in the saved state dict has ``dtype``."""
-        return self._add("dtype", dtype=dtype, msg=msg)
 
-    def original_unchanged(self, msg: str | None = None) -> "_Compressed":
-        """``original`` still has the weights (and dtypes) of the baseline file."""
-        return self._add("unchanged", msg=msg)
+class _Agreement(SubCheck):
+    def __init__(self, model, original, n, at_least, tolerance, msg):
+        self.model, self.original, self.n = model, original, n
+        self.at_least, self.tolerance, self.msg = at_least, tolerance, msg
 
-    # -------------------------------------------------------------- sandbox side
-
-    def probe(self, run):
+    def probe(self, run, subject):
         import torch
 
         from course.core.compression import as_logits
 
-        path = os.path.join(run.workdir, self.file or "")
-        base = os.path.join(run.workdir, self.baseline)
-        info: dict = {"exists": self.file is not None and os.path.exists(path),
-                      "base_size": os.path.getsize(base) if os.path.exists(base) else None}
-        if info["exists"]:
-            info["size"] = os.path.getsize(path)
+        original, model = subject.original, subject.model
+        if original is None or model is None:
+            return {}
+        x, _ = cifar_batch(self.n)
+        with torch.no_grad():
+            try:
+                reference = as_logits(copy.deepcopy(original).eval()(x) if isinstance(original, torch.nn.Module)
+                                      else original(x)).argmax(1)
+            except Exception as err:  # the original was changed; original_unchanged says how
+                return {"reference_error": learner_error(err)}
+            if isinstance(model, torch.nn.Module):
+                model = model.eval()
+            try:
+                return {"agreement": (as_logits(model(x)).argmax(1) == reference).float().mean().item()}
+            except Exception as err:
+                return {"predict_error": learner_error(err)}
+
+    def judge(self, got, want, ctx):
+        if got.get("predict_error"):
+            err = got["predict_error"]
+            return Fail(f"Calling `{self.model}` on a batch of CIFAR-10 images raised {err['type']}: "
+                        f"{err['message']}", line=err.get("line"))
+        if got.get("reference_error"):
+            err = got["reference_error"]
+            return Fail(f"Calling the original `{self.original}` raised {err['type']}: {err['message']}. Was it "
+                        "changed? Compress a copy and leave the original as it was.")
+        if "agreement" not in got:
+            return None
+        floor = resolve(self.at_least, (want or {}).get("agreement"))
+        floor = None if floor is None else floor - self.tolerance
+        if floor is not None and got["agreement"] < floor - 1e-9:
+            return Fail(f"`{self.model}` agrees with the original model on {got['agreement']:.1%} of {self.n} "
+                        f"CIFAR-10 test images; it should agree on at least {floor:.1%}.",
+                        expected=f"at least {floor:.1%}", got=f"{got['agreement']:.1%}")
+        return None
+
+
+class _Sparsity(SubCheck):
+    def __init__(self, model, value, tolerance, msg):
+        self.model, self.value, self.tolerance, self.msg = model, value, tolerance, msg
+
+    def probe(self, run, subject):
+        import torch
+
+        if not isinstance(subject.model, torch.nn.Module):
+            return None
+        weights = [m.weight.detach() for m in subject.model.modules() if type(m).__name__ in _WEIGHTED]
+        total = sum(w.numel() for w in weights)
+        return sum((w == 0).sum().item() for w in weights) / total if total else None
+
+    def judge(self, got, want, ctx):
+        value = resolve(self.value, want)
+        if got is not None and value is not None and abs(got - value) > self.tolerance:
+            return Fail(f"{got:.1%} of the weights of `{self.model}` are zero; pruning should leave {value:.0%} "
+                        "zeros.", expected=f"{value:.0%} zeros", got=f"{got:.1%} zeros")
+        return None
+
+
+class _NoLeftovers(SubCheck):
+    def __init__(self, msg):
+        self.msg = msg
+
+    def probe(self, run, subject):
+        return subject.facts.get("keys", [])
+
+    def judge(self, got, want, ctx):
+        extra = [k for k in got if k.endswith(("_orig", "_mask"))]
+        if extra:
+            return Fail(f"The saved state dict still holds pruning's {extra[0]} and its mask, so the file is twice "
+                        "the size: call prune.remove(module, \"weight\") on each pruned layer before saving, which "
+                        "makes the pruning permanent.", expected="weight", got=", ".join(extra[:2]))
+        return None
+
+
+class _StoredAs(SubCheck):
+    def __init__(self, file, dtype, msg):
+        self.file, self.dtype, self.msg = file, dtype, msg
+
+    def probe(self, run, subject):
+        return subject.facts.get("dtypes")
+
+    def judge(self, got, want, ctx):
+        if got and got != [self.dtype]:
+            return Fail(f"The weights in {self.file} are stored as {', '.join(got)}; they should be {self.dtype}.",
+                        expected=self.dtype, got=", ".join(got))
+        return None
+
+
+class _OriginalUnchanged(SubCheck):
+    def __init__(self, original, baseline, msg):
+        self.original, self.baseline, self.msg = original, baseline, msg
+
+    def probe(self, run, subject):
+        import torch
+
+        if subject.original is None or not os.path.exists(subject.baseline):
+            return None
+        saved, now = torch.load(subject.baseline, weights_only=True), subject.original.state_dict()
+        return set(saved) == set(now) and all(type(now[k]) is torch.Tensor and now[k].dtype == v.dtype
+                                              and torch.equal(now[k], v) for k, v in saved.items())
+
+    def judge(self, got, want, ctx):
+        if got is False:
+            return Fail(f"`{self.original}` was changed: compress a copy (copy.deepcopy({self.original})), so the "
+                        "original stays the reference every variant is compared with.",
+                        expected=f"{self.original} as in {self.baseline}", got="changed weights")
+        return None
+
+
+class _OriginalWithoutGradients(SubCheck):
+    def __init__(self, original, msg):
+        self.original, self.msg = original, msg
+
+    def probe(self, run, subject):
+        parameters = getattr(subject.original, "parameters", None)
+        return [n for n, p in subject.original.named_parameters() if p.grad is not None][:3] if parameters else []
+
+    def judge(self, got, want, ctx):
+        if got:
+            return Fail(f"The parameters of `{self.original}` got gradients ({', '.join(got)}): its outputs were "
+                        "computed with a graph, and backward went through it. Compute them inside torch.no_grad(), "
+                        "so only the model being trained learns.", expected="no gradients", got="gradients")
+        return None
+
+
+class _Compressed(Family):
+    def __init__(self, file: str, model: str | None, original: str, baseline: str, n: int):
+        super().__init__(None)  # files and runs: failures point at no line
+        self.file, self.model, self.original, self.baseline, self.n = file, model, original, baseline, n
+
+    def find(self, run):
+        import torch
+
+        path, base = os.path.join(run.workdir, self.file or ""), os.path.join(run.workdir, self.baseline)
+        facts: dict = {"exists": self.file is not None and os.path.exists(path),
+                       "base_size": os.path.getsize(base) if os.path.exists(base) else None}
+        if facts["exists"]:
+            facts["size"] = os.path.getsize(path)
             if not self.file.endswith(".onnx"):
                 try:
                     state = torch.load(path, weights_only=False, map_location="cpu")
                     if isinstance(state, dict):
-                        info["keys"] = [str(k) for k in state][:200]
-                        info["dtypes"] = sorted({str(v.dtype).replace("torch.", "") for v in state.values()
-                                                 if isinstance(v, torch.Tensor) and v.is_floating_point()})
+                        facts["keys"] = [str(k) for k in state][:200]
+                        facts["dtypes"] = sorted({str(v.dtype).replace("torch.", "") for v in state.values()
+                                                  if isinstance(v, torch.Tensor) and v.is_floating_point()})
                 except Exception as err:
-                    info["load_error"] = f"{type(err).__name__}: {err}"
+                    facts["load_error"] = f"{type(err).__name__}: {err}"
         original, _ = lookup(run.ns, self.original)
-        if any(k == "unchanged" for k, _ in self.tests) and original is not None and os.path.exists(base):
-            saved = torch.load(base, weights_only=True)
-            now = original.state_dict()
-            info["unchanged"] = set(saved) == set(now) and all(
-                type(now[k]) is torch.Tensor and now[k].dtype == v.dtype and torch.equal(now[k], v)
-                for k, v in saved.items())
-        if self.model is None:
-            return info
-        model, missing = lookup(run.ns, self.model)
-        if missing:
-            info["model_missing"] = True
-            return info
-        if any(k == "sparsity" for k, _ in self.tests) and isinstance(model, torch.nn.Module):
-            weights = [m.weight.detach() for m in model.modules() if type(m).__name__ in _WEIGHTED]
-            total = sum(w.numel() for w in weights)
-            info["sparsity"] = sum((w == 0).sum().item() for w in weights) / total if total else None
-        if any(k == "agreement" for k, _ in self.tests) and original is not None:
-            from graders.sct.api import learner_error
+        model = None
+        if self.model is not None:
+            model, missing = lookup(run.ns, self.model)
+            facts["model_missing"] = bool(missing)
+        if (self.file is not None and not facts["exists"]) or facts.get("load_error") or facts.get("model_missing"):
+            return None, facts
+        return _Subject(run, facts, model, original, self.baseline), facts
 
-            x, _ = cifar_batch(self.n)
-            with torch.no_grad():
-                try:
-                    reference = as_logits(copy.deepcopy(original).eval()(x) if isinstance(original, torch.nn.Module)
-                                          else original(x)).argmax(1)
-                except Exception as err:  # the original was changed; original_unchanged says how
-                    info["reference_error"] = learner_error(err)
-                    return info
-                if isinstance(model, torch.nn.Module):
-                    model = model.eval()
-                try:
-                    pred = as_logits(model(x)).argmax(1)
-                    info["agreement"] = (pred == reference).float().mean().item()
-                except Exception as err:
-                    info["predict_error"] = learner_error(err)
-        return info
-
-    # -------------------------------------------------------------- grader side
-
-    def judge(self, got, want, ctx):
+    def judge_subject(self, got, want, ctx):
         if self.file is not None and not got["exists"]:
             return Fail(f"No file {self.file} was written: save the compressed model to it, so its size on disk "
                         "can be measured.", expected=self.file, got="no such file")
@@ -128,55 +227,37 @@ class _Compressed(Check):
             return Fail(f"{self.file} does not load with torch.load: {got['load_error']}")
         if got.get("model_missing"):
             return Fail(f"Your code does not define `{self.model}`.")
-        want = want or {}
-        for kind, opts in self.tests:
-            fail = None
-            if kind == "size" and got["base_size"]:
-                ratio = got["size"] / got["base_size"]
-                if ratio > opts["at_most"]:
-                    fail = Fail(f"{self.file} is {got['size'] / 1024:.0f} kB, {ratio:.0%} of the original's "
-                                f"{got['base_size'] / 1024:.0f} kB: compression should leave at most "
-                                f"{opts['at_most']:.0%}. Did you save the compressed model, or the original?",
-                                expected=f"at most {opts['at_most']:.0%} of {self.baseline}", got=f"{ratio:.0%}")
-            elif kind == "agreement" and got.get("predict_error"):
-                err = got["predict_error"]
-                fail = Fail(f"Calling `{self.model}` on a batch of CIFAR-10 images raised {err['type']}: "
-                            f"{err['message']}", line=err.get("line"))
-            elif kind == "agreement" and got.get("reference_error"):
-                err = got["reference_error"]
-                fail = Fail(f"Calling the original `{self.original}` raised {err['type']}: {err['message']}. Was it "
-                            "changed? Compress a copy and leave the original as it was.")
-            elif kind == "agreement" and "agreement" in got:
-                floor = resolve(opts["at_least"], want.get("agreement"))
-                floor = None if floor is None else floor - opts["tolerance"]
-                if floor is not None and got["agreement"] < floor - 1e-9:
-                    fail = Fail(f"`{self.model}` agrees with the original model on {got['agreement']:.1%} of "
-                                f"{self.n} CIFAR-10 test images; it should agree on at least {floor:.1%}.",
-                                expected=f"at least {floor:.1%}", got=f"{got['agreement']:.1%}")
-            elif kind == "sparsity" and got.get("sparsity") is not None:
-                value = resolve(opts["value"], want.get("sparsity"))
-                if value is not None and abs(got["sparsity"] - value) > opts["tolerance"]:
-                    fail = Fail(f"{got['sparsity']:.1%} of the weights of `{self.model}` are zero; pruning should "
-                                f"leave {value:.0%} zeros.", expected=f"{value:.0%} zeros",
-                                got=f"{got['sparsity']:.1%} zeros")
-            elif kind == "leftovers":
-                extra = [k for k in got.get("keys", []) if k.endswith(("_orig", "_mask"))]
-                if extra:
-                    fail = Fail(f"The saved state dict still holds pruning's {extra[0]} and its mask, so the file "
-                                "is twice the size: call prune.remove(module, \"weight\") on each pruned layer "
-                                "before saving, which makes the pruning permanent.",
-                                expected="weight", got=", ".join(extra[:2]))
-            elif kind == "dtype":
-                if got.get("dtypes") and got["dtypes"] != [opts["dtype"]]:
-                    fail = Fail(f"The weights in {self.file} are stored as {', '.join(got['dtypes'])}; they should "
-                                f"be {opts['dtype']}.", expected=opts["dtype"], got=", ".join(got["dtypes"]))
-            elif kind == "unchanged" and got.get("unchanged") is False:
-                fail = Fail(f"`{self.original}` was changed: compress a copy (copy.deepcopy({self.original})), so "
-                            "the original stays the reference every variant is compared with.",
-                            expected=f"{self.original} as in {self.baseline}", got="changed weights")
-            if fail:
-                return fail_with(opts["msg"], fail)
         return None
+
+    def size(self, at_most: float, msg: str | None = None) -> "_Compressed":
+        """The file is at most ``at_most`` times the size of the baseline file."""
+        return self.add(_Size(self.file, self.baseline, at_most, msg))
+
+    def agreement(self, at_least=SOLUTION, tolerance: float = 0.0, msg: str | None = None) -> "_Compressed":
+        """The compressed model predicts the original's class for at least this share of
+        ``n`` CIFAR-10 test images (default: the solution's share, less ``tolerance``)."""
+        return self.add(_Agreement(self.model, self.original, self.n, at_least, tolerance, msg))
+
+    def sparsity(self, value=SOLUTION, tolerance: float = 0.01, msg: str | None = None) -> "_Compressed":
+        """The share of zeros among the conv and linear weights of ``model``."""
+        return self.add(_Sparsity(self.model, value, tolerance, msg))
+
+    def no_pruning_leftovers(self, msg: str | None = None) -> "_Compressed":
+        """The saved state dict has plain weights, not pruning's ``weight_orig`` and ``weight_mask``."""
+        return self.add(_NoLeftovers(msg))
+
+    def stored_as(self, dtype: str, msg: str | None = None) -> "_Compressed":
+        """Every floating-point weight in the saved state dict has ``dtype``."""
+        return self.add(_StoredAs(self.file, dtype, msg))
+
+    def original_unchanged(self, msg: str | None = None) -> "_Compressed":
+        """``original`` still has the weights (and dtypes) of the baseline file."""
+        return self.add(_OriginalUnchanged(self.original, self.baseline, msg))
+
+    def original_without_gradients(self, msg: str | None = None) -> "_Compressed":
+        """No parameter of ``original`` holds a gradient: a teacher (or any reference model)
+        whose outputs were computed outside ``torch.no_grad()`` has backward run through it."""
+        return self.add(_OriginalWithoutGradients(self.original, msg))
 
 
 def compressed(file: str | None, *, model: str | None = None, original: str = "model", baseline: str = "model.pt",

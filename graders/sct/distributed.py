@@ -16,40 +16,82 @@ from __future__ import annotations
 import glob
 import os
 
-from graders.sct.api import SOLUTION, Check, Fail, fail_with, resolve
+from graders.sct.api import SOLUTION, Fail, Family, SubCheck, resolve
 
 
-class _Ranks(Check):
+def _tensors(records: list[dict], key: str) -> list[dict]:
+    """Each rank's tensors under ``key`` as one flat tensor and a text of their shapes (the
+    wire keeps four levels of nesting)."""
+    import torch
+
+    out = []
+    for i, record in enumerate(records):
+        value = record.get(key)
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, torch.Tensor):
+            value = [value]
+        parts = [torch.as_tensor(v).detach().float().cpu() for v in (value or [])]
+        out.append({"rank": record.get("rank", i),
+                    "tensor": torch.cat([p.flatten() for p in parts]) if parts else torch.zeros(0),
+                    "shapes": "; ".join(str(tuple(p.shape)) for p in parts)})
+    return out
+
+
+class _Processes(SubCheck):
+    def __init__(self, n, msg):
+        self.n, self.msg = n, msg
+
+    def probe(self, run, records):
+        return [r.get("rank", i) for i, r in enumerate(records)]
+
+    def judge(self, got, want, ctx):
+        n = resolve(self.n, len(want or []))
+        ranks = sorted(set(got))
+        if len(ranks) != n:
+            word = "process" if len(ranks) == 1 else "processes"
+            return Fail(f"{len(ranks)} {word} trained; this run should have {n}, one per device.",
+                        expected=f"{n} ranks", got=f"ranks {ranks}")
+        return None
+
+
+class _OwnShards(SubCheck):
+    def __init__(self, msg):
+        self.msg = msg
+
+    def probe(self, run, records):
+        return [{"rank": r.get("rank", i), "images": None if r.get("images") is None else
+                 [float(v) if not isinstance(v, (int, str)) else v for v in r["images"]]}
+                for i, r in enumerate(records)]
+
+    def judge(self, got, want, ctx):
+        return _shard_fail(got, want or [])
+
+
+class _Agree(SubCheck):
+    def __init__(self, key, atol, msg):
+        self.key, self.atol, self.msg = key, atol, msg
+
+    def probe(self, run, records):
+        return _tensors(records, self.key)
+
+    def judge(self, got, want, ctx):
+        return _agree_fail(got, self.key, self.atol)
+
+
+class _Averaged(_Agree):
+    def judge(self, got, want, ctx):
+        return _averaged_fail(got, want or [], self.key, self.atol)
+
+
+class _Ranks(Family):
     def __init__(self, name: str | None, folder: str | None):
         if (name is None) == (folder is None):
             raise ValueError("ranks() takes a variable name or folder=, not both")
-        self.name, self.folder = name, folder
-        self.tests: list[tuple[str, dict]] = []
+        super().__init__(None)  # records of processes: failures point at no line
+        self.variable, self.folder = name, folder
 
-    def processes(self, n=SOLUTION, msg: str | None = None) -> "_Ranks":
-        """``n`` distinct ranks trained (default: as many as in the solution's run)."""
-        self.tests.append(("processes", {"n": n, "msg": msg}))
-        return self
-
-    def own_shards(self, msg: str | None = None) -> "_Ranks":
-        """No image was trained on by two ranks, and together they saw as many as the solution's."""
-        self.tests.append(("shards", {"msg": msg}))
-        return self
-
-    def agree(self, key: str, atol: float = 1e-6, msg: str | None = None) -> "_Ranks":
-        """Every rank ended with the same tensors under ``key``."""
-        self.tests.append(("agree", {"key": key, "atol": atol, "msg": msg}))
-        return self
-
-    def averaged(self, key: str, atol: float = 1e-5, msg: str | None = None) -> "_Ranks":
-        """Rank 0's tensors under ``key`` match the solution's; a sum that was never divided
-        by the world size (or divided twice) is named as such."""
-        self.tests.append(("averaged", {"key": key, "atol": atol, "msg": msg}))
-        return self
-
-    # -------------------------------------------------------------- sandbox side
-
-    def probe(self, run):
+    def find(self, run):
         import torch
 
         if self.folder is not None:
@@ -59,43 +101,20 @@ class _Ranks(Check):
                 try:
                     records.append(torch.load(p, weights_only=True))
                 except Exception as err:
-                    return {"exists": True, "valid": False, "unreadable": os.path.basename(p),
-                            "type": f"{type(err).__name__}"}
+                    return None, {"exists": True, "valid": False, "unreadable": os.path.basename(p),
+                                  "type": f"{type(err).__name__}"}
         else:
-            records = run.ns.get(self.name)
+            records = run.ns.get(self.variable)
             if records is None:
-                return {"exists": False}
+                return None, {"exists": False}
             if not isinstance(records, (list, tuple)) or not all(isinstance(r, dict) for r in records):
-                return {"exists": True, "valid": False, "type": type(records).__name__}
-        keys = {opts["key"] for kind, opts in self.tests if "key" in opts}
-        out = []
-        for i, record in enumerate(records):
-            tensors, shapes = {}, {}
-            for key in keys:
-                value = record.get(key)
-                if isinstance(value, dict):
-                    value = list(value.values())
-                if isinstance(value, torch.Tensor):
-                    value = [value]
-                parts = [torch.as_tensor(v).detach().float().cpu() for v in (value or [])]
-                # one flat tensor and a text of the shapes: the wire keeps four levels of nesting
-                tensors[key] = torch.cat([p.flatten() for p in parts]) if parts else torch.zeros(0)
-                shapes[key] = "; ".join(str(tuple(p.shape)) for p in parts)
-            images = record.get("images")
-            out.append({"rank": record.get("rank", i), "world_size": record.get("world_size"),
-                        "pid": record.get("pid"),
-                        "images": [float(v) if not isinstance(v, (int, str)) else v for v in images]
-                        if images is not None else None, "tensors": tensors, "shapes": shapes})
-        return {"exists": True, "valid": True, "records": out}
+                return None, {"exists": True, "valid": False, "type": type(records).__name__}
+        return (list(records) or None), {"exists": True, "valid": True, "count": len(records)}
 
-    # -------------------------------------------------------------- grader side
-
-    def judge(self, got, want, ctx):
-        import torch
-
-        what = f"`{self.name}`" if self.name else f"the records in {self.folder}/"
+    def judge_subject(self, got, want, ctx):
+        what = f"`{self.variable}`" if self.variable else f"the records in {self.folder}/"
         if not got["exists"]:
-            return Fail(f"Your code does not define `{self.name}`: assign what run_ranks returns to it.")
+            return Fail(f"Your code does not define `{self.variable}`: assign what run_ranks returns to it.")
         if not got["valid"] and got.get("unreadable"):
             return Fail(f"{self.folder}/{got['unreadable']} does not load as plain data (torch.load with "
                         "weights_only=True): the records RankRecorder writes always do, so it was written by "
@@ -103,31 +122,29 @@ class _Ranks(Check):
         if not got["valid"]:
             return Fail(f"{what} should be a list with one dict per rank, as run_ranks returns when each rank "
                         f"returns a dict; got a {got['type']}.")
-        records = got["records"]
-        if not records:
+        if not got["count"]:
             return Fail("No process recorded any training: a Trainer that is created but never fitted trains "
                         "nothing; call trainer.fit(model, ...)." if self.folder else
                         f"{what} is empty: no rank returned anything.", expected="one record per rank",
                         got="none")
-        want_records = (want or {}).get("records") or []
-        for kind, opts in self.tests:
-            fail = None
-            if kind == "processes":
-                n = resolve(opts["n"], len(want_records))
-                ranks = sorted({r["rank"] for r in records})
-                if len(ranks) != n:
-                    word = "process" if len(ranks) == 1 else "processes"
-                    fail = Fail(f"{len(ranks)} {word} trained; this run should have {n}, one per device.",
-                                expected=f"{n} ranks", got=f"ranks {ranks}")
-            elif kind == "shards":
-                fail = _shard_fail(records, want_records)
-            elif kind == "agree":
-                fail = _agree_fail(records, opts["key"], opts["atol"])
-            elif kind == "averaged":
-                fail = _averaged_fail(records, want_records, opts["key"], opts["atol"])
-            if fail:
-                return fail_with(opts["msg"], fail)
         return None
+
+    def processes(self, n=SOLUTION, msg: str | None = None) -> "_Ranks":
+        """``n`` distinct ranks trained (default: as many as in the solution's run)."""
+        return self.add(_Processes(n, msg))
+
+    def own_shards(self, msg: str | None = None) -> "_Ranks":
+        """No image was trained on by two ranks, and together they saw as many as the solution's."""
+        return self.add(_OwnShards(msg))
+
+    def agree(self, key: str, atol: float = 1e-6, msg: str | None = None) -> "_Ranks":
+        """Every rank ended with the same tensors under ``key``."""
+        return self.add(_Agree(key, atol, msg))
+
+    def averaged(self, key: str, atol: float = 1e-5, msg: str | None = None) -> "_Ranks":
+        """Rank 0's tensors under ``key`` match the solution's; a sum that was never divided
+        by the world size (or divided twice) is named as such."""
+        return self.add(_Averaged(key, atol, msg))
 
 
 def _shard_fail(records, want_records) -> Fail | None:
@@ -155,10 +172,10 @@ def _agree_fail(records, key, atol) -> Fail | None:
     import torch
 
     for r in records[1:]:
-        if r["shapes"][key] != records[0]["shapes"][key]:
+        if r["shapes"] != records[0]["shapes"]:
             return Fail(f"Rank {r['rank']} has tensors of other shapes under '{key}' than rank 0.",
-                        expected=records[0]["shapes"][key], got=r["shapes"][key])
-        a, b = records[0]["tensors"][key], r["tensors"][key]
+                        expected=records[0]["shapes"], got=r["shapes"])
+        a, b = records[0]["tensor"], r["tensor"]
         if not torch.allclose(a, b, atol=atol, rtol=0):
             diff = (a - b).abs().max().item()
             return Fail(f"The ranks ended with different {key} (largest difference {diff:.3g}): every rank "
@@ -173,10 +190,10 @@ def _averaged_fail(records, want_records, key, atol) -> Fail | None:
 
     if not want_records:
         return None
-    if records[0]["shapes"][key] != want_records[0]["shapes"][key]:
+    if records[0]["shapes"] != want_records[0]["shapes"]:
         return Fail(f"'{key}' should hold one tensor per parameter of the model, as in the solution.",
-                    expected=want_records[0]["shapes"][key], got=records[0]["shapes"][key] or "nothing")
-    g, w = records[0]["tensors"][key], want_records[0]["tensors"][key]
+                    expected=want_records[0]["shapes"], got=records[0]["shapes"] or "nothing")
+    g, w = records[0]["tensor"], want_records[0]["tensor"]
     if torch.allclose(g, w, atol=atol, rtol=1e-4):
         return None
     world = len(want_records)

@@ -9,123 +9,169 @@ from __future__ import annotations
 import copy
 
 from graders.compare import mismatch
-from graders.sct.api import Check, cifar_batch, class_names, Fail, fail_with, lookup, missing_fail
+from graders.sct.api import (
+    Fail,
+    Family,
+    SubCheck,
+    cifar_batch,
+    class_names,
+    fail_with,
+    learner_error,
+    lookup,
+    missing_fail,
+)
 
 _EVAL_HELP = ("dropout drops activations at random and batch norm normalises with each batch's own statistics, "
               "so the same image gets different predictions. Call .eval() before inference.")
 
 
-class _InferenceModel(Check):
+class _InEvalMode(SubCheck):
+    def __init__(self, name, msg):
+        self.name, self.msg = name, msg
+
+    def probe(self, run, obj):
+        return [n or "(the model itself)" for n, m in obj.named_modules() if m.training]
+
+    def judge(self, got, want, ctx):
+        if got:
+            return Fail(f"`{self.name}` is still in training mode: " + _EVAL_HELP,
+                        expected="training=False everywhere", got="training=True in " + ", ".join(got[:3]))
+        return None
+
+
+def _saved(run, path: str, key: str | None, prefix: str) -> dict:
+    """The tensors saved in ``path`` (``{"error": ...}`` when it is no dict of tensors)."""
+    import os
+
+    import torch
+
+    try:
+        saved = torch.load(os.path.join(run.workdir, path), map_location="cpu", weights_only=True)
+        if key:
+            saved = saved[key]
+        return {"tensors": {k.removeprefix(prefix): v for k, v in saved.items()}}
+    except Exception as err:
+        return {"error": learner_error(err)}
+
+
+class _WeightsLoad(SubCheck):
+    """Before the weights are compared: a file that does not load as a state dict is its own
+    mistake (the instructor's message is about the weights, not about this)."""
+
+    locate = False
+
+    def __init__(self, path, key, prefix):
+        self.path, self.key, self.prefix = path, key, prefix
+
+    def probe(self, run, obj):
+        return _saved(run, self.path, self.key, self.prefix).get("error")
+
+    def judge(self, got, want, ctx):
+        if got and got["type"] in ("FileNotFoundError", "IsADirectoryError"):
+            return Fail(f"Your code did not write '{self.path}': save the weights there with "
+                        "torch.save(model.state_dict(), path), so that a new process can load them.",
+                        detail=f"{got['type']}: {got['message'][:400]}")
+        if got:
+            return Fail(f"'{self.path}' does not load as a dict of tensors with torch.load(weights_only=True), as a "
+                        "state dict always does: a pickled model does not. Save model.state_dict().",
+                        detail=f"{got['type']}: {got['message'][:400]}")
+        return None
+
+
+class _MatchesWeights(SubCheck):
+    def __init__(self, name, path, key, prefix, msg):
+        self.name, self.path, self.key, self.prefix, self.msg = name, path, key, prefix, msg
+
+    def probe(self, run, obj):
+        import torch
+
+        saved = _saved(run, self.path, self.key, self.prefix).get("tensors")
+        if saved is None:
+            return None  # _WeightsLoad said why
+        mine = obj.state_dict()
+        return {"missing": sorted(set(saved) - set(mine))[:5], "unexpected": sorted(set(mine) - set(saved))[:5],
+                "differ": [k for k in saved if k in mine and (saved[k].shape != mine[k].shape
+                                                               or not torch.equal(saved[k], mine[k].cpu()))][:5]}
+
+    def judge(self, got, want, ctx):
+        if got["missing"] or got["unexpected"]:
+            return Fail(f"`{self.name}` does not have the layers saved in '{self.path}'.",
+                        expected=", ".join(got["missing"]) or "no other parameters",
+                        got=", ".join(got["unexpected"]) or "none of them")
+        if got["differ"]:
+            return Fail(f"`{self.name}` does not hold the weights saved in '{self.path}': "
+                        f"{', '.join(got['differ'][:3])} differ. Load the file's state dict into it with "
+                        "load_state_dict.")
+        return None
+
+
+class _Reproduces(SubCheck):
+    def __init__(self, name, batch, reference, atol, msg):
+        self.name, self.batch, self.reference, self.atol, self.msg = name, batch, reference, atol, msg
+
+    def probe(self, run, obj):
+        import torch
+
+        x, _ = cifar_batch(self.batch)
+        ref = run.ns.get(self.reference)
+        try:
+            with torch.no_grad():
+                want = copy.deepcopy(ref).eval()(x)
+                got = obj(x)
+            return {"got": got, "want": want}
+        except Exception as err:
+            return {"error": learner_error(err)}
+
+    def judge(self, got, want, ctx):
+        if "error" in got:
+            err = got["error"]
+            return Fail(f"Calling `{self.name}` on a batch of CIFAR-10 images raised {err['type']}: {err['message']}",
+                        line=err.get("line"))
+        fail = mismatch(f"{self.name}(images)", got["got"], got["want"], atol=self.atol, rtol=1e-4,
+                        check_requires_grad=False)
+        if fail:
+            fail.message += f" It should give the outputs of `{self.reference}` in eval mode."
+        return fail
+
+
+class _InferenceModel(Family):
     def __init__(self, name: str, batch: int):
-        self.name, self.batch = name, batch
-        self.tests: list[tuple[str, dict]] = []
+        super().__init__(name)
+        self.batch = batch
+
+    def find(self, run):
+        from torch import nn
+
+        obj, missing = lookup(run.ns, self.name)
+        if missing:
+            return None, missing
+        facts = {"exists": True, "types": class_names(obj), "is_module": isinstance(obj, nn.Module)}
+        return (obj if facts["is_module"] else None), facts
+
+    def judge_subject(self, got, want, ctx):
+        if not got["exists"]:
+            return missing_fail(self.name, got)
+        if not got["is_module"]:
+            return fail_with(None, Fail(f"`{self.name}` should be a torch.nn.Module ready for inference.",
+                                        expected="an nn.Module", got=got["types"][0].split(".")[-1]), ctx, self.name)
+        return None
 
     def in_eval_mode(self, msg: str | None = None) -> "_InferenceModel":
         """The module and every submodule have ``training == False``."""
-        self.tests.append(("eval", {"msg": msg}))
-        return self
+        return self.add(_InEvalMode(self.name, msg))
 
     def matches_weights(self, path: str, key: str | None = None, prefix: str = "",
                         msg: str | None = None) -> "_InferenceModel":
         """Its ``state_dict`` equals the tensors saved in ``path`` (loaded with
         ``weights_only=True``); ``key`` picks a dict inside the file (``"state_dict"`` of a
         Lightning checkpoint) and ``prefix`` is stripped from the saved names (``"net."``)."""
-        self.tests.append(("weights", {"path": path, "key": key, "prefix": prefix, "msg": msg}))
-        return self
+        self.add(_WeightsLoad(path, key, prefix))
+        return self.add(_MatchesWeights(self.name, path, key, prefix, msg))
 
     def reproduces(self, reference: str, atol: float = 1e-5, msg: str | None = None) -> "_InferenceModel":
         """As it is (mode included), it gives the outputs of ``reference`` in eval mode on
         a batch of real CIFAR-10 test images."""
-        self.tests.append(("reproduces", {"reference": reference, "atol": atol, "msg": msg}))
-        return self
-
-    def probe(self, run):
-        import os
-
-        import torch
-        from torch import nn
-
-        from graders.sct.api import learner_error
-
-        obj, missing = lookup(run.ns, self.name)
-        if missing:
-            return missing
-        info: dict = {"exists": True, "types": class_names(obj), "is_module": isinstance(obj, nn.Module)}
-        if not info["is_module"]:
-            return info
-        info["training"] = [n or "(the model itself)" for n, m in obj.named_modules() if m.training]
-        for kind, opts in self.tests:
-            if kind == "weights":
-                path = os.path.join(run.workdir, opts["path"])
-                try:
-                    saved = torch.load(path, map_location="cpu", weights_only=True)
-                    if opts["key"]:
-                        saved = saved[opts["key"]]
-                    saved = {k.removeprefix(opts["prefix"]): v for k, v in saved.items()}
-                except Exception as err:
-                    info["weights"] = {"error": learner_error(err)}
-                    continue
-                mine = obj.state_dict()
-                info["weights"] = {
-                    "missing": sorted(set(saved) - set(mine))[:5], "unexpected": sorted(set(mine) - set(saved))[:5],
-                    "differ": [k for k in saved if k in mine and (saved[k].shape != mine[k].shape
-                                                                   or not torch.equal(saved[k], mine[k].cpu()))][:5]}
-            elif kind == "reproduces":
-                x, _ = cifar_batch(self.batch)
-                ref = run.ns.get(opts["reference"])
-                try:
-                    with torch.no_grad():
-                        want = copy.deepcopy(ref).eval()(x)
-                        got = obj(x)
-                    info["outputs"] = {"got": got, "want": want}
-                except Exception as err:
-                    info["outputs"] = {"error": learner_error(err)}
-        return info
-
-    def judge(self, got, want, ctx):
-        if not got["exists"]:
-            return missing_fail(self.name, got)
-        if not got["is_module"]:
-            return fail_with(None, Fail(f"`{self.name}` should be a torch.nn.Module ready for inference.",
-                                    expected="an nn.Module", got=got["types"][0].split(".")[-1]), ctx, self.name)
-        for kind, opts in self.tests:
-            fail = None
-            if kind == "eval" and got["training"]:
-                fail = Fail(f"`{self.name}` is still in training mode: " + _EVAL_HELP,
-                            expected="training=False everywhere", got="training=True in " + ", ".join(got["training"][:3]))
-            elif kind == "weights":
-                w = got["weights"]
-                if "error" in w:  # the instructor's msg is about the weights, not about a file that will not load
-                    err = w["error"]
-                    if err["type"] in ("FileNotFoundError", "IsADirectoryError"):
-                        return Fail(f"Your code did not write '{opts['path']}': save the weights there with "
-                                    "torch.save(model.state_dict(), path), so that a new process can load them.",
-                                    detail=f"{err['type']}: {err['message'][:400]}")
-                    return Fail(f"'{opts['path']}' does not load as a dict of tensors with "
-                                "torch.load(weights_only=True), as a state dict always does: a pickled model does "
-                                "not. Save model.state_dict().", detail=f"{err['type']}: {err['message'][:400]}")
-                elif w["missing"] or w["unexpected"]:
-                    fail = Fail(f"`{self.name}` does not have the layers saved in '{opts['path']}'.",
-                                expected=", ".join(w["missing"]) or "no other parameters",
-                                got=", ".join(w["unexpected"]) or "none of them")
-                elif w["differ"]:
-                    fail = Fail(f"`{self.name}` does not hold the weights saved in '{opts['path']}': "
-                                f"{', '.join(w['differ'][:3])} differ. Load the file's state dict into it with "
-                                "load_state_dict.")
-            elif kind == "reproduces":
-                out = got["outputs"]
-                if "error" in out:
-                    err = out["error"]
-                    fail = Fail(f"Calling `{self.name}` on a batch of CIFAR-10 images raised {err['type']}: "
-                                f"{err['message']}", line=err.get("line"))
-                else:
-                    fail = mismatch(f"{self.name}(images)", out["got"], out["want"], atol=opts["atol"], rtol=1e-4,
-                                    check_requires_grad=False)
-                    if fail:
-                        fail.message += f" It should give the outputs of `{opts['reference']}` in eval mode."
-            if fail:
-                return fail_with(opts["msg"], fail, ctx, self.name)
-        return None
+        return self.add(_Reproduces(self.name, self.batch, reference, atol, msg))
 
 
 def inference_model(name: str, batch: int = 8) -> _InferenceModel:

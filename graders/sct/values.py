@@ -6,29 +6,131 @@ import os
 import weakref
 
 from graders.compare import mismatch
-from graders.sct.api import SOLUTION, Check, class_names, Fail, fail_with, resolve, type_label, type_matches
+from graders.sct.api import SOLUTION, Fail, Family, SubCheck, class_names, resolve, type_label, type_matches
 
 
-class _Value(Check):
+class _Found:
+    """A value the family found (which may itself be None)."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class _InstanceOf(SubCheck):
+    def __init__(self, name, cls, msg):
+        self.name, self.cls, self.msg = name, cls, msg
+
+    def probe(self, run, found):
+        return class_names(found.value)
+
+    def judge(self, got, want, ctx):
+        if not type_matches(got, self.cls):
+            return Fail(f"`{self.name}` should be a {type_label(self.cls)}.", expected=type_label(self.cls),
+                        got=got[0].split(".")[-1])
+        return None
+
+
+class _Equals(SubCheck):
+    def __init__(self, name, value, msg, **compare):
+        self.name, self.value, self.msg, self.compare = name, value, msg, compare
+
+    def probe(self, run, found):
+        return found.value
+
+    def judge(self, got, want, ctx):
+        return mismatch(self.name, got, resolve(self.value, want), **self.compare)
+
+
+class _AtMost(SubCheck):
+    def __init__(self, name, bound, msg):
+        self.name, self.bound, self.msg = name, bound, msg
+
+    def probe(self, run, found):
+        return found.value
+
+    def judge(self, got, want, ctx):
+        if type(got) not in (int, float) or not got <= self.bound:
+            return Fail(f"`{self.name}` should be a number of at most {self.bound}; got {got!r}.",
+                        expected=f"at most {self.bound}", got=repr(got))
+        return None
+
+
+class _ComputedWith(SubCheck):
+    def __init__(self, name, ops, msg):
+        self.name, self.ops, self.msg = name, ops, msg
+
+    def before(self, run):
+        _install_tracer(run)
+
+    def probe(self, run, found):
+        tracer = run.records.get(_TRACER)
+        return sorted(tracer.lineage(found.value)) if tracer is not None else None
+
+    def judge(self, got, want, ctx):
+        if got is not None and not set(got) & {_normalise(op) for op in self.ops}:
+            wanted = " or ".join(f"`{op}`" for op in self.ops)
+            came = ", ".join(got[:8]) if got else "no operation of your code (a copy or a constant)"
+            return Fail(f"`{self.name}` was not computed with {wanted} in your code: it must come from that "
+                        "operation on the inputs, not from a value copied or typed in.",
+                        expected=f"made by {wanted}", got=f"made by {came}")
+        return None
+
+
+class _Counterfactual(SubCheck):
+    def __init__(self, name, is_expression, perturb, describe, rtol, atol, msg):
+        self.name, self.is_expression, self.perturb, self.describe = name, is_expression, perturb, describe
+        self.rtol, self.atol, self.msg = rtol, atol, msg
+
+    def probe(self, run, found):
+        # flat: the value again and the value as it was (to tell "did not change" from
+        # "changed wrongly") at the same depth as equals() sends it
+        again = _rerun(run, self.perturb, self.name, self.is_expression)
+        return {"again": again.get("value"), "error": again.get("error"), "value": found.value}
+
+    def judge(self, got, want, ctx):
+        return _judge_counterfactual(self, got, want)
+
+
+class _Value(Family):
     """A variable (or expression) of the learner's namespace, checked step by step."""
 
     def __init__(self, name: str, is_expression: bool = False):
-        self.name, self.is_expression = name, is_expression
-        self.tests: list[tuple[str, dict]] = []
+        super().__init__(name)
+        self.is_expression = is_expression
+
+    def find(self, run):
+        if self.is_expression:
+            try:
+                return _Found(eval(self.name, run.ns)), {"exists": True}  # noqa: S307 - in the sandbox
+            except Exception as err:
+                return None, {"exists": False, "error": f"{type(err).__name__}: {err}"}
+        if self.name not in run.ns:
+            return None, {"exists": False}
+        return _Found(run.ns[self.name]), {"exists": True}
+
+    def judge_subject(self, got, want, ctx):
+        if got["exists"]:
+            return None
+        if self.is_expression:
+            return Fail(f"Evaluating `{self.name}` after your code failed: {got.get('error')}.")
+        return Fail(f"Your code does not define `{self.name}`. Did you assign to it?",
+                    expected=f"a variable named {self.name}", got="no such variable")
 
     def instance_of(self, cls: str | type, msg: str | None = None) -> "_Value":
-        self.tests.append(("type", {"cls": cls, "msg": msg}))
-        return self
+        return self.add(_InstanceOf(self.name, cls, msg))
 
     def equals(self, value=SOLUTION, *, rtol: float | None = None, atol: float | None = None,
                check_dtype: bool = True, check_device: bool = True, check_requires_grad: bool = True,
                msg: str | None = None) -> "_Value":
         """Equal to ``value`` (default: the solution's). Tensors and arrays: shape, dtype, device
         and requires_grad first, then values through torch.testing.assert_close (``rtol``/``atol``)."""
-        self.tests.append(("equals", {"value": value, "rtol": rtol, "atol": atol, "check_dtype": check_dtype,
-                                      "check_device": check_device, "check_requires_grad": check_requires_grad,
-                                      "msg": msg}))
-        return self
+        return self.add(_Equals(self.name, value, msg, rtol=rtol, atol=atol, check_dtype=check_dtype,
+                                check_device=check_device, check_requires_grad=check_requires_grad))
+
+    def at_most(self, bound: float, msg: str | None = None) -> "_Value":
+        """A Python number (a NumPy scalar crosses as one; a tensor is not) no larger than
+        ``bound``: an error measure, a difference between two runtimes' outputs."""
+        return self.add(_AtMost(self.name, bound, msg))
 
     def computed_with(self, *ops: str, msg: str | None = None) -> "_Value":
         """The tensor was produced by the learner's own code through one of ``ops`` (torch
@@ -38,8 +140,7 @@ class _Value(Check):
         of its code that led to it, through every input. So a value copied from elsewhere
         (``torch.tensor(C_loops)``, a number typed in, a result of the set-up) fails, even
         when its values are right. Example: ``variable("C_torch").equals().computed_with("matmul", "mm")``."""
-        self.tests.append(("computed_with", {"ops": ops, "msg": msg}))
-        return self
+        return self.add(_ComputedWith(self.name, ops, msg))
 
     def counterfactual(self, perturb: str, describe: str, *, rtol: float | None = None, atol: float | None = None,
                        msg: str | None = None) -> "_Value":
@@ -51,66 +152,7 @@ class _Value(Check):
         It works for any value (lists and numbers too, where ``computed_with`` sees only
         tensors), at the cost of running the set-up and the code once more: keep it for
         cheap exercises. Files the re-run writes go to a folder of their own."""
-        self.tests.append(("counterfactual", {"perturb": perturb, "describe": describe, "rtol": rtol,
-                                              "atol": atol, "msg": msg}))
-        return self
-
-    def before(self, run):
-        if any(kind == "computed_with" for kind, _ in self.tests):
-            _install_tracer(run)
-
-    def probe(self, run):
-        if self.is_expression:
-            try:
-                value = eval(self.name, run.ns)  # noqa: S307 - the sandbox is the place for it
-            except Exception as err:
-                return {"exists": False, "error": f"{type(err).__name__}: {err}"}
-        elif self.name not in run.ns:
-            return {"exists": False}
-        else:
-            value = run.ns[self.name]
-        needs_value = any(kind == "equals" for kind, _ in self.tests)
-        info = {"exists": True, "types": class_names(value), "value": value if needs_value else None}
-        if any(kind == "computed_with" for kind, _ in self.tests):
-            tracer = run.records.get(_TRACER)
-            info["ops"] = sorted(tracer.lineage(value)) if tracer is not None else None
-        for kind, opts in self.tests:
-            if kind == "counterfactual":
-                info["counterfactual"] = _rerun(run, opts["perturb"], self.name, self.is_expression)
-                info["value"] = value  # to tell "did not change" from "changed wrongly"
-        return info
-
-    def judge(self, got, want, ctx):
-        if not got["exists"]:
-            if self.is_expression:
-                return Fail(f"Evaluating `{self.name}` after your code failed: {got.get('error')}.")
-            return Fail(f"Your code does not define `{self.name}`. Did you assign to it?",
-                        expected=f"a variable named {self.name}", got="no such variable")
-        for kind, opts in self.tests:
-            if kind == "type" and not type_matches(got["types"], opts["cls"]):
-                fail = Fail(f"`{self.name}` should be a {type_label(opts['cls'])}.",
-                            expected=type_label(opts["cls"]), got=got["types"][0].split(".")[-1])
-                return fail_with(opts["msg"], fail, ctx, self.name)
-            if kind == "equals":
-                expected = resolve(opts["value"], want["value"] if want else None)
-                fail = mismatch(self.name, got["value"], expected, rtol=opts["rtol"], atol=opts["atol"],
-                                check_dtype=opts["check_dtype"], check_device=opts["check_device"],
-                                check_requires_grad=opts["check_requires_grad"])
-                if fail:
-                    return fail_with(opts["msg"], fail, ctx, self.name)
-            if kind == "counterfactual":
-                fail = _judge_counterfactual(self.name, got, want, opts)
-                if fail:
-                    return fail_with(opts["msg"], fail, ctx, self.name)
-            if kind == "computed_with" and got.get("ops") is not None \
-                    and not set(got["ops"]) & {_normalise(op) for op in opts["ops"]}:
-                wanted = " or ".join(f"`{op}`" for op in opts["ops"])
-                came = ", ".join(got["ops"][:8]) if got["ops"] else "no operation of your code (a copy or a constant)"
-                fail = Fail(f"`{self.name}` was not computed with {wanted} in your code: it must come from that "
-                            "operation on the inputs, not from a value copied or typed in.",
-                            expected=f"made by {wanted}", got=f"made by {came}")
-                return fail_with(opts["msg"], fail, ctx, self.name)
-        return None
+        return self.add(_Counterfactual(self.name, self.is_expression, perturb, describe, rtol, atol, msg))
 
 
 def _rerun(run, perturb: str, name: str, is_expression: bool) -> dict:
@@ -148,25 +190,24 @@ def _rerun(run, perturb: str, name: str, is_expression: bool) -> dict:
     return {"value": value}
 
 
-def _judge_counterfactual(name: str, got: dict, want: dict | None, opts: dict) -> Fail | None:
-    again, wagain = got.get("counterfactual") or {}, (want or {}).get("counterfactual") or {}
-    if "error" in again:
-        err = again["error"]
-        return Fail(f"Run again with {opts['describe']}, your code raised {err['type']}: {err['message']}",
+def _judge_counterfactual(check: _Counterfactual, got: dict, want: dict | None) -> Fail | None:
+    name, describe = check.name, check.describe
+    if got["error"]:
+        err = got["error"]
+        return Fail(f"Run again with {describe}, your code raised {err['type']}: {err['message']}",
                     line=err.get("line"))
-    if "value" not in wagain:
+    if not want or want["error"]:
         return None
-    fail = mismatch(name, again["value"], wagain["value"], rtol=opts["rtol"], atol=opts["atol"],
-                    check_requires_grad=False)
+    fail = mismatch(name, got["again"], want["again"], rtol=check.rtol, atol=check.atol, check_requires_grad=False)
     if fail is None:
         return None
-    unchanged = mismatch(name, again["value"], got.get("value"), rtol=opts["rtol"], atol=opts["atol"],
+    unchanged = mismatch(name, got["again"], got["value"], rtol=check.rtol, atol=check.atol,
                          check_requires_grad=False) is None
     if unchanged:
-        return Fail(f"`{name}` stays the same when the inputs change ({opts['describe']}): your code does not "
+        return Fail(f"`{name}` stays the same when the inputs change ({describe}): your code does not "
                     "compute it from them. A value typed in, or copied from an earlier output, is right for one "
                     "input only.", expected=fail.expected, got=fail.got)
-    fail.message = f"With {opts['describe']}, " + fail.message[0].lower() + fail.message[1:]
+    fail.message = f"With {describe}, " + fail.message[0].lower() + fail.message[1:]
     return fail
 
 

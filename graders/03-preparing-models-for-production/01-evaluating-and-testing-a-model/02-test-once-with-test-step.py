@@ -4,12 +4,6 @@ from graders.sct import SCT, custom, expression, inference_model, metric, right,
 TESTED = "trainer.lightning_module"
 
 
-def _tested(run):
-    t = run.ns.get("trainer")
-    state = getattr(t, "state", None)
-    return {"fn": str(state.fn.value) if state and state.fn else None, "finished": bool(state and state.finished)}
-
-
 def _test_data(run):
     loaders = getattr(run.ns.get("trainer"), "test_dataloaders", None)
     test_loader = run.ns.get("test_loader")
@@ -26,17 +20,11 @@ def _test_data_right(got, want, ctx):
     return None
 
 
-def _tested_right(got, want, ctx):
-    if got["fn"] != "test" or not got["finished"]:
-        return ("The trainer did not run a test: call trainer.test(model, test_loader). It runs test_step on "
-                "every test batch once; fit and validate never call it.")
-    return None
-
-
 sct = SCT(
     uses(".test", msg="Measure on the test set with trainer.test(model, test_loader): test_step runs only when "
                       "you call it. trainer.validate runs validation_step, and fit trains."),
-    custom(probe=_tested, judge=_tested_right),
+    trainer("trainer").tested(msg="The trainer did not run a test: call trainer.test(model, test_loader). It runs "
+                                  "test_step on every test batch once; fit and validate never call it."),
     custom(probe=_test_data, judge=_test_data_right),
     inference_model(TESTED).matches_weights("trained.ckpt", key="state_dict", msg=(
         "The model you tested does not hold the trained weights of trained.ckpt: a new TestedCNN() starts from random "

@@ -1,6 +1,6 @@
 """SCT for 3.2.3, Resume an interrupted run."""
 from graders.sct import SCT, SOLUTION, custom, right, trainer, wrong
-from graders.sct.training import _RECORDS, _install_recorder
+from graders.sct import recorder
 
 
 def _spy_on_torch_load(run):
@@ -38,9 +38,8 @@ def _loaded_onto_a_device(got, want, ctx):
 
 
 def _resume(run):
-    _install_recorder(run)
     t = run.ns.get("trainer")
-    fits = [fit for tr, fit in run.records.get(_RECORDS, []) if tr is t]
+    fits = run.records[recorder.KEY].fits_of(t)
     if not fits:
         return {"fitted": False}
     adam = [int(s["step"]) for s in (t.optimizers[0].state.values() if t.optimizers else []) if "step" in s]
@@ -73,7 +72,7 @@ def _resumed(got, want, ctx):
 sct = SCT(
     custom(probe=_loads, judge=_loaded_onto_a_device, before=_spy_on_torch_load),
     trainer("trainer").fitted(),
-    custom(probe=_resume, judge=_resumed),
+    custom(probe=_resume, judge=_resumed, before=recorder.install),
     trainer("trainer").ran(train_batches=SOLUTION, optimizer_steps=SOLUTION),
 )
 

@@ -1,7 +1,6 @@
 """SCT for 3.4.3, Capstone: from a checkpoint to a served prediction (sequential: each step
 runs after the solutions of the steps before it)."""
-from graders.sct import (SCT, custom, endpoint, exported_file, inference_model, metric, ort_session, right,
-                         variable, wrong)
+from graders.sct import SCT, endpoint, exported_file, inference_model, metric, ort_session, right, variable, wrong
 from graders.sct.observed import built_anew, loaded_file, ort_ran
 
 step1 = SCT(
@@ -20,13 +19,6 @@ step1 = SCT(
 )
 
 
-def _small(got, want, ctx):
-    if not isinstance(got, float) or not got <= 1e-4:
-        return (f"`max_diff` should be the largest absolute difference between the ONNX and the PyTorch outputs, a "
-                f"float below 1e-4; got {got!r}.")
-    return None
-
-
 step2 = SCT(
     exported_file("cifar_cnn.onnx").reproduces(
         "net", batches=(1, 64),
@@ -37,7 +29,9 @@ step2 = SCT(
         "`session` never ran: `onnx_out` must come from ONNX Runtime, session.run(None, {\"x\": x.numpy()}), or "
         "max_diff compares PyTorch with itself."), rows_msg="Run the whole batch `x`, 64 images, through the "
         "session in one call: it ran on {got}."),
-    custom(probe=lambda run: run.ns.get("max_diff"), judge=_small),
+    variable("max_diff").at_most(1e-4, msg=(
+        "`max_diff` should be the largest absolute difference between the ONNX and the PyTorch outputs, a float "
+        "below 1e-4; got {got}.")),
     errors={r"specialized it to be a constant \(1\)":
             "An example batch of 1 cannot carry a dynamic batch dimension: the exporter treats size 1 as a special "
             "case and fixes it. Export from two images, x[:2].",

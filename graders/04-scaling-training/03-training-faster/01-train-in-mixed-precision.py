@@ -1,19 +1,11 @@
 """SCT for 4.3.1, Train in mixed precision."""
-from graders.sct import SCT, custom, right, trainer, training_record, wrong
-from graders.sct.process_group import process_group
-
-
-def _fell_back(got, want, ctx):
-    if "not supported on CPU" in got:
-        return ("You asked for \"16-mixed\" on a CPU: Lightning warned that float16 mixed precision is not "
-                "supported there and fell back to \"bf16-mixed\". Choose the precision by device: \"bf16-mixed\" "
-                "on a CPU and on GPUs that support it, \"16-mixed\" only on older GPUs.")
-    return None
-
+from graders.sct import SCT, right, trainer, training_record, wrong
 
 sct = SCT(
-    custom(probe=lambda run: run.stdout, judge=_fell_back),
-    process_group().untouched().rank_files("ranks", in_group=False),
+    trainer("trainer").kept_precision(msg=(
+        "You asked for \"16-mixed\" on a CPU: Lightning warned that float16 mixed precision is not "
+        "supported there and fell back to \"bf16-mixed\". Choose the precision by device: \"bf16-mixed\" "
+        "on a CPU and on GPUs that support it, \"16-mixed\" only on older GPUs.")),
     training_record().computed_in(msg=(
         "The forward pass computed in {got}, not in bfloat16: mixed precision was not on. Pass "
         "precision=precision to the Trainer.")).weights_in("float32").channels_last(),
@@ -36,9 +28,7 @@ cases = [
           replace={'precision = "bf16-mixed" if device.type == "cpu" or torch.cuda.is_bf16_supported() else "16-mixed"':
                    'precision = "16-mixed" if device.type == "cuda" and not torch.cuda.is_bf16_supported() '
                    'else "bf16-mixed"'}),
-    wrong("trains in float32 and rewrites the record to claim bfloat16",
-          replace={"precision=precision, **QUIET)": "**QUIET)",
-                   "print(trainer.precision)": "record = torch.load('ranks/rank-0.pt')\n"
-                   "torch.save({**record, 'dtypes': ['bfloat16']}, 'ranks/rank-0.pt')"},
-          says="was not written by a process of the training run"),
+    wrong("trains in float32 and prints the precision it should have used",
+          replace={"precision=precision, **QUIET)": "**QUIET)", "print(trainer.precision)": "print(precision)"},
+          says="mixed precision was not on"),
 ]

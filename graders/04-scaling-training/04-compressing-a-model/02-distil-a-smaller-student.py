@@ -1,31 +1,16 @@
 """SCT for 4.4.2, Distil a smaller student."""
-from graders.sct import SCT, SOLUTION, compressed, custom, distillation_loss, right, wrong
+from graders.sct import SCT, SOLUTION, compressed, distillation_loss, right, wrong
 from graders.sct.distillation import distillation_mistakes
 from graders.sct.observed import predicted
-
-
-def _teacher_untouched(run):
-    import torch
-
-    teacher = run.ns.get("teacher")
-    saved = torch.load(f"{run.workdir}/model.pt", weights_only=True)
-    return {"grads": any(p.grad is not None for p in teacher.parameters()),
-            "same": all(torch.equal(v, teacher.state_dict()[k]) for k, v in saved.items())}
-
-
-def _teacher_right(got, want, ctx):
-    if got["grads"]:
-        return ("The teacher's parameters got gradients: its logits were computed with a graph, and backward went "
-                "through it. Compute teacher(x) inside torch.no_grad(): only the student learns.")
-    if not got["same"]:
-        return "The teacher's weights changed: only the student's parameters belong in the optimizer."
-    return None
 
 
 sct = SCT(
     distillation_mistakes("distillation_loss", temperature=4.0),
     distillation_loss("distillation_loss", temperature=4.0),
-    custom(probe=_teacher_untouched, judge=_teacher_right),
+    compressed(None, original="teacher").original_without_gradients(msg=(
+        "The teacher's parameters got gradients: its logits were computed with a graph, and backward went "
+        "through it. Compute teacher(x) inside torch.no_grad(): only the student learns.")).original_unchanged(
+        msg="The teacher's weights changed: only the student's parameters belong in the optimizer."),
     predicted("teacher", grad=False, grad_msg=(
         "The teacher's forward pass built a graph: autograd recorded every operation for a backward pass that never "
         "comes, which costs memory and time on every batch (.detach() afterwards drops the graph only once it is "

@@ -1,31 +1,6 @@
 """SCT for 4.4.3, Capstone: compress one model three ways (iterative: every step starts
 from the same trained model)."""
-from graders.sct import SCT, avoids, compressed, custom, right, wrong
-
-
-def _onnx_ops(run):
-    import os
-
-    import onnx
-
-    path = os.path.join(run.workdir, "model-int8.onnx")
-    session = getattr(run.ns.get("session"), "_model_path", None)
-    return {"ops": sorted({n.op_type for n in onnx.load(path).graph.node}) if os.path.exists(path) else None,
-            "session": os.path.basename(session) if isinstance(session, str) else None}
-
-
-def _matmuls_only(got, want, ctx):
-    if got["session"] is not None and got["session"] != "model-int8.onnx":
-        return (f"The session runs {got['session']}, not the quantized model: open the session on the quantized "
-                "file, ort_session(\"model-int8.onnx\").")
-    got = got["ops"]
-    if got and "ConvInteger" in got:
-        return ("The convolutions were quantized too (ConvInteger): ONNX Runtime has no fast int8 convolution on a "
-                "CPU, which made a batch-1 call 8 times slower here. Quantize only the matrix products: "
-                "op_types_to_quantize=[\"MatMul\", \"Gemm\"].")
-    if got is not None and "MatMulInteger" not in got:
-        return "model-int8.onnx has no int8 matrix product (MatMulInteger): quantize the MatMul and Gemm nodes."
-    return None
+from graders.sct import SCT, avoids, compressed, custom, exported_file, ort_session, right, wrong
 
 
 def _quantized_layers(run):
@@ -95,7 +70,14 @@ step1 = SCT(
 )
 
 step2 = SCT(
-    custom(probe=_onnx_ops, judge=_matmuls_only),
+    ort_session("session").opens("model-int8.onnx", msg=(
+        "The session runs {got}, not the quantized model: open the session on the quantized file, "
+        "ort_session(\"model-int8.onnx\").")),
+    exported_file("model-int8.onnx").ops(lacks=("ConvInteger",), msg=(
+        "The convolutions were quantized too (ConvInteger): ONNX Runtime has no fast int8 convolution on a CPU, "
+        "which made a batch-1 call 8 times slower here. Quantize only the matrix products: "
+        "op_types_to_quantize=[\"MatMul\", \"Gemm\"].")).ops(has=("MatMulInteger",), msg=(
+        "model-int8.onnx has no int8 matrix product (MatMulInteger): quantize the MatMul and Gemm nodes.")),
     compressed("model-int8.onnx", model="ort_predict").size(at_most=0.6, msg=(
         "model-int8.onnx is no smaller than model.onnx ({got} of it): open the session on the quantized file, "
         "and quantize the pre-processed model into model-int8.onnx.")).agreement(0.97),
