@@ -2,6 +2,7 @@
 session gets a progress folder and a grading-server folder of its own, so a test that runs
 ``course`` commands neither records checks in the learner's progress nor talks to (or
 stops) the learner's running grading server. Tests that need their own set them on top."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ the top of the checkout, outside any package. A wheel copies it into ``course/co
 the same layout, where ``course.core.paths`` finds it. An editable install reads the checkout
 itself, so nothing is copied then.
 """
+
 import shutil
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """``python -m course`` is the ``course`` command."""
+
 import sys
 
 from course.cli import main

@@ -1,4 +1,5 @@
 """The ``course`` command: list the exercises, check an answer, and (see --help) more."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,12 +18,30 @@ def _cmd_list(args) -> int:
     rows = []
     for chapter in course.chapters:
         for lesson in chapter.lessons:
-            rows.append({"id": lesson.video.id, "type": "video", "title": lesson.video.title, "lesson": lesson.id,
-                         "lesson_title": lesson.title, "chapter": chapter.id, "chapter_title": chapter.title})
+            rows.append(
+                {
+                    "id": lesson.video.id,
+                    "type": "video",
+                    "title": lesson.video.title,
+                    "lesson": lesson.id,
+                    "lesson_title": lesson.title,
+                    "chapter": chapter.id,
+                    "chapter_title": chapter.title,
+                }
+            )
             for ex in lesson.exercises:
-                rows.append({"id": ex.id, "type": ex.type, "title": ex.title, "lesson": lesson.id,
-                             "lesson_title": lesson.title, "chapter": chapter.id, "chapter_title": chapter.title,
-                             "steps": len(ex.steps)})
+                rows.append(
+                    {
+                        "id": ex.id,
+                        "type": ex.type,
+                        "title": ex.title,
+                        "lesson": lesson.id,
+                        "lesson_title": lesson.title,
+                        "chapter": chapter.id,
+                        "chapter_title": chapter.title,
+                        "steps": len(ex.steps),
+                    }
+                )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -46,8 +65,9 @@ def _cmd_check(args) -> int:
     try:
         exercise = course.exercise(args.id)
         code, step = read_answer(args.file, exercise.id, args.step)
-        number = exercise.resolve_step(step, lambda n: f"course check {exercise.id} {args.file} --step {n}",
-                                       no_step="leave out --step")
+        number = exercise.resolve_step(
+            step, lambda n: f"course check {exercise.id} {args.file} --step {n}", no_step="leave out --step"
+        )
     except (KeyError, ValueError) as err:  # AnswerFileError too: each a one-line reason
         print(f"course check: {err.args[0]}", file=sys.stderr)
         return USAGE_ERROR
@@ -66,8 +86,9 @@ def _cmd_check(args) -> int:
     except BrokenPipeError:  # `course check ... | head -1`: still recorded, and the exit code still says
         _stdout_closed()
     try:  # a terminal check counts like a notebook's
-        grading.record(exercise, number, feedback,
-                       on_corrupt=lambda err: print(f"course check: {err}", file=sys.stderr))
+        grading.record(
+            exercise, number, feedback, on_corrupt=lambda err: print(f"course check: {err}", file=sys.stderr)
+        )
     except OSError as err:
         print(f"course check: your progress could not be saved: {err}", file=sys.stderr)
     return 0 if feedback.passed else 1
@@ -83,14 +104,18 @@ def _cmd_build(args) -> int:
 
 def _print_build(report, verbose: bool) -> None:
     lessons = sum(1 for rel in report.written + report.unchanged + report.kept if "/" not in rel)
-    print(f"Notebooks: {lessons} lesson notebooks in {report.out_dir}/ (slide decks in {report.out_dir}/slides/): "
-          f"{len(report.written)} files written, {len(report.unchanged)} unchanged.")
+    print(
+        f"Notebooks: {lessons} lesson notebooks in {report.out_dir}/ (slide decks in {report.out_dir}/slides/): "
+        f"{len(report.written)} files written, {len(report.unchanged)} unchanged."
+    )
     if verbose:
         for rel in report.written:
             print(f"  wrote {rel}")
     for rel in report.kept:
-        print(f"  kept {rel}: it has your work in it, so it was not rebuilt "
-              f"(`course build --force` replaces it; your answers in it would be lost)")
+        print(
+            f"  kept {rel}: it has your work in it, so it was not rebuilt "
+            f"(`course build --force` replaces it; your answers in it would be lost)"
+        )
 
 
 def _cmd_progress(args) -> int:
@@ -114,8 +139,10 @@ def _cmd_progress(args) -> int:
         done = f"{r['done']}/{r['exercises']}"
         print(f"{r['lesson']:<7} {r['title']:<{width}}  {done:>6}  {r['hints']:>5}  {r['solutions']:>9}")
     total = f"{sum(r['done'] for r in rows)}/{sum(r['exercises'] for r in rows)}"
-    print(f"{'total':<7} {'':<{width}}  {total:>6}  {sum(r['hints'] for r in rows):>5}  "
-          f"{sum(r['solutions'] for r in rows):>9}")
+    print(
+        f"{'total':<7} {'':<{width}}  {total:>6}  {sum(r['hints'] for r in rows):>5}  "
+        f"{sum(r['solutions'] for r in rows):>9}"
+    )
     for path in corrupt_copies(learner):  # kept aside earlier: say so every time, never silently
         print(f"note: an earlier progress file that could not be read is kept at {path}")
     return 0
@@ -146,8 +173,14 @@ def _jupyter_command(notebook_dir: Path) -> list[str]:
     import os
     import shutil
 
-    exe = next((str(Path(sys.executable).parent / name) for name in ("jupyter-lab", "jupyter-notebook")
-                if (Path(sys.executable).parent / name).exists()), None)
+    exe = next(
+        (
+            str(Path(sys.executable).parent / name)
+            for name in ("jupyter-lab", "jupyter-notebook")
+            if (Path(sys.executable).parent / name).exists()
+        ),
+        None,
+    )
     exe = exe or shutil.which("jupyter-lab") or shutil.which("jupyter-notebook") or "jupyter-lab"
     # Jupyter refuses to start as root (containers, cloud machines) unless told it may.
     extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
@@ -241,8 +274,10 @@ def _cmd_grader(args) -> int:
         print("Grading server: not running (`course grader start` starts it; checks grade on their own meanwhile).")
         return 3  # as `systemctl status` says "not running"
     up = time.time() - current["started"]
-    print(f"Grading server: running, process {current['pid']}, {'warm' if current['warm'] else 'warming up'}, "
-          f"up {up / 60:.0f} min, {current['checks']} checks served")
+    print(
+        f"Grading server: running, process {current['pid']}, {'warm' if current['warm'] else 'warming up'}, "
+        f"up {up / 60:.0f} min, {current['checks']} checks served"
+    )
     print(f"  socket {current['socket']} (only you can reach it)")
     print(f"  log    {remote.log_path()}")
     return 0
@@ -285,27 +320,41 @@ def build_parser(product: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--learner", help="whose progress (default: $COURSE_LEARNER, else your user name)")
     p.add_argument("--json", action="store_true", help="print JSON for tools")
     p.set_defaults(func=_cmd_progress)
-    p = sub.add_parser("gradebook", help="a class's progress, one row per learner (for instructors)",
-                       description="One row per learner: exercises passed per lesson and in all, hints used, "
-                                   "solutions viewed, last activity. Unusable files are named on stderr and left out.")
-    p.add_argument("sources", nargs="*", metavar="CLASS_DIR | FILE",
-                   help="a class folder (one subfolder per learner with its progress.json) or progress files "
-                        "(default: $COURSE_CLASS_DIR)")
+    p = sub.add_parser(
+        "gradebook",
+        help="a class's progress, one row per learner (for instructors)",
+        description="One row per learner: exercises passed per lesson and in all, hints used, "
+        "solutions viewed, last activity. Unusable files are named on stderr and left out.",
+    )
+    p.add_argument(
+        "sources",
+        nargs="*",
+        metavar="CLASS_DIR | FILE",
+        help="a class folder (one subfolder per learner with its progress.json) or progress files "
+        "(default: $COURSE_CLASS_DIR)",
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="CSV, for a spreadsheet")
     fmt.add_argument("--html", action="store_true", help="an HTML page with one table")
     p.set_defaults(func=_cmd_gradebook)
     p = sub.add_parser("start", help="build the notebooks and open the course in Jupyter")
-    p.add_argument("--print-only", dest="print_only", action="store_true",
-                   help="build the notebooks and print the command that opens them, instead of running it")
+    p.add_argument(
+        "--print-only",
+        dest="print_only",
+        action="store_true",
+        help="build the notebooks and print the command that opens them, instead of running it",
+    )
     p.set_defaults(func=_cmd_start)
     p = sub.add_parser("slides", help="render a lesson's video slides as a reveal.js slide deck (HTML)")
     p.add_argument("id", help="lesson ID, e.g. 2.3")
     p.add_argument("--out", help="folder for the HTML (default: notebooks/slides/)")
     p.set_defaults(func=_cmd_slides)
     p = sub.add_parser("grader", help="the grading server that makes checks fast: start, stop or status")
-    p.add_argument("action", choices=["start", "stop", "status"],
-                   help="start it (and wait until it is warm), stop it, or show whether it runs")
+    p.add_argument(
+        "action",
+        choices=["start", "stop", "status"],
+        help="start it (and wait until it is warm), stop it, or show whether it runs",
+    )
     p.set_defaults(func=_cmd_grader)
     _add_product_commands(sub, full=product)
     return parser

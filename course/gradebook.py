@@ -9,6 +9,7 @@ broken file never hides the class.
 
 Only stdlib and the course loader are imported: no torch.
 """
+
 from __future__ import annotations
 
 import csv
@@ -81,9 +82,14 @@ def read_row(course, learner: str, path: Path) -> Row:
     updated = data.get("updated")
     if not isinstance(updated, str) or not updated:  # written before it was recorded: the file's time
         updated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info.st_mtime))
-    return Row(learner=learner, path=path, passed={r["lesson"]: r["done"] for r in rows},
-               hints=sum(r["hints"] for r in rows), solutions=sum(r["solutions"] for r in rows),
-               last_activity=updated)
+    return Row(
+        learner=learner,
+        path=path,
+        passed={r["lesson"]: r["done"] for r in rows},
+        hints=sum(r["hints"] for r in rows),
+        solutions=sum(r["solutions"] for r in rows),
+        last_activity=updated,
+    )
 
 
 def collect(course, sources: list[Path]) -> tuple[list[Row], list[str]]:
@@ -99,26 +105,55 @@ def collect(course, sources: list[Path]) -> tuple[list[Row], list[str]]:
 
 
 def columns(course) -> list[str]:
-    return ["learner", *[f"lesson {lesson.id}" for lesson in course.lessons], "passed", "of", "hints", "solutions",
-            "last activity"]
+    return [
+        "learner",
+        *[f"lesson {lesson.id}" for lesson in course.lessons],
+        "passed",
+        "of",
+        "hints",
+        "solutions",
+        "last activity",
+    ]
 
 
 def records(course, rows: list[Row]) -> list[list]:
     total = sum(len(lesson.exercises) for lesson in course.lessons)
-    return [[r.learner, *[r.passed[lesson.id] for lesson in course.lessons], r.total, total, r.hints, r.solutions,
-             r.last_activity] for r in rows]
+    return [
+        [
+            r.learner,
+            *[r.passed[lesson.id] for lesson in course.lessons],
+            r.total,
+            total,
+            r.hints,
+            r.solutions,
+            r.last_activity,
+        ]
+        for r in rows
+    ]
 
 
 def as_text(course, rows: list[Row]) -> str:
     head = ["learner", *[lesson.id for lesson in course.lessons], "passed", "hints", "solutions", "last activity"]
     total = sum(len(lesson.exercises) for lesson in course.lessons)
-    body = [[r.learner, *[f"{r.passed[lesson.id]}/{len(lesson.exercises)}" for lesson in course.lessons],
-             f"{r.total}/{total}", str(r.hints), str(r.solutions), r.last_activity.replace("T", " ")]
-            for r in rows]
+    body = [
+        [
+            r.learner,
+            *[f"{r.passed[lesson.id]}/{len(lesson.exercises)}" for lesson in course.lessons],
+            f"{r.total}/{total}",
+            str(r.hints),
+            str(r.solutions),
+            r.last_activity.replace("T", " "),
+        ]
+        for r in rows
+    ]
     widths = [max(len(str(line[i])) for line in [head, *body]) for i in range(len(head))]
     left = (0, len(head) - 1)  # names and times read from the left, counts line up on the right
-    lines = ["  ".join(str(cell).ljust(w) if i in left else str(cell).rjust(w)
-                       for i, (cell, w) in enumerate(zip(line, widths))).rstrip() for line in [head, *body]]
+    lines = [
+        "  ".join(
+            str(cell).ljust(w) if i in left else str(cell).rjust(w) for i, (cell, w) in enumerate(zip(line, widths))
+        ).rstrip()
+        for line in [head, *body]
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -133,10 +168,14 @@ def as_csv(course, rows: list[Row]) -> str:
 def as_html(course, rows: list[Row]) -> str:
     """A page of its own: one table, every cell escaped (a learner name is not markup)."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns(course))
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in record) + "</tr>\n"
-                   for record in records(course, rows))
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<title>Gradebook: Designing Scalable AI Systems</title>\n"
-            "<style>table{border-collapse:collapse;font-family:sans-serif}th,td{border:1px solid #ccc;"
-            "padding:4px 8px}td{text-align:right}td:first-child,td:last-child{text-align:left}</style></head>\n"
-            f"<body><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody></table></body></html>\n")
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in record) + "</tr>\n"
+        for record in records(course, rows)
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>Gradebook: Designing Scalable AI Systems</title>\n"
+        "<style>table{border-collapse:collapse;font-family:sans-serif}th,td{border:1px solid #ccc;"
+        "padding:4px 8px}td{text-align:right}td:first-child,td:last-child{text-align:left}</style></head>\n"
+        f"<body><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody></table></body></html>\n"
+    )

@@ -1,6 +1,7 @@
 """One check, wherever it comes from (a notebook's ``check`` or ``course check``): graded by
 the learner's grading server when it runs (fast: warm, solutions already run), else in a
 sandbox of this process's own; then counted in the learner's progress."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,17 +13,18 @@ from course.progress import Progress, ProgressCorrupt
 def grade(exercise: Exercise, code: str, number: int, *, root: str | Path, workdir: str | None = None):
     """The feedback on ``code`` as the answer to step ``number`` of ``exercise``. ``workdir``:
     the folder the learner's own run of this code used, shown in place of the sandbox's."""
-    from graders import remote
-
     import sys
+
+    from graders import remote
 
     step = number if exercise.stepped else None
 
     def fell_back(reason: str) -> None:
         print(f"course: {reason}: grading here instead (slower).", file=sys.stderr)
 
-    feedback = remote.grade(exercise.id, code, step, root=root, timeout_s=exercise.timeout_s, workdir=workdir,
-                            on_fallback=fell_back)
+    feedback = remote.grade(
+        exercise.id, code, step, root=root, timeout_s=exercise.timeout_s, workdir=workdir, on_fallback=fell_back
+    )
     if feedback is not None:
         return feedback
     from graders import sandbox

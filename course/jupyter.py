@@ -24,6 +24,7 @@ notebooks. A misused call says what to do in one line, without a traceback.
 
 ``$COURSE_ROOT`` points the tools at another copy of the content (tests, content authors).
 """
+
 from __future__ import annotations
 
 import ast
@@ -35,14 +36,14 @@ import re
 import shutil
 from pathlib import Path
 
-from course.core import seeds, tracking
 from course import grading
+from course.core import seeds, tracking
 from course.core.answers import MAGIC
 from course.core.blanks import Blank, blank_lines
 from course.core.exercises import ROOT, Exercise, load_course
+from course.core.quiet import quiet_lightning
 from course.progress import Progress, ProgressCorrupt, progress_path
 from graders.feedback import WRAP
-from course.core.quiet import quiet_lightning
 
 __all__ = ["setup", "check", "hint", "solution"]
 
@@ -77,8 +78,11 @@ def _show(item) -> None:
 
 
 def _warning(message: str) -> Shown:
-    return Shown(f"⚠ {message}", f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em;{WRAP}'>"
-                                  f"<b style='color:#9a6700'>Progress</b>: {html.escape(message)}</div>")
+    return Shown(
+        f"⚠ {message}",
+        f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em;{WRAP}'>"
+        f"<b style='color:#9a6700'>Progress</b>: {html.escape(message)}</div>",
+    )
 
 
 class Misuse(Exception):
@@ -87,6 +91,7 @@ class Misuse(Exception):
 
 def _friendly(function):
     """Show a ``Misuse`` as one line under the cell instead of a traceback through our code."""
+
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
@@ -99,8 +104,11 @@ def _friendly(function):
 
 
 def _note(message: str) -> Shown:
-    return Shown(f"⚠ {message}", f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em;"
-                                  f"white-space:pre-line;{WRAP}'>{_code_html(message)}</div>")
+    return Shown(
+        f"⚠ {message}",
+        f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em;"
+        f"white-space:pre-line;{WRAP}'>{_code_html(message)}</div>",
+    )
 
 
 def _code_html(text: str) -> str:
@@ -129,14 +137,17 @@ def _resolve(exercise_id: str, step: int | None, call: str = "check") -> tuple[E
         raise Misuse(f"There is no exercise {exercise_id}: {known}.") from None
     try:
         return exercise, exercise.resolve_step(
-            step, lambda n: f'{call}("{exercise.id}", step={n})',
-            no_step=f'leave out step=, as in {call}("{exercise.id}")')
+            step,
+            lambda n: f'{call}("{exercise.id}", step={n})',
+            no_step=f'leave out step=, as in {call}("{exercise.id}")',
+        )
     except ValueError as err:
         raise Misuse(str(err)) from None
 
 
 def _update_progress(change) -> None:
     """Apply ``change(progress)`` and save; trouble with the file is shown, never fatal."""
+
     def on_corrupt(err: ProgressCorrupt) -> None:
         _show(_warning(str(err)))
 
@@ -166,8 +177,11 @@ def _run_pre_code(exercise: Exercise, number: int, ns: dict) -> None:
     import io
     import warnings
 
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-            warnings.catch_warnings():
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore")
         exec(compile(pre, f"<set-up of {exercise.id}>", "exec"), ns)
 
@@ -207,8 +221,7 @@ def check(exercise_id: str, step: int | None = None):
         magic = f"%%exercise {exercise.id}" + (f" --step {number}" if exercise.stepped else "")
         _show(_note(f"Run the exercise cell first (the cell that starts with `{magic}`), then run this check."))
         return None
-    feedback = grading.grade(exercise, code, number, root=_get_course().root,
-                             workdir=str(work_dir(exercise, number)))
+    feedback = grading.grade(exercise, code, number, root=_get_course().root, workdir=str(work_dir(exercise, number)))
 
     def on_corrupt(err: ProgressCorrupt) -> None:
         _show(_warning(str(err)))
@@ -262,8 +275,11 @@ def solution(exercise_id: str, step: int | None = None) -> None:
     label = f"{exercise.id} step {number}" if exercise.stepped else exercise.id
     magic = f"%%exercise {exercise.id}" + (f" --step {number}" if exercise.stepped else "")
     note = f"To use it, paste it into the exercise cell under its first line, `{magic}`."
-    _show(_markdown(f"Solution to {label}:\n\n{code}\n\n{note}",
-                    f"**Solution to {label}:**\n\n```python\n{code}\n```\n\n{note}"))
+    _show(
+        _markdown(
+            f"Solution to {label}:\n\n{code}\n\n{note}", f"**Solution to {label}:**\n\n```python\n{code}\n```\n\n{note}"
+        )
+    )
 
 
 def work_dir(exercise: Exercise, number: int) -> Path:
@@ -272,7 +288,9 @@ def work_dir(exercise: Exercise, number: int) -> Path:
     second run writes what the first did (no ``-v1`` checkpoints, no ``version_1`` logs)."""
     base = os.environ.get("COURSE_WORK_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-        "designing-scalable-ai", "work")
+        "designing-scalable-ai",
+        "work",
+    )
     return Path(base) / (f"{exercise.id}-step-{number}" if exercise.stepped else exercise.id)
 
 
@@ -326,8 +344,10 @@ def _exercise_magic(shell):
         blanks = blank_lines(source)
         if blanks:
             where = ", ".join(map(str, blanks))
-            print(f"Fill in the blanks (____) first: line{'s' if len(blanks) > 1 else ''} {where} of this cell. "
-                  "Then run this cell again.")
+            print(
+                f"Fill in the blanks (____) first: line{'s' if len(blanks) > 1 else ''} {where} of this cell. "
+                "Then run this cell again."
+            )
             return None
         # Start from the exercise's set-up every time, as the checker does, so the kernel
         # shows what check will see even after cells ran out of order.
@@ -347,13 +367,15 @@ def _explained_errors(shell, exercise: Exercise, number: int):
     """A mistake the check explains gets the same explanation in the cell, in a few lines
     instead of a library's long traceback (e.g. Lightning's 40 lines for strategy="ddp" in a
     notebook); any other exception shows its usual traceback."""
+
     def handler(self, etype, value, tb, tb_offset=None):
         text = None
         try:
             from graders.sct import load_sct
 
             text = load_sct(exercise.sct_path, number if exercise.stepped else None).explanation(
-                etype.__name__, str(value))
+                etype.__name__, str(value)
+            )
         except Exception:  # the explanation is a courtesy: never hide the learner's error behind ours
             pass
         if text is None:
@@ -379,8 +401,10 @@ def _blanks_outside_exercise_cells(lines: list[str]) -> list[str]:
     if not blanks:
         return lines
     where = f"line{'s' if len(blanks) > 1 else ''} {', '.join(map(str, blanks))}"
-    message = (f"Fill in the blanks (____) first: {where} of this cell. (An exercise cell starts with its "
-               "%%exercise line; run it with that line, and check() grades it.)")
+    message = (
+        f"Fill in the blanks (____) first: {where} of this cell. (An exercise cell starts with its "
+        "%%exercise line; run it with that line, and check() grades it.)"
+    )
     return [f"print({message!r})\n"]
 
 
@@ -404,8 +428,10 @@ def load_ipython_extension(shell) -> None:
 
     server = remote.status()
     if server:
-        print(f"Course tools ready. Progress is saved to {progress_path()}. "
-              f"Checks go to your grading server (process {server['pid']}).")
+        print(
+            f"Course tools ready. Progress is saved to {progress_path()}. "
+            f"Checks go to your grading server (process {server['pid']})."
+        )
         return
     print(f"Course tools ready. Progress is saved to {progress_path()}.")
     _warm_up_grader()

@@ -9,6 +9,7 @@ A rebuild never destroys a learner's work: ``notebooks/.course-build.json`` keep
 hash of every file as built, and a notebook whose bytes differ from it (the learner
 filled in cells or ran them) is left alone unless ``force`` is given.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,10 @@ from course.core.paths import IS_CHECKOUT
 
 # Beside the content in a checkout; an installed course (read-only, shared) writes them into
 # the learner's home instead. $COURSE_NOTEBOOK_DIR moves them either way.
-NOTEBOOK_DIR = Path(os.environ.get("COURSE_NOTEBOOK_DIR") or (
-    ROOT / "notebooks" if IS_CHECKOUT else Path.home() / "designing-scalable-ai" / "notebooks"))
+NOTEBOOK_DIR = Path(
+    os.environ.get("COURSE_NOTEBOOK_DIR")
+    or (ROOT / "notebooks" if IS_CHECKOUT else Path.home() / "designing-scalable-ai" / "notebooks")
+)
 MANIFEST = ".course-build.json"
 # "python3" is the kernel every Jupyter has; started from the course's Jupyter it is the
 # course's own Python (jupyter_client swaps the spec's "python" for its own interpreter).
@@ -35,7 +38,7 @@ TYPE_NOTES = {
     "multiple_choice": "Multiple choice: set `answer` to the number of the option you choose.",
     "iterative": "Iterative: each step changes the same code a little further; check each step before the next.",
     "sequential": "Sequential: each step starts from the solution of the step before it, which its set-up runs "
-                  "for you.",
+    "for you.",
 }
 
 
@@ -67,8 +70,11 @@ def _numbered(items) -> str:
 
 
 def _slide_markdown(lesson: Lesson) -> str:
-    parts = [f"## Video: {lesson.video.title}", "",
-             f"*As a slide deck with step-by-step builds: `course slides {lesson.id}`.*"]
+    parts = [
+        f"## Video: {lesson.video.title}",
+        "",
+        f"*As a slide deck with step-by-step builds: `course slides {lesson.id}`.*",
+    ]
     for slide in lesson.video.slides:
         parts += ["", f"### {slide.title}"]
         for step in slide.steps:
@@ -97,12 +103,17 @@ def _exercise_cells(ex: Exercise) -> list:
         def role(name: str) -> dict:
             info = {"exercise": ex.id, "role": name}
             if ex.stepped:
-                info["step"] = n
+                info["step"] = n  # noqa: B023 (called within this iteration)
             return {"course": info}
 
         if ex.stepped:
-            cells.append(_md(_cell_id(*key, "text"), f"### Step {n} of {len(ex.steps)}\n\n"
-                             + _numbered(step.instructions), **role("text")))
+            cells.append(
+                _md(
+                    _cell_id(*key, "text"),
+                    f"### Step {n} of {len(ex.steps)}\n\n" + _numbered(step.instructions),
+                    **role("text"),
+                )
+            )
         magic = f"%%exercise {ex.id}" + (f" --step {n}" if ex.stepped else "")
         hints = f"{len(step.hints)} hint" + ("s" if len(step.hints) != 1 else "")
         cells += [
@@ -114,36 +125,47 @@ def _exercise_cells(ex: Exercise) -> list:
             # Commented out, so "Run All" neither spends hints nor reveals solutions
             # (the learntools convention); "#" with no space after it, so deleting just the
             # "#", as the first line says, leaves no indentation behind.
-            _code(_cell_id(*key, "help"),
-                  "# Stuck? Delete the # in front of one line and run this cell.\n"
-                  f"#{_call('hint', ex, n)}      # the next hint, one at a time ({hints} in all)\n"
-                  f"#{_call('solution', ex, n)}  # the answer (your progress records that you looked)",
-                  **role("help")),
+            _code(
+                _cell_id(*key, "help"),
+                "# Stuck? Delete the # in front of one line and run this cell.\n"
+                f"#{_call('hint', ex, n)}      # the next hint, one at a time ({hints} in all)\n"
+                f"#{_call('solution', ex, n)}  # the answer (your progress records that you looked)",
+                **role("help"),
+            ),
         ]
     return cells
 
 
 def lesson_notebook(lesson: Lesson):
-    intro = (f"# Lesson {lesson.id}: {lesson.title}\n\n**Objective:** {lesson.objective}\n\n"
-             "**How this notebook works.** Run the cells from the top (Shift+Enter). Each exercise has a "
-             "cell that starts with `%%exercise`: fill in its blanks (`____`) and run it to see what your "
-             "code does, then run the `check(...)` cell below it for feedback. The cell below that gives "
-             "hints one at a time and, if you need it, the solution. Your progress is saved as you go: "
-             "`course progress` in a terminal shows it.")
+    intro = (
+        f"# Lesson {lesson.id}: {lesson.title}\n\n**Objective:** {lesson.objective}\n\n"
+        "**How this notebook works.** Run the cells from the top (Shift+Enter). Each exercise has a "
+        "cell that starts with `%%exercise`: fill in its blanks (`____`) and run it to see what your "
+        "code does, then run the `check(...)` cell below it for feedback. The cell below that gives "
+        "hints one at a time and, if you need it, the solution. Your progress is saved as you go: "
+        "`course progress` in a terminal shows it."
+    )
     cells = [
         _md("lesson", intro, course={"lesson": lesson.id, "role": "text"}),
-        _code("tools", "# Loads the course tools: the %%exercise cell magic, setup, check, hint and solution.\n"
-                       "%load_ext course.jupyter", course={"lesson": lesson.id, "role": "tools"}),
+        _code(
+            "tools",
+            "# Loads the course tools: the %%exercise cell magic, setup, check, hint and solution.\n"
+            "%load_ext course.jupyter",
+            course={"lesson": lesson.id, "role": "tools"},
+        ),
         _md("video", _slide_markdown(lesson), course={"lesson": lesson.id, "role": "video"}),
         _md("video-script", f"### Script\n\n{lesson.video.script}", course={"lesson": lesson.id, "role": "video"}),
     ]
     for ex in lesson.exercises:
         cells += _exercise_cells(ex)
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": dict(KERNELSPEC),
-        "language_info": {"name": "python"},
-        "course": {"lesson": lesson.id, "generated_by": "course build: edit chapters/, not this file"},
-    })
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": dict(KERNELSPEC),
+            "language_info": {"name": "python"},
+            "course": {"lesson": lesson.id, "generated_by": "course build: edit chapters/, not this file"},
+        },
+    )
     nbformat.validate(nb)
     return nb
 
@@ -154,7 +176,7 @@ def _script_for_slides(script: str, n_slides: int) -> list[str]:
     paragraphs = [p.strip() for p in script.split("\n\n") if p.strip()]
     total = n_slides + 1
     bounds = [i * len(paragraphs) // total for i in range(total + 1)]
-    return ["\n\n".join(paragraphs[bounds[i]:bounds[i + 1]]) for i in range(total)]
+    return ["\n\n".join(paragraphs[bounds[i] : bounds[i + 1]]) for i in range(total)]
 
 
 def slides_notebook(lesson: Lesson):
@@ -179,12 +201,16 @@ def slides_notebook(lesson: Lesson):
             cells.append(cell(f"slide-{i}-step-{j}", "\n\n".join(parts), "fragment"))
         if notes[i]:
             cells.append(cell(f"slide-{i}-notes", notes[i], "notes"))
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"},
-        # The deck's page title (nbconvert adds " slides"); without it a browser tab says "Notebook slides".
-        "title": f"{lesson.title} (lesson {lesson.id})",
-        "course": {"lesson": lesson.id, "generated_by": "course build: edit chapters/, not this file"},
-    })
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": dict(KERNELSPEC),
+            "language_info": {"name": "python"},
+            # The deck's page title (nbconvert adds " slides"); without it a browser tab says "Notebook slides".
+            "title": f"{lesson.title} (lesson {lesson.id})",
+            "course": {"lesson": lesson.id, "generated_by": "course build: edit chapters/, not this file"},
+        },
+    )
     nbformat.validate(nb)
     return nb
 
@@ -250,8 +276,14 @@ def build(course: Course | None = None, out_dir: Path | str = NOTEBOOK_DIR, forc
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # What a deck needs of reveal.js (theme "white" takes its font from fonts/, not the web).
-REVEAL_FILES = ("LICENSE", "dist/reveal.css", "dist/reveal.js", "dist/theme/white.css",
-                "dist/theme/fonts/source-sans-pro", "plugin/notes/notes.js")
+REVEAL_FILES = (
+    "LICENSE",
+    "dist/reveal.css",
+    "dist/reveal.js",
+    "dist/theme/white.css",
+    "dist/theme/fonts/source-sans-pro",
+    "plugin/notes/notes.js",
+)
 
 
 def reveal_js_dir() -> Path:
@@ -260,8 +292,9 @@ def reveal_js_dir() -> Path:
 
     spec = importlib.util.find_spec("sphinx_revealjs")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the slides need the sphinx-revealjs package (it ships reveal.js): "
-                           "`bash requirements.sh` installs it")
+        raise RuntimeError(
+            "the slides need the sphinx-revealjs package (it ships reveal.js): `bash requirements.sh` installs it"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "_static" / "revealjs"
 
 
@@ -286,8 +319,12 @@ def render_slides(lesson: Lesson, out_dir: Path | str = NOTEBOOK_DIR / "slides")
     from nbconvert import SlidesExporter
 
     out_dir = Path(out_dir)
-    exporter = SlidesExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="course_reveal",
-                              reveal_url_prefix="reveal.js", reveal_theme="white")
+    exporter = SlidesExporter(
+        extra_template_basedirs=[str(TEMPLATES)],
+        template_name="course_reveal",
+        reveal_url_prefix="reveal.js",
+        reveal_theme="white",
+    )
     body, _ = exporter.from_notebook_node(slides_notebook(lesson))
     _copy_reveal_js(out_dir / "reveal.js")
     out = out_dir / f"{notebook_name(lesson)}.slides.html"

@@ -21,6 +21,7 @@ written first.
 
 Only stdlib is imported here, so ``course progress`` stays instant.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,8 +29,8 @@ import getpass
 import json
 import os
 import re
-import tempfile
 import stat
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -53,7 +54,8 @@ class ProgressCorrupt(RuntimeError):
         super().__init__(
             f"Your progress file {path} could not be read ({reason}). It was moved aside, unchanged, to "
             f"{kept_at} so nothing in it is lost, and a new progress file starts from here. To restore it, "
-            f"repair the JSON in that file and move it back to {path.name}.")
+            f"repair the JSON in that file and move it back to {path.name}."
+        )
 
 
 class ClassCopyWarning(UserWarning):
@@ -189,9 +191,13 @@ class Progress:
             try:
                 _write_class_copy(self.class_path, text)
             except OSError as err:
-                warnings.warn(ClassCopyWarning(
-                    f"your progress is saved in {self.path}, but its copy for your class could not be written "
-                    f"to {self.class_path} ({err}); tell your instructor"), stacklevel=2)
+                warnings.warn(
+                    ClassCopyWarning(
+                        f"your progress is saved in {self.path}, but its copy for your class could not be written "
+                        f"to {self.class_path} ({err}); tell your instructor"
+                    ),
+                    stacklevel=2,
+                )
 
     def record(self, exercise_id: str, number: int = 1) -> dict:
         """The JSON record of one step, created with defaults; ``update`` writes changes back."""
@@ -217,9 +223,17 @@ class Progress:
                 attempted += any(s.attempts or s.passed for s in steps)
                 hints += sum(s.hints for s in steps)
                 solutions += sum(s.solution for s in steps)
-            rows.append({"lesson": lesson.id, "title": lesson.title, "done": done,
-                         "exercises": len(lesson.exercises), "attempted": attempted,
-                         "hints": hints, "solutions": solutions})
+            rows.append(
+                {
+                    "lesson": lesson.id,
+                    "title": lesson.title,
+                    "done": done,
+                    "exercises": len(lesson.exercises),
+                    "attempted": attempted,
+                    "hints": hints,
+                    "solutions": solutions,
+                }
+            )
         return rows
 
 

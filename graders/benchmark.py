@@ -5,6 +5,7 @@ Python process per measurement). Warm overhead: a grade's wall time minus the le
 code's own running time (``times["code"]``), over N runs of a trivial exercise and of
 lesson 2.3's solutions; the solution run is cached before timing, as in a session.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,16 +70,28 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("cold start (first grade, fresh process)", "-", statistics.median(cold), max(cold)))
     trivial = make_exercise(Path(tempfile.mkdtemp()), TRIVIAL_SCT, textwrap.dedent(TRIVIAL_CODE))
     overheads, codes = warm_overheads(trivial, TRIVIAL_CODE, args.runs)
-    rows.append(("warm overhead: trivial exercise", f"{statistics.median(codes):.3f}",
-                 statistics.median(overheads), max(overheads)))
+    rows.append(
+        (
+            "warm overhead: trivial exercise",
+            f"{statistics.median(codes):.3f}",
+            statistics.median(overheads),
+            max(overheads),
+        )
+    )
     if not args.no_lesson:
         from course.core.exercises import load_course
 
         course = load_course()
         for exercise in course.lesson("2.3").exercises:
             overheads, codes = warm_overheads(exercise, exercise.step().solution, args.runs)
-            rows.append((f"warm overhead: {exercise.id} {exercise.title}", f"{statistics.median(codes):.3f}",
-                         statistics.median(overheads), max(overheads)))
+            rows.append(
+                (
+                    f"warm overhead: {exercise.id} {exercise.title}",
+                    f"{statistics.median(codes):.3f}",
+                    statistics.median(overheads),
+                    max(overheads),
+                )
+            )
     print(f"{'measurement':<48} {'code s':>7} {'median s':>9} {'max s':>7}")
     for name, code, median, worst in rows:
         print(f"{name:<48} {code:>7} {median:>9.3f} {worst:>7.3f}")

@@ -1,4 +1,5 @@
 """The runtime budget of an exercise, and the record of what each one measured."""
+
 BUDGET_S = 3.0  # solution + SCT, in a warm process, after the pre-exercise code
 ATTEMPTS = 3  # a run over budget is measured again: noise only ever adds time
 RESULTS: dict[str, dict] = {}  # exercise label -> {"id", "result", "seconds", "budget_seconds", "pre_seconds"}

@@ -4,6 +4,7 @@ Tensors and arrays go through ``torch.testing.assert_close``; before that, shape
 device and ``requires_grad`` are compared one by one, so the message names the first
 property that differs instead of a generic mismatch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,14 +53,26 @@ def device_of(tensor: torch.Tensor) -> str:
     return getattr(tensor, "wire_device", str(tensor.device))
 
 
-def mismatch(name: str, got, want, *, rtol: float | None = None, atol: float | None = None,
-             check_dtype: bool = True, check_device: bool = True, check_requires_grad: bool = True) -> Fail | None:
+def mismatch(
+    name: str,
+    got,
+    want,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    check_dtype: bool = True,
+    check_device: bool = True,
+    check_requires_grad: bool = True,
+) -> Fail | None:
     """None when ``got`` matches ``want``; otherwise a Fail about the first difference."""
     if (rtol is None) != (atol is None):  # torch.testing wants both or neither
         rtol, atol = rtol or 0.0, atol or 0.0
     if _kind(got) != _kind(want) and not (isinstance(want, (int, float)) and isinstance(got, (int, float))):
-        return Fail(f"`{name}` should be a {type_name(want)}, but it is a {type_name(got)}.",
-                    expected=type_name(want), got=type_name(got))
+        return Fail(
+            f"`{name}` should be a {type_name(want)}, but it is a {type_name(got)}.",
+            expected=type_name(want),
+            got=type_name(got),
+        )
     if isinstance(want, (torch.Tensor, np.ndarray)):
         return _array_mismatch(name, got, want, rtol, atol, check_dtype, check_device, check_requires_grad)
     if isinstance(want, float) or isinstance(got, float):
@@ -72,25 +85,48 @@ def mismatch(name: str, got, want, *, rtol: float | None = None, atol: float | N
         return None
     if isinstance(want, (list, tuple)) and isinstance(got, (list, tuple)):
         if type(got) is not type(want):
-            return Fail(f"`{name}` should be a {type(want).__name__}, but it is a {type(got).__name__}.",
-                        expected=show(want), got=show(got))
+            return Fail(
+                f"`{name}` should be a {type(want).__name__}, but it is a {type(got).__name__}.",
+                expected=show(want),
+                got=show(got),
+            )
         if len(got) != len(want):
-            return Fail(f"`{name}` should have {len(want)} items, but it has {len(got)}.",
-                        expected=show(want), got=show(got))
+            return Fail(
+                f"`{name}` should have {len(want)} items, but it has {len(got)}.", expected=show(want), got=show(got)
+            )
         for i, (g, w) in enumerate(zip(got, want)):
-            fail = mismatch(f"{name}[{i}]", g, w, rtol=rtol, atol=atol, check_dtype=check_dtype,
-                            check_device=check_device, check_requires_grad=check_requires_grad)
+            fail = mismatch(
+                f"{name}[{i}]",
+                g,
+                w,
+                rtol=rtol,
+                atol=atol,
+                check_dtype=check_dtype,
+                check_device=check_device,
+                check_requires_grad=check_requires_grad,
+            )
             if fail:
                 return fail
         return None
     if isinstance(want, dict) and isinstance(got, dict):
         if set(got) != set(want):
             missing, extra = sorted(map(str, set(want) - set(got))), sorted(map(str, set(got) - set(want)))
-            return Fail(f"`{name}` has the wrong keys.", expected=f"keys {sorted(map(str, want))}",
-                        got=f"missing {missing}, unexpected {extra}")
+            return Fail(
+                f"`{name}` has the wrong keys.",
+                expected=f"keys {sorted(map(str, want))}",
+                got=f"missing {missing}, unexpected {extra}",
+            )
         for key in want:
-            fail = mismatch(f"{name}[{key!r}]", got[key], want[key], rtol=rtol, atol=atol, check_dtype=check_dtype,
-                            check_device=check_device, check_requires_grad=check_requires_grad)
+            fail = mismatch(
+                f"{name}[{key!r}]",
+                got[key],
+                want[key],
+                rtol=rtol,
+                atol=atol,
+                check_dtype=check_dtype,
+                check_device=check_device,
+                check_requires_grad=check_requires_grad,
+            )
             if fail:
                 return fail
         return None
@@ -99,8 +135,9 @@ def mismatch(name: str, got, want, *, rtol: float | None = None, atol: float | N
 
 def _plain(name, got, want) -> Fail | None:
     if type(got) is not type(want) and not (isinstance(got, (int, float)) and isinstance(want, (int, float))):
-        return Fail(f"`{name}` should be a {type_name(want)}, but it is a {type_name(got)}.",
-                    expected=show(want), got=show(got))
+        return Fail(
+            f"`{name}` should be a {type_name(want)}, but it is a {type_name(got)}.", expected=show(want), got=show(got)
+        )
     if got != want:
         return Fail(f"`{name}` has the wrong value.", expected=show(want), got=show(got))
     return None
@@ -108,26 +145,35 @@ def _plain(name, got, want) -> Fail | None:
 
 def _array_mismatch(name, got, want, rtol, atol, check_dtype, check_device, check_requires_grad) -> Fail | None:
     if tuple(got.shape) != tuple(want.shape):
-        return Fail(f"`{name}` has the wrong shape.", expected=f"shape {tuple(want.shape)}",
-                    got=f"shape {tuple(got.shape)}")
+        return Fail(
+            f"`{name}` has the wrong shape.", expected=f"shape {tuple(want.shape)}", got=f"shape {tuple(got.shape)}"
+        )
     if check_dtype and got.dtype != want.dtype:
         return Fail(f"`{name}` has the wrong dtype.", expected=str(want.dtype), got=str(got.dtype))
     if isinstance(want, torch.Tensor):
         if check_device and device_of(got) != device_of(want):
-            return Fail(f"`{name}` is on the wrong device.", expected=f"device {device_of(want)}",
-                        got=f"device {device_of(got)}")
+            return Fail(
+                f"`{name}` is on the wrong device.",
+                expected=f"device {device_of(want)}",
+                got=f"device {device_of(got)}",
+            )
         if check_requires_grad and got.requires_grad != want.requires_grad:
             verb = "should" if want.requires_grad else "should not"
-            return Fail(f"`{name}` {verb} track gradients (requires_grad).",
-                        expected=f"requires_grad={want.requires_grad}", got=f"requires_grad={got.requires_grad}")
+            return Fail(
+                f"`{name}` {verb} track gradients (requires_grad).",
+                expected=f"requires_grad={want.requires_grad}",
+                got=f"requires_grad={got.requires_grad}",
+            )
     try:
         # Devices were compared above; both cross to the grader on the CPU.
-        torch.testing.assert_close(got, want, rtol=rtol, atol=atol, check_dtype=False, check_device=False,
-                                   equal_nan=True, msg=lambda m: m)
+        torch.testing.assert_close(
+            got, want, rtol=rtol, atol=atol, check_dtype=False, check_device=False, equal_nan=True, msg=lambda m: m
+        )
     except AssertionError as err:
         if got.size == 1 if isinstance(got, np.ndarray) else got.numel() == 1:  # one number: show both
-            return Fail(f"`{name}` has the wrong value.", expected=show(want), got=show(got),
-                        detail=_value_detail(str(err)))
+            return Fail(
+                f"`{name}` has the wrong value.", expected=show(want), got=show(got), detail=_value_detail(str(err))
+            )
         return Fail(f"`{name}` has the right shape but the wrong values.", detail=_value_detail(str(err)))
     except TypeError as err:  # e.g. bool vs float dtypes that assert_close will not mix
         return Fail(f"`{name}` has values of an unexpected kind: {err}")
@@ -136,7 +182,17 @@ def _array_mismatch(name, got, want, rtol, atol, check_dtype, check_device, chec
 
 def _value_detail(text: str) -> str:
     """Keep torch.testing's evidence (mismatch count, largest difference and where)."""
-    keep = [l.strip() for l in text.splitlines()
-            if l.strip().startswith(("Mismatched elements", "Greatest absolute", "Greatest relative",
-                                     "Absolute difference", "Relative difference"))]
+    keep = [
+        l.strip()
+        for l in text.splitlines()
+        if l.strip().startswith(
+            (
+                "Mismatched elements",
+                "Greatest absolute",
+                "Greatest relative",
+                "Absolute difference",
+                "Relative difference",
+            )
+        )
+    ]
     return "\n".join(keep) or text.strip()

@@ -1,4 +1,5 @@
 """Collects each exercise's result and time, and prints them as one table at the end."""
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,13 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("exercise timings (solution + SCT, after pre-exercise code)")
     write(f"{'ID':<14} {'result':<14} {'seconds':>8} {'counted':>8} {'pre s':>7}  budget {BUDGET_S:.1f} s")
     for row in rows:
-        write(f"{row['id']:<14} {row['result']:<14} {row['seconds']:>8.2f} {row.get('budget_seconds', row['seconds']):>8.2f} "
-              f"{row['pre_seconds']:>7.2f}")
-    write("seconds: wall time; counted: what the budget holds, the CPU time when a busy machine made the wall time longer")
+        write(
+            f"{row['id']:<14} {row['result']:<14} {row['seconds']:>8.2f} {row.get('budget_seconds', row['seconds']):>8.2f} "
+            f"{row['pre_seconds']:>7.2f}"
+        )
+    write(
+        "seconds: wall time; counted: what the budget holds, the CPU time when a busy machine made the wall time longer"
+    )
     slowest = max(rows, key=lambda r: r["seconds"])
     write(f"slowest: {slowest['id']} at {slowest['seconds']:.2f} s of {BUDGET_S:.1f} s")
     out = Path(__file__).resolve().parent.parent / "build" / "exercise-times.json"

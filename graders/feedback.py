@@ -1,5 +1,6 @@
 """Feedback a learner can act on: one message about the first problem, shown as plain
 text in a terminal and as HTML in Jupyter."""
+
 from __future__ import annotations
 
 import html
@@ -91,12 +92,16 @@ class Feedback:
             rows.append(("expected", f"<code>{esc(self.expected)}</code>"))
         if self.got is not None:
             rows.append(("got", f"<code>{esc(self.got)}</code>"))
-        table = "".join(f"<tr><th style='text-align:left;padding-right:1em;white-space:nowrap;vertical-align:top'>{k}</th><td style='text-align:left'>{v}</td></tr>"
-                        for k, v in rows)
+        table = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em;white-space:nowrap;vertical-align:top'>{k}</th><td style='text-align:left'>{v}</td></tr>"
+            for k, v in rows
+        )
         # JupyterLab breaks the words of every <pre> in an output anywhere (word-break: break-all):
         # "an i|nteractive". Words wrap whole here; only a word wider than the box is split.
-        parts = [f"<div style='border-left:4px solid {colour};padding:0.4em 0.8em;{WRAP}'>",
-                 f"<b style='color:{colour}'>{esc(self.label)} {esc(self.outcome)}</b>: {_inline_code(self.message)}"]
+        parts = [
+            f"<div style='border-left:4px solid {colour};padding:0.4em 0.8em;{WRAP}'>",
+            f"<b style='color:{colour}'>{esc(self.label)} {esc(self.outcome)}</b>: {_inline_code(self.message)}",
+        ]
         if table:
             parts.append(f"<table style='margin-top:0.3em'>{table}</table>")
         if self.detail:
@@ -104,8 +109,10 @@ class Feedback:
         if self.stdout.strip():
             shown, dropped = self.shown_stdout()
             more = f"\n... and {dropped:,} more characters, not shown" if dropped else ""
-            parts.append(f"<details><summary>Your code printed</summary>"
-                         f"<pre style='white-space:pre-wrap;{WRAP}'>{esc(shown)}{more}</pre></details>")
+            parts.append(
+                f"<details><summary>Your code printed</summary>"
+                f"<pre style='white-space:pre-wrap;{WRAP}'>{esc(shown)}{more}</pre></details>"
+            )
         parts.append("</div>")
         return "".join(parts)
 

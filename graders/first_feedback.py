@@ -9,6 +9,7 @@ Each is measured with a warm grading server (``course grader start``) and withou
 kernel then warms its own sandbox in the background from ``%load_ext``; the terminal
 command starts its own). Medians and maxima; the grader folder is a private temporary one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ def _terminal_check(exercise, folder: Path) -> float:
     answer.write_text(exercise.step().solution)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_PROGRESS_DIR": str(folder / "progress")}
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "course", "check", exercise.id, str(answer)], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "course", "check", exercise.id, str(answer)], env=env, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
     assert done.returncode == 0, done.stdout + done.stderr
     return seconds
@@ -73,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"First feedback for {exercise.id}, load average {load:.1f} on {os.cpu_count()} cores")
     print(f"{'measurement':<40} {'grader':<7} {'median s':>9} {'max s':>7}  runs")
     for name, grader, times in rows:
-        print(f"{name:<40} {grader:<7} {statistics.median(times):>9.2f} {max(times):>7.2f}  "
-              + " ".join(f"{t:.2f}" for t in times))
+        print(
+            f"{name:<40} {grader:<7} {statistics.median(times):>9.2f} {max(times):>7.2f}  "
+            + " ".join(f"{t:.2f}" for t in times)
+        )
     return 0
 
 
@@ -83,13 +87,17 @@ def _measure(exercise, folder: Path, args, rows: list) -> None:
 
     remote.start(wait=True)
     _terminal_check(exercise, folder)  # the server runs the solution once, as after a first check
-    for name, measure in (("kernel: first check after a (re)start", _kernel_check),
-                          ("terminal: course check", _terminal_check)):
+    for name, measure in (
+        ("kernel: first check after a (re)start", _kernel_check),
+        ("terminal: course check", _terminal_check),
+    ):
         times = [measure(exercise, folder) for _ in range(args.runs)]
         rows.append((name, "server", times))
     remote.stop()
-    for name, measure in (("kernel: first check after a (re)start", _kernel_check),
-                          ("terminal: course check", _terminal_check)):
+    for name, measure in (
+        ("kernel: first check after a (re)start", _kernel_check),
+        ("terminal: course check", _terminal_check),
+    ):
         times = [measure(exercise, folder) for _ in range(args.runs_without)]
         rows.append((name, "none", times))
 

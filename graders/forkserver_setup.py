@@ -12,6 +12,7 @@
 - Reaping those re-parented processes makes ``multiprocessing`` warn about an
   "unexpected pid": expected here, so not shown.
 """
+
 import signal
 import warnings
 

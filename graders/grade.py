@@ -3,6 +3,7 @@
 Order of feedback: leftover blanks (found before anything runs), syntax errors, the
 code's own errors (exceptions, time-outs, crashes, memory), then the SCT's checks.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,9 @@ _solution_runs: dict[str, sandbox.RunResult] = {}
 _solution_locks: dict[str, threading.Lock] = {}
 
 
-def solution_run(exercise: Exercise, step: int | None = None, *, fresh: bool = False,
-                 sct_source: str | None = None) -> sandbox.RunResult:
+def solution_run(
+    exercise: Exercise, step: int | None = None, *, fresh: bool = False, sct_source: str | None = None
+) -> sandbox.RunResult:
     """Run the solution like a learner's code, once per process (keyed on every input).
     Only a run that succeeded is kept: a failed or timed-out one (a busy machine, say) is
     tried again on the next check rather than failing every check after it."""
@@ -32,8 +34,15 @@ def solution_run(exercise: Exercise, step: int | None = None, *, fresh: bool = F
     key = hashlib.sha256("\0".join([pre, code, sct_source, str(number)]).encode()).hexdigest()
     with _solution_locks.setdefault(key, threading.Lock()):  # 20 checks at once: one solution run
         if fresh or key not in _solution_runs:
-            result = sandbox.run(pre, code, exercise.sct_path, number if exercise.stepped else None,
-                                 timeout_s=exercise.timeout_s, device=_device(exercise), sct_source=sct_source)
+            result = sandbox.run(
+                pre,
+                code,
+                exercise.sct_path,
+                number if exercise.stepped else None,
+                timeout_s=exercise.timeout_s,
+                device=_device(exercise),
+                sct_source=sct_source,
+            )
             if result.status != "ok":
                 return result
             _solution_runs[key] = result
@@ -56,9 +65,20 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
         times["total"] = time.perf_counter() - started
         lines = code.splitlines()
         code_line = lines[fail.line - 1] if fail.line and 1 <= fail.line <= len(lines) else None
-        return Feedback(exercise.id, outcome, fail.message, expected=fail.expected, got=fail.got, line=fail.line,
-                        code_line=code_line, detail=fail.detail, stdout=run.stdout if run else "",
-                        stdout_dropped=run.stdout_dropped if run else 0, times=times, step=shown_step)
+        return Feedback(
+            exercise.id,
+            outcome,
+            fail.message,
+            expected=fail.expected,
+            got=fail.got,
+            line=fail.line,
+            code_line=code_line,
+            detail=fail.detail,
+            stdout=run.stdout if run else "",
+            stdout_dropped=run.stdout_dropped if run else 0,
+            times=times,
+            step=shown_step,
+        )
 
     size = len(code.encode("utf-8", "surrogatepass"))
     if size > MAX_SOURCE_BYTES:  # a notebook cell or a request: course check refuses such a file sooner
@@ -66,16 +86,24 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
     blanks = blank_lines(code)
     if blanks:
         where = "line " + str(blanks[0]) if len(blanks) == 1 else "lines " + ", ".join(map(str, blanks))
-        return feedback(BLANKS, Fail(f"Fill in the blanks (____) first: {where} still has one." if len(blanks) == 1
-                                     else f"Fill in the blanks (____) first: {where} still have them.",
-                                     line=blanks[0]))
+        return feedback(
+            BLANKS,
+            Fail(
+                f"Fill in the blanks (____) first: {where} still has one."
+                if len(blanks) == 1
+                else f"Fill in the blanks (____) first: {where} still have them.",
+                line=blanks[0],
+            ),
+        )
     try:
         compile(code, "<your code>", "exec")
     except SyntaxError as err:
         pointer = " " * max((err.offset or 1) - 1, 0) + "^" if err.text else None
         detail = f"{err.text.rstrip()}\n{pointer}" if err.text else None
-        return feedback(ERROR, Fail(f"Your code has a syntax error on line {err.lineno}: {err.msg}.",
-                                    line=err.lineno, detail=detail))
+        return feedback(
+            ERROR,
+            Fail(f"Your code has a syntax error on line {err.lineno}: {err.msg}.", line=err.lineno, detail=detail),
+        )
 
     # The SCT is read once, now, before any learner code runs: the sandbox and the verdict
     # use this text, whatever the learner's code does to the file.
@@ -84,12 +112,25 @@ def grade(exercise: Exercise, code: str, step: int | None = None) -> Feedback:
     want = solution_run(exercise, number, sct_source=sct_source)
     if want.status != "ok":
         problem = run_problem(want, exercise.timeout_s)
-        return feedback(INTERNAL, Fail(f"The exercise's own solution failed ({want.status}): "
-                                       f"{(want.error or {}).get('message', '')} - this is a problem with the "
-                                       "course, not your code: check again, and report it if it persists.",
-                                       detail=problem.message if problem else None), want)
-    run = sandbox.run(exercise.pre_code(number), code, exercise.sct_path, shown_step, timeout_s=exercise.timeout_s,
-                      device=_device(exercise), sct_source=sct_source)
+        return feedback(
+            INTERNAL,
+            Fail(
+                f"The exercise's own solution failed ({want.status}): "
+                f"{(want.error or {}).get('message', '')} - this is a problem with the "
+                "course, not your code: check again, and report it if it persists.",
+                detail=problem.message if problem else None,
+            ),
+            want,
+        )
+    run = sandbox.run(
+        exercise.pre_code(number),
+        code,
+        exercise.sct_path,
+        shown_step,
+        timeout_s=exercise.timeout_s,
+        device=_device(exercise),
+        sct_source=sct_source,
+    )
     problem = run_problem(run, exercise.timeout_s)
     if problem:
         outcome = INTERNAL if run.status in ("pre_error", "setup_timeout", "internal") else ERROR
@@ -139,50 +180,69 @@ def run_problem(run: sandbox.RunResult, timeout_s: float, memory_mb: int = sandb
     if run.status == "ok":
         return None
     if run.status == "timeout":
-        return Fail(f"Your code ran for more than {timeout_s:g} seconds and was stopped (time limit). Look for a "
-                    "loop that never ends, or work far larger than the exercise needs (the budget is 3 seconds).")
+        return Fail(
+            f"Your code ran for more than {timeout_s:g} seconds and was stopped (time limit). Look for a "
+            "loop that never ends, or work far larger than the exercise needs (the budget is 3 seconds)."
+        )
     if run.status == "crashed":
         code = run.exitcode
         if code is not None and code < 0:
             import signal
 
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-            return Fail(f"The process running your code was killed by {name} before it finished: your code "
-                        "ended it (os.kill), or it used far too much memory.")
-        return Fail(f"Your code ended the Python process (exit code {code}) before it finished, for example with "
-                    "os._exit(). Remove that call: the checker needs your code to run to its end.")
+            return Fail(
+                f"The process running your code was killed by {name} before it finished: your code "
+                "ended it (os.kill), or it used far too much memory."
+            )
+        return Fail(
+            f"Your code ended the Python process (exit code {code}) before it finished, for example with "
+            "os._exit(). Remove that call: the checker needs your code to run to its end."
+        )
     err = run.error or {}
     if run.status == "error":
         if err.get("type") == "SystemExit":
-            return Fail(f"Your code called exit() or sys.exit({err.get('message')}): remove it, so your code runs "
-                        "to its end.", line=err.get("line"))
+            return Fail(
+                f"Your code called exit() or sys.exit({err.get('message')}): remove it, so your code runs to its end.",
+                line=err.get("line"),
+            )
         if err.get("type") == "KeyboardInterrupt":
             return Fail("Your code was interrupted (KeyboardInterrupt).", line=err.get("line"))
         if err.get("memory"):
-            return Fail(f"Your code ran out of memory ({err['type']}): it asked for more than the "
-                        f"{memory_mb:,} MB each run may use. Work on smaller tensors or batches.",
-                        line=err.get("line"))
+            return Fail(
+                f"Your code ran out of memory ({err['type']}): it asked for more than the "
+                f"{memory_mb:,} MB each run may use. Work on smaller tensors or batches.",
+                line=err.get("line"),
+            )
         frames = err.get("frames") or []
         where = f" on line {err['line']}" if err.get("line") else ""
         detail = None
         if len(frames) > 1:
             detail = "\n".join(f"line {ln}, in {fn}" for ln, fn in frames)
-        return Fail(f"Your code raised {err.get('type')}{where}: {err.get('message')}", line=err.get("line"),
-                    detail=detail)
+        return Fail(
+            f"Your code raised {err.get('type')}{where}: {err.get('message')}", line=err.get("line"), detail=detail
+        )
     if run.status == "tampered":
-        return Fail("The checker could not trust what came back from your code's run, so it gave no verdict. "
-                    "Does your code write to the checker's channel (a pipe or file descriptor it did not open), "
-                    "or change torch.save or pickle? Remove that and check again.")
+        return Fail(
+            "The checker could not trust what came back from your code's run, so it gave no verdict. "
+            "Does your code write to the checker's channel (a pipe or file descriptor it did not open), "
+            "or change torch.save or pickle? Remove that and check again."
+        )
     if run.status == "course_changed":
-        return Fail("Your code changed the course's own files while it ran, so this check fails: "
-                    f"{err.get('message')}. Nothing was put back: restore them (`git checkout` in a copy of the "
-                    "course, or reinstall it), and write only to your own files.")
+        return Fail(
+            "Your code changed the course's own files while it ran, so this check fails: "
+            f"{err.get('message')}. Nothing was put back: restore them (`git checkout` in a copy of the "
+            "course, or reinstall it), and write only to your own files."
+        )
     if run.status == "setup_timeout":
-        return Fail("The exercise's set-up (its pre-exercise code) did not finish in time, before your code ran: "
-                    "this is the course's problem, not your code's (a very busy machine makes it slow). "
-                    "Check again in a moment, and report it if it persists.")
+        return Fail(
+            "The exercise's set-up (its pre-exercise code) did not finish in time, before your code ran: "
+            "this is the course's problem, not your code's (a very busy machine makes it slow). "
+            "Check again in a moment, and report it if it persists."
+        )
     if run.status == "pre_error":
-        return Fail(f"The exercise's pre-exercise code failed ({err.get('type')}: {err.get('message')}). "
-                    "This is a problem with the exercise, not your code: please report it.",
-                    detail=run.traceback or None)
+        return Fail(
+            f"The exercise's pre-exercise code failed ({err.get('type')}: {err.get('message')}). "
+            "This is a problem with the exercise, not your code: please report it.",
+            detail=run.traceback or None,
+        )
     return Fail(f"The checker failed ({err.get('type')}: {err.get('message')}). Please report this.")

@@ -7,6 +7,7 @@ child subreaper (``graders.forkserver_setup``), such a process is re-parented to
 server when its parent ends. So after a run: every child of the fork server that is not
 a run in progress, and everything below it, is a leftover, and is killed.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -44,7 +45,7 @@ def _parents() -> dict[int, int]:
                 stat = f.read()
         except OSError:
             continue  # ended meanwhile
-        fields = stat[stat.rfind(b")") + 2:].split()  # the name in parentheses may hold spaces
+        fields = stat[stat.rfind(b")") + 2 :].split()  # the name in parentheses may hold spaces
         if fields and fields[0] not in (b"Z", b"X"):
             found[int(name)] = int(fields[1])
     return found

@@ -9,6 +9,7 @@ One server per operating-system user and course checkout. It listens on a Unix s
 in a folder that only its owner may enter (mode 0700, checked before every use), and it
 also checks that the process at the other end runs as the same user.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,8 +56,10 @@ def private_dir() -> Path:
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
         raise GraderDirError(f"{folder} is not a folder owned by you: the grading server will not use it")
     if info.st_mode & 0o077:
-        raise GraderDirError(f"{folder} can be used by other users (mode {stat.S_IMODE(info.st_mode):o}); "
-                             f"`chmod 700 {folder}` makes it private again")
+        raise GraderDirError(
+            f"{folder} can be used by other users (mode {stat.S_IMODE(info.st_mode):o}); "
+            f"`chmod 700 {folder}` makes it private again"
+        )
     return folder
 
 
@@ -143,15 +146,32 @@ def status() -> dict | None:
     return reply if reply and reply.get("ok") else None
 
 
-def grade(exercise_id: str, code: str, step: int | None, *, root: str | Path, timeout_s: float,
-          workdir: str | None = None, on_fallback=None) -> Feedback | None:
+def grade(
+    exercise_id: str,
+    code: str,
+    step: int | None,
+    *,
+    root: str | Path,
+    timeout_s: float,
+    workdir: str | None = None,
+    on_fallback=None,
+) -> Feedback | None:
     """Grade through the running server: its feedback, or None (no server, a stale one, or
     one that did not answer in time) so that the caller grades on its own. When a server
     runs but could not be used, ``on_fallback`` hears why (one line)."""
-    reply = request({"op": "grade", "version": code_version(), "root": str(root), "exercise": exercise_id,
-                     "step": step, "code": code, "workdir": workdir},
-                    timeout_s=2 * timeout_s + 60,  # the solution's run, once, and the learner's
-                    busy_retry_s=BUSY_RETRY_S)
+    reply = request(
+        {
+            "op": "grade",
+            "version": code_version(),
+            "root": str(root),
+            "exercise": exercise_id,
+            "step": step,
+            "code": code,
+            "workdir": workdir,
+        },
+        timeout_s=2 * timeout_s + 60,  # the solution's run, once, and the learner's
+        busy_retry_s=BUSY_RETRY_S,
+    )
     if not reply:
         if on_fallback and holds_lock():
             on_fallback("the grading server is running but did not answer (busy or stuck)")
@@ -174,15 +194,23 @@ def spawn() -> subprocess.Popen:
     closed terminal does not reach it), running this checkout's code."""
     folder = private_dir()
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(CODE_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
-                                                           if p])
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(CODE_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
     env.pop("COURSE_ROOT", None)  # each request names its own content
     rotate_log()
     log = open(log_path(), "ab")
     try:
-        return subprocess.Popen([sys.executable, "-m", "graders.server"], cwd=str(folder), env=env,
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                close_fds=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "graders.server"],
+            cwd=str(folder),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
     finally:
         log.close()
 
@@ -193,10 +221,16 @@ def spawn_detached() -> None:
     (exec), which would never reap a server child that ended (`course grader stop`), leaving
     a zombie until Jupyter exits."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(CODE_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
-                                                           if p])
-    subprocess.run([sys.executable, "-c", "from graders import remote; remote.spawn()"], env=env,
-                   stdin=subprocess.DEVNULL, check=False, timeout=60)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(CODE_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+    subprocess.run(
+        [sys.executable, "-c", "from graders import remote; remote.spawn()"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        timeout=60,
+    )
 
 
 LOG_LIMIT = 1 << 20  # the log is cut here; the part before is kept in <log>.1 (so at most twice this)

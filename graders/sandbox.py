@@ -5,6 +5,7 @@ first run); each run after that is a fork of it, ready in tens of milliseconds, 
 own memory, a memory cap, a time limit and a scratch directory. Whatever the code does
 (loop forever, exhaust memory, exit, kill itself), this side stays healthy.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -96,10 +97,21 @@ class RunResult:
     traceback: str = ""
 
 
-def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, timeout_s: float = 10.0,
-        memory_mb: int = DEFAULT_MEMORY_MB, seed: int = SEED, device: str = "cpu", threads: int | None = None,
-        stdout_limit: int = STDOUT_LIMIT, sct_source: str | None = None,
-        setup_timeout_s: float = SETUP_TIMEOUT_S) -> RunResult:
+def run(
+    pre_code: str,
+    code: str,
+    sct_path: str,
+    step: int | None = None,
+    *,
+    timeout_s: float = 10.0,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    seed: int = SEED,
+    device: str = "cpu",
+    threads: int | None = None,
+    stdout_limit: int = STDOUT_LIMIT,
+    sct_source: str | None = None,
+    setup_timeout_s: float = SETUP_TIMEOUT_S,
+) -> RunResult:
     """Run ``pre_code`` then ``code`` in a sandbox and collect the SCT's probes.
 
     The pre-exercise code runs once per exercise in a lesson process (``_lesson``) that each
@@ -109,9 +121,18 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
     if sct_source is None and str(sct_path):
         sct_source = Path(sct_path).read_text(encoding="utf-8")
     threads = threads or grading_threads()
-    setup = {"pre_code": pre_code, "sct_path": str(sct_path), "sct_source": sct_source or "", "step": step,
-             "memory_mb": memory_mb, "seed": seed, "device": device, "stdout_limit": stdout_limit,
-             "protect": protected_paths() if PROTECT_COURSE else [], "share": SHARE_SETUP}
+    setup = {
+        "pre_code": pre_code,
+        "sct_path": str(sct_path),
+        "sct_source": sct_source or "",
+        "step": step,
+        "memory_mb": memory_mb,
+        "seed": seed,
+        "device": device,
+        "stdout_limit": stdout_limit,
+        "protect": protected_paths() if PROTECT_COURSE else [],
+        "share": SHARE_SETUP,
+    }
     key = hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()
     token = secrets.token_hex(16)
     check = {"code": code, "memory_mb": memory_mb, "threads": threads, "stdout_limit": stdout_limit, "token": token}
@@ -122,11 +143,17 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
             return RunResult(status="setup_timeout", times={"pre": setup_timeout_s}, wall_s=setup_timeout_s)
         if ready.get("status") != "ready":
             lesson.close()
-            failed = ready.get("result") or {"status": "internal", "error": {"type": "LessonProcessEnded",
-                                                                               "message": "no reply"}}
-            return RunResult(status=failed.get("status", "internal"), error=failed.get("error"),
-                             stdout=_shown(failed.get("stdout", ""), lesson.workdir),
-                             traceback=failed.get("traceback", ""), times=failed.get("times", {}))
+            failed = ready.get("result") or {
+                "status": "internal",
+                "error": {"type": "LessonProcessEnded", "message": "no reply"},
+            }
+            return RunResult(
+                status=failed.get("status", "internal"),
+                error=failed.get("error"),
+                stdout=_shown(failed.get("stdout", ""), lesson.workdir),
+                traceback=failed.get("traceback", ""),
+                times=failed.get("times", {}),
+            )
         # Where the kernel gave learner code a read-only view of the course, nothing it does
         # can change it; elsewhere any change of a course file during the run fails the check.
         before = None if ready.get("protected") else course_state()
@@ -136,8 +163,13 @@ def run(pre_code: str, code: str, sct_path: str, step: int | None = None, *, tim
         result.times["course_read_only"] = bool(ready.get("protected"))
     changed = _changes(before, course_state()) if before is not None else []
     if changed:
-        return RunResult(status="course_changed", error={"type": "CourseChanged", "message": ", ".join(changed[:5])},
-                         stdout=result.stdout, wall_s=result.wall_s, times=result.times)
+        return RunResult(
+            status="course_changed",
+            error={"type": "CourseChanged", "message": ", ".join(changed[:5])},
+            stdout=result.stdout,
+            wall_s=result.wall_s,
+            times=result.times,
+        )
     return result
 
 
@@ -158,8 +190,10 @@ def _run_check(lesson: "_Lesson", check: dict, timeout_s: float) -> RunResult:
             child = _Child(reply["pid"], lesson)
         except (OSError, EOFError, ValueError, KeyError, TypeError) as err:
             lesson.close()
-            return RunResult(status="internal", error={"type": type(err).__name__,
-                                                       "message": f"the lesson process did not answer: {err}"})
+            return RunResult(
+                status="internal",
+                error={"type": type(err).__name__, "message": f"the lesson process did not answer: {err}"},
+            )
         # A child that writes half a message and then stalls would block recv forever: the
         # watchdog kills its process group at the deadline, which ends any read with EOF.
         watchdog = threading.Timer(timeout_s + 0.5, _kill_group, (child,))
@@ -196,18 +230,29 @@ def _decode(data: bytes, token: str, exitcode, wall: float, workdir: str) -> Run
         payload = wire.loads(data)
         if not isinstance(payload, dict) or payload.get("token") != token:
             raise ValueError("the result does not carry this run's token")
-        probes = [wire.decode(p["ok"]) if "ok" in p else ProbeError(p["error"], p.get("where", ""))
-                  for p in payload.get("probes", [])]
+        probes = [
+            wire.decode(p["ok"]) if "ok" in p else ProbeError(p["error"], p.get("where", ""))
+            for p in payload.get("probes", [])
+        ]
     except Exception as err:  # a forged reply, or one weights_only refuses: no verdict from it
-        return RunResult(status="tampered", error={"type": type(err).__name__, "message": str(err)[:300]},
-                         exitcode=exitcode, wall_s=wall)
+        return RunResult(
+            status="tampered",
+            error={"type": type(err).__name__, "message": str(err)[:300]},
+            exitcode=exitcode,
+            wall_s=wall,
+        )
     error = payload.get("error")
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         error = {**error, "message": _shown(error["message"], workdir)}
     return RunResult(
-        status=payload.get("status", "internal"), stdout=_shown(payload.get("stdout", ""), workdir),
-        stdout_dropped=payload.get("stdout_dropped", 0), error=error, probes=probes,
-        times=payload.get("times", {}), exitcode=exitcode, wall_s=wall,
+        status=payload.get("status", "internal"),
+        stdout=_shown(payload.get("stdout", ""), workdir),
+        stdout_dropped=payload.get("stdout_dropped", 0),
+        error=error,
+        probes=probes,
+        times=payload.get("times", {}),
+        exitcode=exitcode,
+        wall_s=wall,
         traceback=payload.get("traceback", ""),
     )
 
@@ -256,8 +301,9 @@ class _Lesson:
         self.control, theirs = ctx.Pipe(duplex=True)
         from graders import worker  # noqa: F401  (imported by reference for the fork server)
 
-        self.process = ctx.Process(target=worker.serve_lesson, args=({**setup, "workdir": self.workdir}, theirs),
-                                   daemon=True)
+        self.process = ctx.Process(
+            target=worker.serve_lesson, args=({**setup, "workdir": self.workdir}, theirs), daemon=True
+        )
         with _start_lock, _main_not_inherited():
             self.process.start()
             _lesson_pids.add(self.process.pid)
@@ -330,7 +376,7 @@ def _lesson_for(key: str, setup: dict):
             lesson = _lessons[key] = _Lesson(key, setup)
         lesson.used = time.monotonic()
         idle = sorted((v for k, v in _lessons.items() if k != key and not v.lock.locked()), key=lambda v: v.used)
-        stale = idle[:max(0, len(_lessons) - MAX_LESSONS)]
+        stale = idle[: max(0, len(_lessons) - MAX_LESSONS)]
     for old in stale:
         if old.lock.acquire(blocking=False):  # else a check took it meanwhile: it stays
             try:

@@ -13,6 +13,7 @@ connection: a JSON line in, a JSON reply out.
 
 Run as ``python -m graders.server`` (``remote.spawn`` does, in a session of its own).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -119,9 +120,16 @@ class Grader:
         op = message.get("op")
         self.last_used = time.monotonic()
         if op == "status":
-            return {"ok": True, "pid": os.getpid(), "warm": self.warm.is_set(), "started": self.started,
-                    "checks": self.checks, "version": self.version, "code_root": str(remote.CODE_ROOT),
-                    "socket": str(remote.socket_path())}
+            return {
+                "ok": True,
+                "pid": os.getpid(),
+                "warm": self.warm.is_set(),
+                "started": self.started,
+                "checks": self.checks,
+                "version": self.version,
+                "code_root": str(remote.CODE_ROOT),
+                "socket": str(remote.socket_path()),
+            }
         if op == "stop":
             threading.Thread(target=self.server.shutdown, daemon=True).start()
             return {"ok": True}
@@ -148,8 +156,10 @@ class Grader:
         finally:
             sandbox.shown_workdir.reset(token)
         self.checks += 1
-        _log(f"{exercise.id}{' step %s' % message['step'] if message.get('step') else ''}: {feedback.outcome} "
-             f"in {feedback.times.get('total', 0):.2f} s")
+        _log(
+            f"{exercise.id}{' step %s' % message['step'] if message.get('step') else ''}: {feedback.outcome} "
+            f"in {feedback.times.get('total', 0):.2f} s"
+        )
         return dataclasses.asdict(feedback)
 
     def warm_up(self) -> None:

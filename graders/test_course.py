@@ -1,5 +1,6 @@
 """``pytest graders/``: every exercise's solution passes within budget, every scaffold is
 reported as not attempted, and every known answer gets the verdict and message it should."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,10 +30,15 @@ def test_solution_passes_within_budget(ex, step):
     feedback, seconds = timed(lambda: grade(ex, ex.step(step).solution, step))
     label = _label(ex, step)
     over = over_budget(label, seconds)
-    RESULTS[label] = {"id": label, "result": "passed" if feedback.passed and not over else
-                      ("over budget" if feedback.passed else feedback.outcome),
-                      "seconds": round(solution_seconds(feedback.times), 3), "budget_seconds": round(seconds, 3),
-                      "pre_seconds": round(feedback.times.get("pre", 0.0), 3)}
+    RESULTS[label] = {
+        "id": label,
+        "result": "passed"
+        if feedback.passed and not over
+        else ("over budget" if feedback.passed else feedback.outcome),
+        "seconds": round(solution_seconds(feedback.times), 3),
+        "budget_seconds": round(seconds, 3),
+        "pre_seconds": round(feedback.times.get("pre", 0.0), 3),
+    }
     assert feedback.passed, f"{label}: the solution does not pass its SCT:\n{feedback.text()}"
     assert not over, over
 
@@ -53,7 +59,8 @@ def test_known_answer(ex, case):
     else:
         assert not feedback.passed, f"{ex.id}: the wrong answer '{case.name}' passed"
         assert case.says in feedback.text(), (
-            f"{ex.id}: the wrong answer '{case.name}' should say {case.says!r}; it said:\n{feedback}")
+            f"{ex.id}: the wrong answer '{case.name}' should say {case.says!r}; it said:\n{feedback}"
+        )
 
 
 @pytest.mark.parametrize("ex,step", STEPS, ids=[_label(*s) for s in STEPS])
@@ -64,4 +71,5 @@ def test_known_answers_cover_misconceptions(ex, step):
     wrong_n, right_n = sum(not c.passes for c in cases), sum(c.passes for c in cases)
     assert wrong_n >= 2 and right_n >= 1, (
         f"{_label(ex, step)}: {wrong_n} wrong and {right_n} correct known answers; "
-        "the course asks for at least 2 wrong and 1 correct")
+        "the course asks for at least 2 wrong and 1 correct"
+    )

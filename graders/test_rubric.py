@@ -9,6 +9,7 @@ still missing, a broken course-level rule is reported as xfail with every violat
 the reason, so the output lists what is missing without failing the build; once all four
 chapter folders exist, the same rule fails the build. A rule that holds passes either way.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -32,13 +33,16 @@ def test_course_rule(rule):
     _report(violations)
 
 
-@pytest.mark.parametrize("lesson,rule", [pytest.param(lesson, rule, id=f"{lesson.id}: {rule}")
-                                         for lesson in COURSE.lessons for rule in LESSON_RULES])
+@pytest.mark.parametrize(
+    "lesson,rule",
+    [pytest.param(lesson, rule, id=f"{lesson.id}: {rule}") for lesson in COURSE.lessons for rule in LESSON_RULES],
+)
 def test_lesson_rule(lesson, rule):
     _report(LESSON_RULES[rule](lesson))
 
 
-@pytest.mark.parametrize("ex,rule", [pytest.param(ex, rule, id=f"{ex.id}: {rule}")
-                                     for ex in COURSE.exercises for rule in EXERCISE_RULES])
+@pytest.mark.parametrize(
+    "ex,rule", [pytest.param(ex, rule, id=f"{ex.id}: {rule}") for ex in COURSE.exercises for rule in EXERCISE_RULES]
+)
 def test_exercise_rule(ex, rule):
     _report(EXERCISE_RULES[rule](ex))

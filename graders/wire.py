@@ -4,6 +4,7 @@ The sandbox encodes probe results into tensors, numbers, strings and containers,
 trusted side decodes them with ``torch.load(weights_only=True)``, which refuses to build
 arbitrary objects: a learner's object cannot run code in the grader by being unpickled.
 """
+
 from __future__ import annotations
 
 import io
@@ -40,8 +41,10 @@ def encode(value, _depth: int = 0):
         if isinstance(value, dict) and len(value) <= 10_000:
             return {"__dict__": [[encode(k, _depth + 1), encode(v, _depth + 1)] for k, v in value.items()]}
     if isinstance(value, (torch.dtype, torch.device, torch.Size)):
-        return {"__repr__": str(tuple(value)) if isinstance(value, torch.Size) else str(value),
-                "type": type(value).__name__}
+        return {
+            "__repr__": str(tuple(value)) if isinstance(value, torch.Size) else str(value),
+            "type": type(value).__name__,
+        }
     try:
         text = repr(value)
     except Exception as err:  # a learner's __repr__ may raise

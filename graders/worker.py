@@ -4,6 +4,7 @@ This module is preloaded by the fork server (see ``sandbox.py``), so the heavy i
 below are paid once; each submission then runs in a fresh fork of that warm process.
 Nothing in here decides pass or fail: it only reports what happened, as plain data.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -29,7 +30,6 @@ from course.core.quiet import quiet_lightning
 from course.core.seeds import SETUP_THREADS
 from graders import wire
 from graders.sct.api import LEARNER_FILE, PRE_FILE, learner_error, safe_str
-
 
 # Warm what every exercise needs, without running any parallel torch op: a fork server
 # that has started OpenMP threads deadlocks its children.
@@ -123,8 +123,15 @@ def run_job(job: dict, conn, _exit=os._exit, _dumps=wire.dumps) -> None:
         conn.send_bytes(_dumps(payload))
     except BaseException as err:  # report rather than die silently
         try:
-            conn.send_bytes(_dumps({"status": "internal", "token": token,
-                                    "error": {"type": type(err).__name__, "message": safe_str(err)}}))
+            conn.send_bytes(
+                _dumps(
+                    {
+                        "status": "internal",
+                        "token": token,
+                        "error": {"type": type(err).__name__, "message": safe_str(err)},
+                    }
+                )
+            )
         except BaseException:
             pass
     finally:
@@ -159,8 +166,9 @@ def serve_lesson(job: dict, control, _exit=os._exit, _dumps=wire.dumps, _fork=os
         shareable = job.get("share", True) and state["threads"] <= state["threads_before"]
         files = _read_folder(job["workdir"]) if shareable else None
         shareable = files is not None
-        send({"status": "ready", "shareable": shareable, "protected": protected,
-              "times": dict(state["result"]["times"])})
+        send(
+            {"status": "ready", "shareable": shareable, "protected": protected, "times": dict(state["result"]["times"])}
+        )
         while True:
             try:
                 check = json.loads(control.recv_bytes())
@@ -187,8 +195,12 @@ def serve_lesson(job: dict, control, _exit=os._exit, _dumps=wire.dumps, _fork=os
             send({"exit": os.waitstatus_to_exitcode(status)})
     except BaseException as err:  # report rather than die silently
         try:
-            send({"status": "failed", "result": {"status": "internal", "error": {
-                "type": type(err).__name__, "message": safe_str(err)}}})
+            send(
+                {
+                    "status": "failed",
+                    "result": {"status": "internal", "error": {"type": type(err).__name__, "message": safe_str(err)}},
+                }
+            )
         except BaseException:
             pass
     finally:
@@ -204,8 +216,11 @@ def _answer(state: dict, check: dict, conn, _dumps) -> None:
         payload["token"] = token
         conn.send_bytes(_dumps(payload))
     except BaseException as err:
-        conn.send_bytes(_dumps({"status": "internal", "token": token,
-                                "error": {"type": type(err).__name__, "message": safe_str(err)}}))
+        conn.send_bytes(
+            _dumps(
+                {"status": "internal", "token": token, "error": {"type": type(err).__name__, "message": safe_str(err)}}
+            )
+        )
 
 
 SHARED_WORKDIR_MB = 256  # a set-up that writes more than this runs once per check instead
@@ -257,7 +272,7 @@ def _write_folder(folder: str, files: dict) -> None:
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
             finally:
                 os.close(fd)
         os.chmod(path, mode & 0o7777)
@@ -316,8 +331,10 @@ def _detach_shared_pipes(conn) -> None:
     Point those descriptors at /dev/null; the result pipe stays."""
     from multiprocessing import forkserver, resource_tracker
 
-    fds = {getattr(forkserver._forkserver, "_forkserver_alive_fd", None),
-           getattr(resource_tracker._resource_tracker, "_fd", None)}
+    fds = {
+        getattr(forkserver._forkserver, "_forkserver_alive_fd", None),
+        getattr(resource_tracker._resource_tracker, "_fd", None),
+    }
     devnull = os.open(os.devnull, os.O_WRONLY)
     for fd in fds - {None, conn.fileno(), 0, 1, 2}:
         os.dup2(devnull, fd)
@@ -350,19 +367,38 @@ def _guarded() -> list:
     import torch.nn.functional as F
     from torch import nn
 
-    objects = [builtins, torch, torch.testing, torch.serialization, torch.optim, nn, F, np, copy, io, pickle, os,
-               torch.Tensor, nn.Module, nn.Parameter, torch.optim.Optimizer, torch.optim.SGD]
+    objects = [
+        builtins,
+        torch,
+        torch.testing,
+        torch.serialization,
+        torch.optim,
+        nn,
+        F,
+        np,
+        copy,
+        io,
+        pickle,
+        os,
+        torch.Tensor,
+        nn.Module,
+        nn.Parameter,
+        torch.optim.Optimizer,
+        torch.optim.SGD,
+    ]
     import pytorch_lightning as pl
 
     import course.core.distributed  # noqa: F401  (guarded even before the set-up imports it)
 
     objects.append(pl.Trainer)  # its properties (num_devices...) are what a run's settings are read from
     for name, module in list(sys.modules.items()):
-        if module is not None and (name == "graders" or name.startswith("graders.")
-                                   or name in ("course.core.data", "course.core.distributed")):
+        if module is not None and (
+            name == "graders" or name.startswith("graders.") or name in ("course.core.data", "course.core.distributed")
+        ):
             objects.append(module)
-            objects += [v for v in vars(module).values()
-                        if isinstance(v, type) and getattr(v, "__module__", "") == name]
+            objects += [
+                v for v in vars(module).values() if isinstance(v, type) and getattr(v, "__module__", "") == name
+            ]
     return objects
 
 
@@ -440,8 +476,9 @@ def _setup(job: dict) -> dict:
     ns = main.__dict__
     times = {}
     result: dict = {"status": "ok", "error": None, "probes": [], "times": times}
-    run = Run(ns=ns, stdout="", workdir=job["workdir"], seed=job["seed"], pre_code=job["pre_code"],
-              code=job.get("code", ""))
+    run = Run(
+        ns=ns, stdout="", workdir=job["workdir"], seed=job["seed"], pre_code=job["pre_code"], code=job.get("code", "")
+    )
     linecache.cache[PRE_FILE] = (len(job["pre_code"]), None, job["pre_code"].splitlines(True), PRE_FILE)
 
     # Instrumentation the checks need in place before anything runs (a recorder added to
@@ -464,9 +501,18 @@ def _setup(job: dict) -> dict:
         result.update(status="pre_error", error=learner_error(err), traceback=traceback.format_exc())
         return {"failed": _finish(result, out)}
     times["pre"] = time.perf_counter() - start
-    return {"out": out, "run": run, "probes": probes, "saved": saved, "result": result,
-            "threads_before": threads_before, "threads": _threads(), "seed": job["seed"], "starts": starts,
-            "random": random.getstate()}
+    return {
+        "out": out,
+        "run": run,
+        "probes": probes,
+        "saved": saved,
+        "result": result,
+        "threads_before": threads_before,
+        "threads": _threads(),
+        "seed": job["seed"],
+        "starts": starts,
+        "random": random.getstate(),
+    }
 
 
 def _check(state: dict, job: dict) -> dict:

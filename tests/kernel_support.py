@@ -1,5 +1,6 @@
 """A fresh Jupyter kernel (this Python, through nbclient) for tests that must start from
 nothing imported, as a learner's new or restarted kernel does."""
+
 from __future__ import annotations
 
 import contextlib
@@ -55,14 +56,24 @@ def fresh_kernel(home: Path, env: dict | None = None, cwd: Path | None = None):
     """A new kernel of this Python, with ``env`` added to its environment."""
     spec = Path(home) / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "course test kernel", "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "course test kernel",
+                "language": "python",
+            }
+        )
+    )
     saved = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(Path(home) / "jupyter")
     try:
-        client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3", timeout=300,
-                                resources={"metadata": {"path": str(cwd or home)}})
+        client = NotebookClient(
+            nbformat.v4.new_notebook(),
+            kernel_name="python3",
+            timeout=300,
+            resources={"metadata": {"path": str(cwd or home)}},
+        )
         with client.setup_kernel(env={**os.environ, **(env or {})}):
             yield Kernel(client)
     finally:

@@ -1,5 +1,6 @@
 """The content loader: the real course loads, and a broken file is reported with its
 path and the field at fault."""
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,9 @@ def test_exercise_numbers_without_gaps(course_copy):
     for tree, ext in (("chapters", ".toml"), ("chapters", ".py"), ("solutions", ".py"), ("graders", ".py")):
         src = course_copy / tree / LESSON / f"03-log-your-metrics{ext}"
         src.rename(src.with_name(f"05-log-your-metrics{ext}"))
-    assert any("exercises must be numbered 01, 02, ... without gaps; found [1, 2, 5]" in p
-               for p in _problems(course_copy))
+    assert any(
+        "exercises must be numbered 01, 02, ... without gaps; found [1, 2, 5]" in p for p in _problems(course_copy)
+    )
 
 
 def test_stepped_exercise_needs_steps(course_copy):
@@ -101,7 +103,9 @@ def test_chapter_setup_runs_before_each_lessons_own():
         assert pre.startswith(chapter) and pre.count("class LitCNN(") == 1
         assert pre.index("class LitCNN(") < pre.index("trainer.fit(LitCNN(), train_loader)")
     pre = course.exercise("4.2.2").pre_code()
-    assert pre.index("class CIFARClassifier(pl.LightningModule)") < pre.index("class CIFARClassifier(RankRecorder, CIFARClassifier)")
+    assert pre.index("class CIFARClassifier(pl.LightningModule)") < pre.index(
+        "class CIFARClassifier(RankRecorder, CIFARClassifier)"
+    )
     assert "CIFARClassifier" not in course.exercise("4.4.1").pre_code()
 
 
@@ -109,19 +113,26 @@ def _share_the_classifier(course_copy: Path) -> tuple[Path, int]:
     """Lesson 2.3's classifier derives from one its chapter's set-up defines; returns the
     chapter's set-up path and the line of the lesson's set-up that reads the shared name."""
     lesson_pre = course_copy / "chapters" / LESSON / "pre_exercise.py"
-    text = lesson_pre.read_text().replace("class CIFARClassifier(pl.LightningModule):",
-                                          "class CIFARClassifier(SharedClassifier):")
+    text = lesson_pre.read_text().replace(
+        "class CIFARClassifier(pl.LightningModule):", "class CIFARClassifier(SharedClassifier):"
+    )
     lesson_pre.write_text(text)
     chapter_pre = course_copy / "chapters" / LESSON.parent / "pre_exercise.py"
-    chapter_pre.write_text("import pytorch_lightning as pl\n\n\nclass SharedClassifier(pl.LightningModule):\n    pass\n")
+    chapter_pre.write_text(
+        "import pytorch_lightning as pl\n\n\nclass SharedClassifier(pl.LightningModule):\n    pass\n"
+    )
     return chapter_pre, text.splitlines().index("class CIFARClassifier(SharedClassifier):") + 1
 
 
 def test_chapter_setup_missing_or_broken_is_reported(course_copy):
     chapter_pre, line = _share_the_classifier(course_copy)
     pre = load_course(course_copy).exercise("2.3.1").pre_code()
-    assert pre.startswith(chapter_pre.read_text()) and pre.index("class SharedClassifier") < pre.index("(SharedClassifier)")
-    missing = f"chapters/{LESSON}/pre_exercise.py: line {line}: reads `SharedClassifier`, which no set-up defines before it"
+    assert pre.startswith(chapter_pre.read_text()) and pre.index("class SharedClassifier") < pre.index(
+        "(SharedClassifier)"
+    )
+    missing = (
+        f"chapters/{LESSON}/pre_exercise.py: line {line}: reads `SharedClassifier`, which no set-up defines before it"
+    )
     chapter_pre.unlink()
     assert [p for p in _problems(course_copy) if p.strip().startswith(missing)]
     chapter_pre.write_text("class SharedClassifier(:\n    pass\n")
@@ -134,22 +145,31 @@ def test_a_lesson_may_skip_its_chapters_setup(course_copy):
     chapter_pre, line = _share_the_classifier(course_copy)
     meta = course_copy / "chapters" / LESSON / "lesson.toml"
     meta.write_text("chapter_setup = false\n" + meta.read_text())
-    assert any(p.strip().startswith(f"chapters/{LESSON}/pre_exercise.py: line {line}: reads `SharedClassifier`")
-               for p in _problems(course_copy))
+    assert any(
+        p.strip().startswith(f"chapters/{LESSON}/pre_exercise.py: line {line}: reads `SharedClassifier`")
+        for p in _problems(course_copy)
+    )
     chapter_pre.write_text("unused = 1\n")
     meta.write_text(meta.read_text().replace("SharedClassifier", "pl.LightningModule"))
     (course_copy / "chapters" / LESSON / "pre_exercise.py").write_text(
-        (ROOT / "chapters" / LESSON / "pre_exercise.py").read_text())
+        (ROOT / "chapters" / LESSON / "pre_exercise.py").read_text()
+    )
     assert "unused" not in load_course(course_copy).exercise("2.3.1").pre_code()
     meta.write_text(meta.read_text().replace("chapter_setup = false", 'chapter_setup = "no"'))
-    assert f"  chapters/{LESSON}/lesson.toml: chapter_setup: must be true (the default) or false" in _problems(course_copy)
+    assert f"  chapters/{LESSON}/lesson.toml: chapter_setup: must be true (the default) or false" in _problems(
+        course_copy
+    )
 
 
 def test_an_exercises_own_setup_is_checked_after_the_lessons(course_copy):
     toml = course_copy / "chapters" / f"{EXERCISE}.toml"
-    toml.write_text(toml.read_text() + 'pre_exercise_code = """\n# a fresh model\nmodel = CIFARClassifier(lr=lr)\n"""\n')
-    assert any(p.startswith(f"  chapters/{EXERCISE}.toml: pre_exercise_code: line 2: reads `lr`, which no set-up")
-               for p in _problems(course_copy))
+    toml.write_text(
+        toml.read_text() + 'pre_exercise_code = """\n# a fresh model\nmodel = CIFARClassifier(lr=lr)\n"""\n'
+    )
+    assert any(
+        p.startswith(f"  chapters/{EXERCISE}.toml: pre_exercise_code: line 2: reads `lr`, which no set-up")
+        for p in _problems(course_copy)
+    )
 
 
 def test_setup_check_reads_what_runs_now_not_function_bodies():
@@ -180,8 +200,10 @@ def test_grading_device_is_cpu_unless_the_exercise_asks_for_auto(course_copy):
     toml.write_text(toml.read_text() + 'device = "auto"\n')
     assert load_course(course_copy).exercise("2.3.1").device == "auto"
     toml.write_text(toml.read_text().replace('device = "auto"', 'device = "gpu"'))
-    assert any("device: must be \"cpu\" (the default) or \"auto\" (the detected device); got 'gpu'" in p
-               for p in _problems(course_copy))
+    assert any(
+        'device: must be "cpu" (the default) or "auto" (the detected device); got \'gpu\'' in p
+        for p in _problems(course_copy)
+    )
 
 
 def test_course_start_answers_jupyterlabs_news_question_once(tmp_path):

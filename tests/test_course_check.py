@@ -1,6 +1,7 @@
 """`course check` as a learner uses it from a terminal: a bad file gets exit 2 and one line
 saying why (no traceback); a file saved with a byte-order mark, or pasted with its
 `%%exercise` line, is graded like the cell; every check counts in `course progress`."""
+
 from __future__ import annotations
 
 import json
@@ -10,20 +11,25 @@ import sys
 import time
 
 import pytest
+from test_engine_isolation import _content_root
 
 import course.cli
 from course.core.exercises import ROOT, load_course
-from test_engine_isolation import _content_root
 
 COURSE = load_course()
 RIGHT = "import torch\nc = torch.ones(2) * 2\n"
 
 
 def _course(*args, tmp_path, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_PROGRESS_DIR": str(tmp_path / "progress"),
-           "COURSE_GRADER_DIR": str(tmp_path / "grader")}
-    return subprocess.run([sys.executable, "-m", "course", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "COURSE_PROGRESS_DIR": str(tmp_path / "progress"),
+        "COURSE_GRADER_DIR": str(tmp_path / "grader"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "course", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 BAD_FILES = {
@@ -93,11 +99,13 @@ def test_the_size_limit_is_checked_without_reading_past_it(tmp_path, monkeypatch
 def test_missing_file_folder_and_wrong_step(tmp_path):
     ex, stepped = COURSE.exercises[0], next(e for e in COURSE.exercises if e.stepped)
     (tmp_path / "a.py").write_text("x = 1\n")
-    cases = [(("check", ex.id, str(tmp_path / "nope.py")), f"no file {tmp_path / 'nope.py'}"),
-             (("check", ex.id, str(tmp_path)), "is a folder"),
-             (("check", stepped.id, str(tmp_path / "a.py")), f"has {len(stepped.steps)} steps: say which one"),
-             (("check", ex.id, str(tmp_path / "a.py"), "--step", "2"), "has no steps: leave out --step"),
-             (("check", "9.9.9", str(tmp_path / "a.py")), "no exercise '9.9.9'")]
+    cases = [
+        (("check", ex.id, str(tmp_path / "nope.py")), f"no file {tmp_path / 'nope.py'}"),
+        (("check", ex.id, str(tmp_path)), "is a folder"),
+        (("check", stepped.id, str(tmp_path / "a.py")), f"has {len(stepped.steps)} steps: say which one"),
+        (("check", ex.id, str(tmp_path / "a.py"), "--step", "2"), "has no steps: leave out --step"),
+        (("check", "9.9.9", str(tmp_path / "a.py")), "no exercise '9.9.9'"),
+    ]
     for args, says in cases:
         done = _course(*args, tmp_path=tmp_path)
         assert done.returncode == 2 and says in done.stderr and len(done.stderr.splitlines()) == 1, (args, done.stderr)
@@ -120,11 +128,14 @@ def small_course(tmp_path, monkeypatch, capsys):
     return tmp_path
 
 
-@pytest.mark.parametrize("content", [
-    b"\xef\xbb\xbf" + RIGHT.encode(),  # saved by an editor that writes a byte-order mark
-    f"%%exercise 1.1.1\n{RIGHT}".encode(),  # pasted with the cell's first line
-    f"\ufeff%%exercise 1.1.1\n{RIGHT}".replace("\n", "\r\n").encode(),  # both, with Windows line ends
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xef\xbb\xbf" + RIGHT.encode(),  # saved by an editor that writes a byte-order mark
+        f"%%exercise 1.1.1\n{RIGHT}".encode(),  # pasted with the cell's first line
+        f"\ufeff%%exercise 1.1.1\n{RIGHT}".replace("\n", "\r\n").encode(),  # both, with Windows line ends
+    ],
+)
 def test_a_bom_or_a_pasted_exercise_line_is_graded_normally(small_course, capsys, content):
     (small_course / "answer.py").write_bytes(content)
     assert course.cli.main(["check", "1.1.1", str(small_course / "answer.py")]) == 0
@@ -174,10 +185,20 @@ def test_course_check_without_the_server_leaves_nothing_running(tmp_path):
     marker = f"COURSE_TEST_MARK={secrets.token_hex(8)}"
     ex = COURSE.exercises[0]
     (tmp_path / "answer.py").write_text(ex.step().solution)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_PROGRESS_DIR": str(tmp_path / "progress"),
-           "COURSE_GRADER_DIR": str(tmp_path / "grader"), marker.split("=")[0]: marker.split("=")[1]}
-    done = subprocess.run([sys.executable, "-m", "course", "check", ex.id, str(tmp_path / "answer.py")],
-                          capture_output=True, text=True, env=env, timeout=600)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "COURSE_PROGRESS_DIR": str(tmp_path / "progress"),
+        "COURSE_GRADER_DIR": str(tmp_path / "grader"),
+        marker.split("=")[0]: marker.split("=")[1],
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "course", "check", ex.id, str(tmp_path / "answer.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert _processes_with(marker) == []  # checked at once: nothing was left to end later
 
@@ -185,11 +206,16 @@ def test_course_check_without_the_server_leaves_nothing_running(tmp_path):
 @pytest.mark.parametrize("args", [("list",), ("list", "--json"), ("progress",)])
 def test_course_commands_exit_quietly_on_a_closed_pipe(tmp_path, args):
     """Issue 19.8: `course list | head -1` ended in a BrokenPipeError traceback."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_PROGRESS_DIR": str(tmp_path / "progress"),
-           "COURSE_GRADER_DIR": str(tmp_path / "grader")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "COURSE_PROGRESS_DIR": str(tmp_path / "progress"),
+        "COURSE_GRADER_DIR": str(tmp_path / "grader"),
+    }
     # What `| head -1` does: read one line and close the pipe; the output is bigger than a pipe holds.
-    with subprocess.Popen([sys.executable, "-m", "course", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=env) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-m", "course", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as proc:
         proc.stdout.readline()
         proc.stdout.close()
         err = proc.stderr.read().decode()

@@ -49,11 +49,9 @@ def _write_shared(directory, n_train=12, n_test=6, seed=0, **overrides):
 
 
 def test_constants():
-    assert data.CLASSES == ("airplane", "automobile", "bird", "cat", "deer",
-                            "dog", "frog", "horse", "ship", "truck")
+    assert data.CLASSES == ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
     assert data.MEAN == (0.4914, 0.4822, 0.4465)
     assert data.STD == (0.2470, 0.2435, 0.2616)
-
 
 
 def test_subset_arrays_shapes_and_dtypes():
@@ -111,12 +109,15 @@ def test_arrays_are_cached_and_read_only():
         labels.setflags(write=True)  # a view of a read-only array stays read-only
 
 
-@pytest.mark.parametrize("module, allowed", [
-    # torchvision costs ~1.5 s to import: it must stay inside the download branch.
-    ("course/core/data.py", {"numpy", "torch", "course.core.preprocess", "course.core.paths"}),
-    # The served model's preprocessing: Pillow only when an image is decoded, never torch.
-    ("course/core/preprocess.py", {"numpy"}),
-])
+@pytest.mark.parametrize(
+    "module, allowed",
+    [
+        # torchvision costs ~1.5 s to import: it must stay inside the download branch.
+        ("course/core/data.py", {"numpy", "torch", "course.core.preprocess", "course.core.paths"}),
+        # The served model's preprocessing: Pillow only when an image is decoded, never torch.
+        ("course/core/preprocess.py", {"numpy"}),
+    ],
+)
 def test_only_cheap_imports_at_module_level(module, allowed):
     tree = ast.parse((Path(data.__file__).parents[2] / module).read_text())
     allowed = set(sys.stdlib_module_names) | allowed
@@ -241,12 +242,15 @@ def test_path_missing_dir_or_file(tmp_path, monkeypatch):
     assert data.ENV_DIR in str(info.value)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"images": np.zeros((4, 3, 32, 32), np.uint8)}, "images must be uint8"),
-    ({"images": np.zeros((12, 32, 32, 3), np.float32)}, "images must be uint8"),
-    ({"labels": np.zeros(3, np.uint8)}, "12 images but 3 labels"),
-    ({"labels": np.full(12, 10, np.uint8)}, "0..9"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"images": np.zeros((4, 3, 32, 32), np.uint8)}, "images must be uint8"),
+        ({"images": np.zeros((12, 32, 32, 3), np.float32)}, "images must be uint8"),
+        ({"labels": np.zeros(3, np.uint8)}, "12 images but 3 labels"),
+        ({"labels": np.full(12, 10, np.uint8)}, "0..9"),
+    ],
+)
 def test_wrong_layout_is_a_dataset_error(tmp_path, overrides, message):
     _write_shared(tmp_path, **overrides)
     with pytest.raises(DatasetError, match=message) as info:
@@ -381,8 +385,12 @@ def test_download_and_path_conflict(tmp_path):
 def test_build_subset_is_deterministic_and_loadable(tmp_path, monkeypatch):
     arrays = _write_shared(tmp_path / "src", n_train=30, n_test=20)
     sums_a = data.build_subset(tmp_path / "src", tmp_path / "a", n_train=10, n_test=5)
-    assert data.main(["build-subset", str(tmp_path / "src"), "--dst", str(tmp_path / "b"),
-                      "--n-train", "10", "--n-test", "5"]) == 0
+    assert (
+        data.main(
+            ["build-subset", str(tmp_path / "src"), "--dst", str(tmp_path / "b"), "--n-train", "10", "--n-test", "5"]
+        )
+        == 0
+    )
     for name in [*data.SUBSET_FILES.values(), "SHA256SUMS"]:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert set(sums_a) == set(data.SUBSET_FILES.values())

@@ -30,9 +30,16 @@ def test_auto_order_cuda_then_mps_then_cpu(fake):
     assert dev.get_device() == torch.device("cpu")
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("cpu", "cpu"), ("cuda", "cuda"), ("cuda:1", "cuda:1"), (" CUDA:0 ", "cuda:0"), ("mps", "mps"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("cpu", "cpu"),
+        ("cuda", "cuda"),
+        ("cuda:1", "cuda:1"),
+        (" CUDA:0 ", "cuda:0"),
+        ("mps", "mps"),
+    ],
+)
 def test_env_var_forces_device(fake, monkeypatch, value, expected):
     fake(cuda=2, mps=True)
     monkeypatch.setenv(dev.ENV_DEVICE, value)

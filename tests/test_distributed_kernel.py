@@ -2,13 +2,13 @@
 solutions filled in passes every check, and no rank outlives its work, whether the ranks
 finish, one of them fails, or the learner interrupts a two-process fit (Jupyter's interrupt
 sends SIGINT to the kernel's process group, as done here)."""
+
 from __future__ import annotations
 
 import json
 import os
 import sys
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
@@ -35,7 +35,7 @@ def live_children():
 print("CHILDREN", live_children())
 '''
 
-FAILING_RANK = '''
+FAILING_RANK = """
 def broken(rank, world_size):
     dist.init_process_group("gloo", rank=rank, world_size=world_size)
     if rank == 1:
@@ -46,9 +46,9 @@ try:
 except Exception as err:
     print("RAISED", type(err).__name__, err)
 print("CHILDREN", live_children())
-'''
+"""
 
-INTERRUPTED_FIT = '''
+INTERRUPTED_FIT = """
 import signal, threading, time
 threading.Timer(1.5, lambda: os.killpg(os.getpgid(0), signal.SIGINT)).start()
 try:
@@ -58,7 +58,7 @@ except BaseException as err:
     print("STOPPED", type(err).__name__)
 time.sleep(2)
 print("CHILDREN", live_children())
-'''
+"""
 
 
 def _text(cell) -> str:
@@ -70,9 +70,15 @@ def executed(tmp_path_factory):
     home = tmp_path_factory.mktemp("kernel")
     spec = home / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "course test kernel", "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "course test kernel",
+                "language": "python",
+            }
+        )
+    )
     course = load_course()
     nb = lesson_notebook(course.lesson("4.2"))
     for cell in nb.cells:
@@ -81,10 +87,15 @@ def executed(tmp_path_factory):
             step = course.exercise(info["exercise"]).step(info.get("step"))
             cell.source = cell.source.split("\n", 1)[0] + "\n" + step.solution
     nb.cells += [new_code_cell(LIVE_CHILDREN), new_code_cell(FAILING_RANK), new_code_cell(INTERRUPTED_FIT)]
-    env = dict(os.environ, COURSE_PROGRESS_DIR=str(home / "progress"), COURSE_LEARNER="tester",
-               JUPYTER_PATH=str(home / "jupyter"))
-    client = NotebookClient(nb, kernel_name="python3", timeout=300, allow_errors=True,
-                            resources={"metadata": {"path": str(home)}})
+    env = dict(
+        os.environ,
+        COURSE_PROGRESS_DIR=str(home / "progress"),
+        COURSE_LEARNER="tester",
+        JUPYTER_PATH=str(home / "jupyter"),
+    )
+    client = NotebookClient(
+        nb, kernel_name="python3", timeout=300, allow_errors=True, resources={"metadata": {"path": str(home)}}
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(home / "jupyter"))
         with client.setup_kernel(env=env):

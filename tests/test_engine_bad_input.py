@@ -1,13 +1,14 @@
 """Bad input: each case gets a message in the learner's terms, and the next check after
 it works normally (the grader and its fork server stay healthy)."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 
 import pytest
-
 from engine_support import check, make_exercise
+
 from graders.feedback import BLANKS, ERROR, FAILED, PASSED
 
 SOLUTION = "import torch\nx = torch.arange(3.0)\n"
@@ -16,10 +17,15 @@ SOLUTION = "import torch\nx = torch.arange(3.0)\n"
 @pytest.fixture(scope="module")
 def exercise(tmp_path_factory):
     # A short time limit keeps the infinite-loop cases quick; the default is 10 s.
-    return make_exercise(tmp_path_factory.mktemp("bad"), """
+    return make_exercise(
+        tmp_path_factory.mktemp("bad"),
+        """
         from graders.sct import SCT, variable
         sct = SCT(variable("x").equals())
-    """, SOLUTION, timeout_s=4)
+    """,
+        SOLUTION,
+        timeout_s=4,
+    )
 
 
 def _still_healthy(exercise):
@@ -61,7 +67,8 @@ def test_infinite_loop_is_stopped_at_the_time_limit(exercise, code):
     assert feedback.outcome == ERROR
     assert feedback.message == (
         "Your code ran for more than 4 seconds and was stopped (time limit). Look for a loop that never ends, "
-        "or work far larger than the exercise needs (the budget is 3 seconds).")
+        "or work far larger than the exercise needs (the budget is 3 seconds)."
+    )
     assert 4 <= feedback.times["total"] < 8
     _still_healthy(exercise)
 
@@ -76,30 +83,51 @@ def test_what_a_stopped_run_printed_is_still_shown(exercise):
 
 def test_default_time_limit_is_well_above_the_budget():
     from course.core.exercises import Exercise
+
     assert Exercise.__dataclass_fields__["timeout_s"].default >= 10
 
 
-@pytest.mark.parametrize("code,kind,line", [
-    ("import torch\nx = torch.empty(10**11)\n", "RuntimeError", 2),
-    ("x = [0] * 10**10\n", "MemoryError", 1),
-    ("x = bytearray(10**11)\n", "MemoryError", 1),
-])
+@pytest.mark.parametrize(
+    "code,kind,line",
+    [
+        ("import torch\nx = torch.empty(10**11)\n", "RuntimeError", 2),
+        ("x = [0] * 10**10\n", "MemoryError", 1),
+        ("x = bytearray(10**11)\n", "MemoryError", 1),
+    ],
+)
 def test_memory_bomb_is_capped_and_reported(exercise, code, kind, line):
     feedback = check(exercise, code)
     assert feedback.outcome == ERROR
-    assert feedback.message == (f"Your code ran out of memory ({kind}): it asked for more than the 3,072 MB each "
-                                "run may use. Work on smaller tensors or batches.")
+    assert feedback.message == (
+        f"Your code ran out of memory ({kind}): it asked for more than the 3,072 MB each "
+        "run may use. Work on smaller tensors or batches."
+    )
     assert feedback.line == line
     _still_healthy(exercise)
 
 
-@pytest.mark.parametrize("code,message,line", [
-    ("import sys\nsys.exit(2)\n", "Your code called exit() or sys.exit(2): remove it, so your code runs to its end.", 2),
-    ("import os\nos._exit(3)\n", "Your code ended the Python process (exit code 3) before it finished, for example "
-     "with os._exit(). Remove that call: the checker needs your code to run to its end.", None),
-    ("import os\nos.kill(os.getpid(), 9)\n", "The process running your code was killed by SIGKILL before it "
-     "finished: your code ended it (os.kill), or it used far too much memory.", None),
-])
+@pytest.mark.parametrize(
+    "code,message,line",
+    [
+        (
+            "import sys\nsys.exit(2)\n",
+            "Your code called exit() or sys.exit(2): remove it, so your code runs to its end.",
+            2,
+        ),
+        (
+            "import os\nos._exit(3)\n",
+            "Your code ended the Python process (exit code 3) before it finished, for example "
+            "with os._exit(). Remove that call: the checker needs your code to run to its end.",
+            None,
+        ),
+        (
+            "import os\nos.kill(os.getpid(), 9)\n",
+            "The process running your code was killed by SIGKILL before it "
+            "finished: your code ended it (os.kill), or it used far too much memory.",
+            None,
+        ),
+    ],
+)
 def test_code_that_ends_its_own_process(exercise, code, message, line):
     feedback = check(exercise, code)
     assert (feedback.outcome, feedback.message, feedback.line) == (ERROR, message, line)
@@ -119,8 +147,10 @@ def test_megabytes_of_output_are_truncated_with_a_count(exercise):
 
 def test_a_process_the_learner_starts_dies_with_the_run(exercise, tmp_path):
     marker = tmp_path / "child.pid"
-    code = (f"import subprocess\np = subprocess.Popen(['sleep', '300'])\nopen({str(marker)!r}, 'w').write(str(p.pid))\n"
-            + SOLUTION)
+    code = (
+        f"import subprocess\np = subprocess.Popen(['sleep', '300'])\nopen({str(marker)!r}, 'w').write(str(p.pid))\n"
+        + SOLUTION
+    )
     assert check(exercise, code).passed
     pid = int(marker.read_text())
     state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.strip()
@@ -129,8 +159,10 @@ def test_a_process_the_learner_starts_dies_with_the_run(exercise, tmp_path):
 
 
 def test_junk_written_to_inherited_pipes_does_not_hang_or_break_the_grader(exercise):
-    code = ("import os, time\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'\\x00\\x10\\x00\\x00junk')\n"
-            "    except OSError:\n        pass\ntime.sleep(60)\n")
+    code = (
+        "import os, time\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'\\x00\\x10\\x00\\x00junk')\n"
+        "    except OSError:\n        pass\ntime.sleep(60)\n"
+    )
     feedback = check(exercise, code)
     assert feedback.outcome == ERROR and feedback.times["total"] < 8
     _still_healthy(exercise)

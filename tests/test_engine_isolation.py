@@ -1,19 +1,19 @@
 """Isolation: learner code runs in its own process, cannot change the verdict by
 patching torch, builtins or the grader, cannot forge a result; runs are seeded alike and
 on the CPU; and `course check` grades a file from a terminal."""
+
 from __future__ import annotations
 
 import os
-
 import time
 
 import pytest
 import torch
-
 from engine_support import check, make_exercise
+
 from graders import grade as grade_module
 from graders import sandbox
-from graders.feedback import ERROR, FAILED, PASSED
+from graders.feedback import ERROR, FAILED
 
 SOLUTION = "import torch\nx = torch.arange(3.0)\n"
 WRONG = "x = torch.arange(3.0) * 2\n"
@@ -21,24 +21,31 @@ WRONG = "x = torch.arange(3.0) * 2\n"
 
 @pytest.fixture(scope="module")
 def exercise(tmp_path_factory):
-    return make_exercise(tmp_path_factory.mktemp("iso"), """
+    return make_exercise(
+        tmp_path_factory.mktemp("iso"),
+        """
         from graders.sct import SCT, module, variable
         sct = SCT(variable("x").instance_of("torch.Tensor").equals())
-    """, SOLUTION)
+    """,
+        SOLUTION,
+    )
 
 
-@pytest.mark.parametrize("patch", [
-    "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n",
-    "torch.testing.assert_close = lambda *a, **k: None\n",
-    "import graders.compare\ngraders.compare.mismatch = lambda *a, **k: None\n",
-    "import graders.sct.values\ngraders.sct.values._Value.judge = lambda self, got, want, ctx: None\n"
-    "graders.sct.values._Value.probe = lambda self, run: {'exists': False}\n",
-    "import graders.wire\ngraders.wire.encode = lambda value, _depth=0: None\n",
-    "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda *a: 3\n"
-    "builtins.repr = lambda *a: 'tensor([0., 1., 2.])'\n",
-    "torch.Tensor.clone = lambda self: torch.arange(3.0)\ntorch.Tensor.detach = lambda self: torch.arange(3.0)\n",
-    "import graders.worker\ngraders.worker._finish = lambda result, out: {'status': 'ok', 'probes': []}\n",
-])
+@pytest.mark.parametrize(
+    "patch",
+    [
+        "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n",
+        "torch.testing.assert_close = lambda *a, **k: None\n",
+        "import graders.compare\ngraders.compare.mismatch = lambda *a, **k: None\n",
+        "import graders.sct.values\ngraders.sct.values._Value.judge = lambda self, got, want, ctx: None\n"
+        "graders.sct.values._Value.probe = lambda self, run: {'exists': False}\n",
+        "import graders.wire\ngraders.wire.encode = lambda value, _depth=0: None\n",
+        "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda *a: 3\n"
+        "builtins.repr = lambda *a: 'tensor([0., 1., 2.])'\n",
+        "torch.Tensor.clone = lambda self: torch.arange(3.0)\ntorch.Tensor.detach = lambda self: torch.arange(3.0)\n",
+        "import graders.worker\ngraders.worker._finish = lambda result, out: {'status': 'ok', 'probes': []}\n",
+    ],
+)
 def test_tampering_does_not_make_a_wrong_answer_pass(exercise, patch):
     feedback = check(exercise, "import torch\n" + patch + WRONG)
     assert feedback.outcome == FAILED, feedback.text()
@@ -47,23 +54,28 @@ def test_tampering_does_not_make_a_wrong_answer_pass(exercise, patch):
 
 
 def test_a_forged_result_is_rejected(exercise):
-    forge = ("import gc, os, torch\nfrom multiprocessing.connection import Connection\nfrom graders import wire\n"
-             "fake = {'status': 'ok', 'probes': [{'ok': wire.encode({'exists': True, 'types': ['torch.Tensor'], "
-             "'value': torch.arange(3.0)})}]}\n"
-             "for c in [o for o in gc.get_objects() if isinstance(o, Connection)]:\n"
-             "    try:\n        c.send_bytes(wire.dumps(fake))\n    except OSError:\n        pass\nos._exit(0)\n")
+    forge = (
+        "import gc, os, torch\nfrom multiprocessing.connection import Connection\nfrom graders import wire\n"
+        "fake = {'status': 'ok', 'probes': [{'ok': wire.encode({'exists': True, 'types': ['torch.Tensor'], "
+        "'value': torch.arange(3.0)})}]}\n"
+        "for c in [o for o in gc.get_objects() if isinstance(o, Connection)]:\n"
+        "    try:\n        c.send_bytes(wire.dumps(fake))\n    except OSError:\n        pass\nos._exit(0)\n"
+    )
     feedback = check(exercise, forge)
     assert feedback.outcome == ERROR
     assert feedback.message.startswith("The checker could not trust what came back from your code's run")
     assert check(exercise, SOLUTION).passed
 
 
-@pytest.mark.parametrize("code", [
-    "class Evil:\n    def __reduce__(self):\n        import os\n        return (os.system, ('touch /tmp/pwned',))\nx = Evil()\n",
-    "class Evil(float):\n    def __reduce__(self):\n        return (print, ('pwned',))\nx = Evil(1.0)\n",
-    "import torch\nclass Evil(torch.Tensor):\n    def __reduce_ex__(self, proto):\n        return (print, ('pwned',))\n"
-    "x = (torch.arange(3.0) * 2).as_subclass(Evil)\n",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "class Evil:\n    def __reduce__(self):\n        import os\n        return (os.system, ('touch /tmp/pwned',))\nx = Evil()\n",
+        "class Evil(float):\n    def __reduce__(self):\n        return (print, ('pwned',))\nx = Evil(1.0)\n",
+        "import torch\nclass Evil(torch.Tensor):\n    def __reduce_ex__(self, proto):\n        return (print, ('pwned',))\n"
+        "x = (torch.arange(3.0) * 2).as_subclass(Evil)\n",
+    ],
+)
 def test_objects_with_their_own_pickling_cross_as_plain_data(exercise, code):
     feedback = check(exercise, code)
     assert feedback.outcome == FAILED, feedback.text()
@@ -87,17 +99,25 @@ def test_solution_runs_once_and_is_cached(exercise, monkeypatch):
 
 
 def test_learner_and_solution_get_the_same_seeds(tmp_path):
-    solution = "import random\nimport numpy as np\nimport torch\nx = (torch.randn(4), np.random.rand(2), random.random())\n"
-    exercise = make_exercise(tmp_path, """
+    solution = (
+        "import random\nimport numpy as np\nimport torch\nx = (torch.randn(4), np.random.rand(2), random.random())\n"
+    )
+    exercise = make_exercise(
+        tmp_path,
+        """
         from graders.sct import SCT, variable
         sct = SCT(variable("x").equals(rtol=0, atol=0))
-    """, solution)
+    """,
+        solution,
+    )
     assert check(exercise, solution.replace("import random\n", "import random  # same draws\n")).passed
     assert check(exercise, "import torch\ntorch.manual_seed(1)\n" + solution).outcome == FAILED
 
 
 def test_grading_runs_on_the_cpu(tmp_path):
-    exercise = make_exercise(tmp_path, """
+    exercise = make_exercise(
+        tmp_path,
+        """
         import os
         from graders.sct import SCT, custom
         def _where(run):
@@ -105,15 +125,18 @@ def test_grading_runs_on_the_cpu(tmp_path):
             return {"cuda": torch.cuda.is_available(), "visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
                     "course": os.environ.get("COURSE_DEVICE"), "device": str(run.ns["d"])}
         sct = SCT(custom(probe=_where, judge=lambda got, want, ctx: None if got == want else str(got)))
-    """, "from course.core.device import get_device\nd = get_device()\n")
+    """,
+        "from course.core.device import get_device\nd = get_device()\n",
+    )
     feedback = check(exercise, "from course.core.device import get_device\nd = get_device()\n")
     assert feedback.passed, feedback.text()
     got = sandbox.run("", "from course.core.device import get_device\nd = get_device()\n", exercise.sct_path).probes[0]
     assert got == {"cuda": False, "visible": "", "course": "cpu", "device": "cpu"}
     # An exercise that asks for the detected device ("auto") is not pinned to the CPU: the
     # child sees the machine's devices (none here) and course.core.device decides.
-    auto = sandbox.run("", "from course.core.device import get_device\nd = get_device()\n", exercise.sct_path,
-                       device="auto").probes[0]
+    auto = sandbox.run(
+        "", "from course.core.device import get_device\nd = get_device()\n", exercise.sct_path, device="auto"
+    ).probes[0]
     expected_device = "cuda:0" if torch.cuda.is_available() else "cpu"
     assert auto["visible"] != "" and auto["course"] == os.environ.get("COURSE_DEVICE")
     assert auto["device"].startswith(expected_device.split(":")[0])
@@ -130,8 +153,10 @@ def test_warm_feedback_comes_within_a_second_of_the_codes_own_time(exercise):
 def test_feedback_renders_as_text_and_html(exercise):
     feedback = check(exercise, "import torch\nx = torch.arange(3.0) * 2  # <b>\n")
     text = feedback.text()
-    assert text.splitlines()[:2] == ["✗ 9.9.1 failed: `x` has the right shape but the wrong values.",
-                                     "  line 2: x = torch.arange(3.0) * 2  # <b>"]
+    assert text.splitlines()[:2] == [
+        "✗ 9.9.1 failed: `x` has the right shape but the wrong values.",
+        "  line 2: x = torch.arange(3.0) * 2  # <b>",
+    ]
     html = feedback._repr_html_()
     assert "# &lt;b&gt;" in html and "<b>" not in html.replace("<b style", "")
     assert "<code>x</code> has the right shape but the wrong values." in html  # backticks render as code
@@ -139,6 +164,7 @@ def test_feedback_renders_as_text_and_html(exercise):
 
 
 # --------------------------------------------------------------------------- course check
+
 
 def _content_root(root):
     """A one-exercise course, so the test does not depend on the lessons being written."""
@@ -148,14 +174,17 @@ def _content_root(root):
     (root / "chapters/01-basics/chapter.toml").write_text('title = "Basics"\nsummary = "Tensors."\n')
     (root / f"chapters/{lesson}/lesson.toml").write_text(
         'title = "First"\nobjective = "Add."\n[video]\ntitle = "Adding"\nscript = "We add."\n'
-        '[[video.slides]]\ntitle = "Add"\n[[video.slides.steps]]\nbullet = "a + b"\n')
+        '[[video.slides]]\ntitle = "Add"\n[[video.slides.steps]]\nbullet = "a + b"\n'
+    )
     (root / f"chapters/{lesson}/01-add.toml").write_text(
         'title = "Add"\ntype = "coding"\ncontext = "Two tensors."\ninstructions = ["Add them."]\n'
-        'hints = ["Use +."]\nsuccess = "Added."\n')
+        'hints = ["Use +."]\nsuccess = "Added."\n'
+    )
     (root / f"chapters/{lesson}/01-add.py").write_text("import torch\nc = torch.ones(2) ____ torch.ones(2)\n")
     (root / f"solutions/{lesson}/01-add.py").write_text("import torch\nc = torch.ones(2) + torch.ones(2)\n")
     (root / f"graders/{lesson}/01-add.py").write_text(
-        "from graders.sct import SCT, variable\nsct = SCT(variable('c').equals())\n")
+        "from graders.sct import SCT, variable\nsct = SCT(variable('c').equals())\n"
+    )
 
 
 def test_course_check_exit_codes(tmp_path, capsys, monkeypatch):
@@ -168,8 +197,11 @@ def test_course_check_exit_codes(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COURSE_GRADER_DIR", str(tmp_path / "grader"))
     _content_root(tmp_path / "course")
     monkeypatch.setattr(course.cli, "load_course", lambda: load_course(tmp_path / "course"))
-    files = {"right.py": "import torch\nc = torch.ones(2) * 2\n", "wrong.py": "import torch\nc = torch.ones(2)\n",
-             "blank.py": "import torch\nc = torch.ones(2) ____ torch.ones(2)\n"}
+    files = {
+        "right.py": "import torch\nc = torch.ones(2) * 2\n",
+        "wrong.py": "import torch\nc = torch.ones(2)\n",
+        "blank.py": "import torch\nc = torch.ones(2) ____ torch.ones(2)\n",
+    }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     assert course.cli.main(["check", "1.1.1", str(tmp_path / "right.py")]) == 0
@@ -186,7 +218,6 @@ def test_course_check_exit_codes(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as usage:  # argparse: a missing argument
         course.cli.main(["check", "1.1.1"])
     assert usage.value.code == 2
-
 
 
 def test_a_background_warm_up_and_a_check_can_overlap(exercise):

@@ -2,6 +2,7 @@
 compression.py) and the helpers they read (course.core.distributed): for each check, an answer
 that passes and answers that fail with their exact message. Exercises are throwaway ones,
 built in a temporary folder, so the tests do not depend on the course content."""
+
 from __future__ import annotations
 
 import os
@@ -10,9 +11,9 @@ import time
 
 import pytest
 import torch
+from engine_support import SUCCESS, check, make_exercise
 
 from course.core.distributed import RankFailed, run_ranks
-from engine_support import SUCCESS, check, make_exercise
 from graders.feedback import ERROR, FAILED, PASSED
 
 
@@ -44,6 +45,7 @@ def _children() -> set[int]:
 
 
 # --------------------------------------------------------------------------- run_ranks
+
 
 def _average(rank, world_size):
     import torch.distributed as dist
@@ -122,33 +124,65 @@ RANKS_SOLUTION = """
 
 @pytest.fixture(scope="module")
 def ranks_exercise(tmp_path_factory):
-    return make_exercise(tmp_path_factory.mktemp("ranks"), """
+    return make_exercise(
+        tmp_path_factory.mktemp("ranks"),
+        """
         from graders.sct import SCT, ranks
         sct = SCT(ranks("results").processes(2).own_shards().agree("grads").averaged("grads"))
-    """, RANKS_SOLUTION, pre=RANKS_PRE)
+    """,
+        RANKS_SOLUTION,
+        pre=RANKS_PRE,
+    )
 
 
 def test_ranks_pass(ranks_exercise):
     _passes(check(ranks_exercise, RANKS_SOLUTION))
 
 
-@pytest.mark.parametrize("old,new,message,expected,got", [
-    ("results = run_ranks(work, 2)", "results = run_ranks(work, 1)",
-     "1 process trained; this run should have 2, one per device.", "2 ranks", "ranks [0]"),
-    ("mine = list(range(rank, 8, world_size))", "mine = list(range(8))",
-     "The ranks trained on the same images (8 of 8, 100%): each process should see its own shard of the data, "
-     "which a DistributedSampler gives it.", "disjoint shards", "8 images seen by more than one rank"),
-    ("        dist.all_reduce(grad)\n        grad /= world_size\n", "",
-     "The ranks ended with different grads (largest difference 4): every rank must apply the same update, so the "
-     "gradients have to be combined across ranks with an all-reduce before the step.",
-     "the same tensors on every rank", "rank 0 and rank 1 differ"),
-    ("        grad /= world_size\n", "",
-     "'grads' is 2 times the average: all_reduce with SUM adds up the ranks' tensors, so divide by the world "
-     "size to average them.", "the average over ranks", "2 x the average"),
-    ("results = run_ranks(work, 2)", "results = 3",
-     "`results` should be a list with one dict per rank, as run_ranks returns when each rank returns a dict; got "
-     "a int.", None, None),
-])
+@pytest.mark.parametrize(
+    "old,new,message,expected,got",
+    [
+        (
+            "results = run_ranks(work, 2)",
+            "results = run_ranks(work, 1)",
+            "1 process trained; this run should have 2, one per device.",
+            "2 ranks",
+            "ranks [0]",
+        ),
+        (
+            "mine = list(range(rank, 8, world_size))",
+            "mine = list(range(8))",
+            "The ranks trained on the same images (8 of 8, 100%): each process should see its own shard of the data, "
+            "which a DistributedSampler gives it.",
+            "disjoint shards",
+            "8 images seen by more than one rank",
+        ),
+        (
+            "        dist.all_reduce(grad)\n        grad /= world_size\n",
+            "",
+            "The ranks ended with different grads (largest difference 4): every rank must apply the same update, so the "
+            "gradients have to be combined across ranks with an all-reduce before the step.",
+            "the same tensors on every rank",
+            "rank 0 and rank 1 differ",
+        ),
+        (
+            "        grad /= world_size\n",
+            "",
+            "'grads' is 2 times the average: all_reduce with SUM adds up the ranks' tensors, so divide by the world "
+            "size to average them.",
+            "the average over ranks",
+            "2 x the average",
+        ),
+        (
+            "results = run_ranks(work, 2)",
+            "results = 3",
+            "`results` should be a list with one dict per rank, as run_ranks returns when each rank returns a dict; got "
+            "a int.",
+            None,
+            None,
+        ),
+    ],
+)
 def test_ranks_fail(ranks_exercise, old, new, message, expected, got):
     code = RANKS_SOLUTION.replace(old, new)
     assert code != RANKS_SOLUTION
@@ -165,17 +199,29 @@ FOLDER_SOLUTION = """
 
 
 def test_ranks_from_a_folder(tmp_path):
-    ex = make_exercise(tmp_path, """
+    ex = make_exercise(
+        tmp_path,
+        """
         from graders.sct import SCT, ranks
         sct = SCT(ranks(folder="ranks").processes(2).own_shards().agree("state_dict"))
-    """, FOLDER_SOLUTION)
+    """,
+        FOLDER_SOLUTION,
+    )
     _passes(check(ex, FOLDER_SOLUTION))
-    _fails(check(ex, "x = 1\n"), "No process recorded any training: a Trainer that is created but never fitted "
-           "trains nothing; call trainer.fit(model, ...).", "one record per rank", "none")
-    _fails(check(ex, FOLDER_SOLUTION.replace("torch.ones(2)}", "torch.ones(2) * (r + 1)}")),
-           "The ranks ended with different state_dict (largest difference 1): every rank must apply the same "
-           "update, so the gradients have to be combined across ranks with an all-reduce before the step.",
-           "the same tensors on every rank", "rank 0 and rank 1 differ")
+    _fails(
+        check(ex, "x = 1\n"),
+        "No process recorded any training: a Trainer that is created but never fitted "
+        "trains nothing; call trainer.fit(model, ...).",
+        "one record per rank",
+        "none",
+    )
+    _fails(
+        check(ex, FOLDER_SOLUTION.replace("torch.ones(2)}", "torch.ones(2) * (r + 1)}")),
+        "The ranks ended with different state_dict (largest difference 1): every rank must apply the same "
+        "update, so the gradients have to be combined across ranks with an all-reduce before the step.",
+        "the same tensors on every rank",
+        "rank 0 and rank 1 differ",
+    )
 
 
 # --------------------------------------------------------------------------- training_record
@@ -211,37 +257,81 @@ RECORD_SOLUTION = """
 
 @pytest.fixture(scope="module")
 def record_exercise(tmp_path_factory):
-    return make_exercise(tmp_path_factory.mktemp("record"), """
+    return make_exercise(
+        tmp_path_factory.mktemp("record"),
+        """
         from graders.sct import SCT, SOLUTION, training_record
         sct = SCT(training_record().computed_in().weights_in("float32").batches().optimizer_steps().channels_last())
-    """, RECORD_SOLUTION)
+    """,
+        RECORD_SOLUTION,
+    )
 
 
 def test_training_record_passes(record_exercise):
     _passes(check(record_exercise, RECORD_SOLUTION))
 
 
-@pytest.mark.parametrize("old,new,message,expected,got", [
-    ('precision="bf16-mixed"', 'precision="32-true"', "The forward pass computed in float32; this run should "
-     "compute in bfloat16. Set the Trainer's precision, e.g. precision=\"bf16-mixed\" on a CPU.", "bfloat16",
-     "float32"),
-    ('precision="bf16-mixed"', 'precision="bf16-true"', "The weights were stored in bfloat16 while "
-     "training. Mixed precision keeps float32 weights and computes in a lower precision; a \"-true\" precision "
-     "casts the weights themselves, and small updates get lost.", "float32 weights", "bfloat16 weights"),
-    ("accumulate_grad_batches=4", "accumulate_grad_batches=1", "The optimizer stepped 8 times over 8 batches; it "
-     "should step 2 times. That is one step per batch: nothing was accumulated.", "2 optimizer steps",
-     "8 optimizer steps"),
-    ("accumulate_grad_batches=4", "accumulate_grad_batches=8", "The optimizer stepped 1 times over 8 batches; it "
-     "should step 2 times. That is fewer steps than accumulating expected: accumulate_grad_batches counts "
-     "batches, not images.", "2 optimizer steps", "1 optimizer steps"),
-    ("batch_size=4", "batch_size=8", "The run trained on batches of 8 images (4 batches); it should train on "
-     "batches of 4 images (8 batches).", "4 images (8 batches)", "8 images (4 batches)"),
-    ("Tiny().to(memory_format=torch.channels_last)", "Tiny()", "The convolution weights were not in channels-last "
-     "memory format while training: convert the model with .to(memory_format=torch.channels_last).",
-     "channels_last", "contiguous (NCHW)"),
-    ("    trainer.fit(", "    print(", "No training run was recorded: call trainer.fit(model, ...) and let it run "
-     "to the end.", "a finished fit", "no record"),
-])
+@pytest.mark.parametrize(
+    "old,new,message,expected,got",
+    [
+        (
+            'precision="bf16-mixed"',
+            'precision="32-true"',
+            "The forward pass computed in float32; this run should "
+            'compute in bfloat16. Set the Trainer\'s precision, e.g. precision="bf16-mixed" on a CPU.',
+            "bfloat16",
+            "float32",
+        ),
+        (
+            'precision="bf16-mixed"',
+            'precision="bf16-true"',
+            "The weights were stored in bfloat16 while "
+            'training. Mixed precision keeps float32 weights and computes in a lower precision; a "-true" precision '
+            "casts the weights themselves, and small updates get lost.",
+            "float32 weights",
+            "bfloat16 weights",
+        ),
+        (
+            "accumulate_grad_batches=4",
+            "accumulate_grad_batches=1",
+            "The optimizer stepped 8 times over 8 batches; it "
+            "should step 2 times. That is one step per batch: nothing was accumulated.",
+            "2 optimizer steps",
+            "8 optimizer steps",
+        ),
+        (
+            "accumulate_grad_batches=4",
+            "accumulate_grad_batches=8",
+            "The optimizer stepped 1 times over 8 batches; it "
+            "should step 2 times. That is fewer steps than accumulating expected: accumulate_grad_batches counts "
+            "batches, not images.",
+            "2 optimizer steps",
+            "1 optimizer steps",
+        ),
+        (
+            "batch_size=4",
+            "batch_size=8",
+            "The run trained on batches of 8 images (4 batches); it should train on batches of 4 images (8 batches).",
+            "4 images (8 batches)",
+            "8 images (4 batches)",
+        ),
+        (
+            "Tiny().to(memory_format=torch.channels_last)",
+            "Tiny()",
+            "The convolution weights were not in channels-last "
+            "memory format while training: convert the model with .to(memory_format=torch.channels_last).",
+            "channels_last",
+            "contiguous (NCHW)",
+        ),
+        (
+            "    trainer.fit(",
+            "    print(",
+            "No training run was recorded: call trainer.fit(model, ...) and let it run to the end.",
+            "a finished fit",
+            "no record",
+        ),
+    ],
+)
 def test_training_record_fails(record_exercise, old, new, message, expected, got):
     _fails(check(record_exercise, RECORD_SOLUTION.replace(old, new)), message, expected, got)
 
@@ -268,8 +358,15 @@ def test_rank_recorder_records_a_lightning_run(tmp_path):
     data = TensorDataset(torch.randn(16, 3, 8, 8), torch.randint(0, 2, (16,)))
     os.chdir(tmp_path)
     model = Tiny()
-    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False)
+    trainer = pl.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(model, DataLoader(data, batch_size=4))
     record = torch.load(tmp_path / "ranks" / "rank-0.pt", weights_only=False)
     assert (record["rank"], record["world_size"], len(record["images"])) == (0, 1, 16)
@@ -290,44 +387,78 @@ MLFLOW_SOLUTION = """
 
 @pytest.fixture(scope="module")
 def mlflow_exercise(tmp_path_factory):
-    return make_exercise(tmp_path_factory.mktemp("mlflow"), """
+    return make_exercise(
+        tmp_path_factory.mktemp("mlflow"),
+        """
         from graders.sct import SCT, mlflow_runs
         sct = SCT(mlflow_runs("sqlite:///mlflow.db", experiment="cifar").runs(1).params("lr").metrics("val_acc")
                   .finished())
-    """, MLFLOW_SOLUTION, pre="from course.core.tracking import tracking_store\ntracking_store('mlflow.db')\n",
-                         timeout_s=60)
+    """,
+        MLFLOW_SOLUTION,
+        pre="from course.core.tracking import tracking_store\ntracking_store('mlflow.db')\n",
+        timeout_s=60,
+    )
 
 
 def test_mlflow_runs_pass(mlflow_exercise):
     _passes(check(mlflow_exercise, MLFLOW_SOLUTION))
 
 
-@pytest.mark.parametrize("old,new,message,expected,got", [
-    ('create_experiment("cifar")', 'create_experiment("other")', "The store has no experiment named 'cifar': the "
-     "run went to 'other'. Name the experiment experiment_name=\"cifar\", so the run is found where the project "
-     "keeps it.", "experiment 'cifar'", "experiments: other"),
-    ('    client.log_metric(run.info.run_id, "val_acc", 0.5)\n', "", "Run 1 of 'cifar' has no metric 'val_acc'.",
-     "val_acc", "none"),
-    ('    client.set_terminated(run.info.run_id)\n', "", "A run of 'cifar' ended as RUNNING: let trainer.fit "
-     "finish, which closes the run.", "FINISHED", "RUNNING"),
-    ('    client.log_param(run.info.run_id, "lr", 0.001)\n    client.log_metric(run.info.run_id, "val_acc", 0.5)\n',
-     "", "A run was opened in 'cifar' but nothing was logged to it: give the logger to the Trainer (logger=...), "
-     "which sends it the hyperparameters and the metrics.", "hyperparameters and metrics", "an empty run"),
-])
+@pytest.mark.parametrize(
+    "old,new,message,expected,got",
+    [
+        (
+            'create_experiment("cifar")',
+            'create_experiment("other")',
+            "The store has no experiment named 'cifar': the "
+            "run went to 'other'. Name the experiment experiment_name=\"cifar\", so the run is found where the project "
+            "keeps it.",
+            "experiment 'cifar'",
+            "experiments: other",
+        ),
+        (
+            '    client.log_metric(run.info.run_id, "val_acc", 0.5)\n',
+            "",
+            "Run 1 of 'cifar' has no metric 'val_acc'.",
+            "val_acc",
+            "none",
+        ),
+        (
+            "    client.set_terminated(run.info.run_id)\n",
+            "",
+            "A run of 'cifar' ended as RUNNING: let trainer.fit finish, which closes the run.",
+            "FINISHED",
+            "RUNNING",
+        ),
+        (
+            '    client.log_param(run.info.run_id, "lr", 0.001)\n    client.log_metric(run.info.run_id, "val_acc", 0.5)\n',
+            "",
+            "A run was opened in 'cifar' but nothing was logged to it: give the logger to the Trainer (logger=...), "
+            "which sends it the hyperparameters and the metrics.",
+            "hyperparameters and metrics",
+            "an empty run",
+        ),
+    ],
+)
 def test_mlflow_runs_fail(mlflow_exercise, old, new, message, expected, got):
     _fails(check(mlflow_exercise, MLFLOW_SOLUTION.replace(old, new)), message, expected, got)
 
 
 def test_mlflow_runs_counts_runs_and_names_the_file_store(mlflow_exercise):
-    two = MLFLOW_SOLUTION.replace('run = client.create_run(client.create_experiment("cifar"))',
-                                  'eid = client.create_experiment("cifar")\n'
-                                  '    client.set_terminated(client.create_run(eid).info.run_id)\n'
-                                  '    run = client.create_run(eid)')
+    two = MLFLOW_SOLUTION.replace(
+        'run = client.create_run(client.create_experiment("cifar"))',
+        'eid = client.create_experiment("cifar")\n'
+        "    client.set_terminated(client.create_run(eid).info.run_id)\n"
+        "    run = client.create_run(eid)",
+    )
     _fails(check(mlflow_exercise, two), "The experiment 'cifar' holds 2 runs; it should hold 1.", "1 runs", "2 runs")
-    _fails(check(mlflow_exercise, "import os\nos.remove('mlflow.db')\nos.makedirs('mlruns')\n"),
-           "Nothing was written to the tracking store sqlite:///mlflow.db. Your code wrote to ./mlruns, MLflow's "
-           "deprecated file store, instead. Give MLFlowLogger tracking_uri=\"sqlite:///mlflow.db\".",
-           "runs in sqlite:///mlflow.db", "no store")
+    _fails(
+        check(mlflow_exercise, "import os\nos.remove('mlflow.db')\nos.makedirs('mlruns')\n"),
+        "Nothing was written to the tracking store sqlite:///mlflow.db. Your code wrote to ./mlruns, MLflow's "
+        'deprecated file store, instead. Give MLFlowLogger tracking_uri="sqlite:///mlflow.db".',
+        "runs in sqlite:///mlflow.db",
+        "no store",
+    )
 
 
 # --------------------------------------------------------------------------- study
@@ -345,24 +476,38 @@ STUDY_SOLUTION = """
 
 @pytest.fixture(scope="module")
 def study_exercise(tmp_path_factory):
-    return make_exercise(tmp_path_factory.mktemp("study"), """
+    return make_exercise(
+        tmp_path_factory.mktemp("study"),
+        """
         from graders.sct import SCT, study
         sct = SCT(study("study").trials(4).searched("x").direction("maximize").values())
-    """, STUDY_SOLUTION)
+    """,
+        STUDY_SOLUTION,
+    )
 
 
 def test_study_passes(study_exercise):
     _passes(check(study_exercise, STUDY_SOLUTION))
 
 
-@pytest.mark.parametrize("old,new,message", [
-    ("n_trials=4", "n_trials=2", "2 trials completed; the study should run 4."),
-    ("log=True", "log=False", "Search 'x' on a log scale (log=True): a learning rate matters by its order of "
-     "magnitude, and a uniform search from 1e-4 to 1e-1 spends nine trials in ten above 0.01."),
-    ('direction="maximize"', 'direction="minimize"', "The study tries to minimize its objective, but the objective "
-     "returns a value to maximize."),
-    ("return -(x - 0.1) ** 2", "return 0.0", "Trial 0 returned 0.0; training with"),
-])
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        ("n_trials=4", "n_trials=2", "2 trials completed; the study should run 4."),
+        (
+            "log=True",
+            "log=False",
+            "Search 'x' on a log scale (log=True): a learning rate matters by its order of "
+            "magnitude, and a uniform search from 1e-4 to 1e-1 spends nine trials in ten above 0.01.",
+        ),
+        (
+            'direction="maximize"',
+            'direction="minimize"',
+            "The study tries to minimize its objective, but the objective returns a value to maximize.",
+        ),
+        ("return -(x - 0.1) ** 2", "return 0.0", "Trial 0 returned 0.0; training with"),
+    ],
+)
 def test_study_fails(study_exercise, old, new, message):
     feedback = check(study_exercise, STUDY_SOLUTION.replace(old, new))
     assert feedback.outcome == FAILED, feedback.text()
@@ -370,10 +515,13 @@ def test_study_fails(study_exercise, old, new, message):
 
 
 def test_study_must_be_a_study(study_exercise):
-    _fails(check(study_exercise, "study = 3\n"), "`study` should be an optuna Study, from "
-           "optuna.create_study(...); got a int.")
-    _fails(check(study_exercise, "pass\n"), "Your code does not define `study`: create it with "
-           "optuna.create_study(...).")
+    _fails(
+        check(study_exercise, "study = 3\n"),
+        "`study` should be an optuna Study, from optuna.create_study(...); got a int.",
+    )
+    _fails(
+        check(study_exercise, "pass\n"), "Your code does not define `study`: create it with optuna.create_study(...)."
+    )
 
 
 # --------------------------------------------------------------------------- compressed
@@ -400,62 +548,109 @@ COMPRESS_SOLUTION = """
 
 @pytest.fixture(scope="module")
 def compress_exercise(tmp_path_factory):
-    return make_exercise(tmp_path_factory.mktemp("compress"), """
+    return make_exercise(
+        tmp_path_factory.mktemp("compress"),
+        """
         from graders.sct import SCT, SOLUTION, compressed
         sct = SCT(
             compressed("small.pt", model="predict").original_unchanged().no_pruning_leftovers()
             .stored_as("bfloat16").size(at_most=0.55).agreement(0.6),
             compressed(None, model="small").sparsity(SOLUTION),
         )
-    """, COMPRESS_SOLUTION, pre=COMPRESS_PRE)
+    """,
+        COMPRESS_SOLUTION,
+        pre=COMPRESS_PRE,
+    )
 
 
 def test_compressed_passes(compress_exercise):
     _passes(check(compress_exercise, COMPRESS_SOLUTION))
 
 
-@pytest.mark.parametrize("old,new,message,expected,got", [
-    ("small = copy.deepcopy(model)", "small = model", "`model` was changed: compress a copy "
-     "(copy.deepcopy(model)), so the original stays the reference every variant is compared with.",
-     "model as in model.pt", "changed weights"),
-    ('    prune.remove(small[1], "weight")\n', "", "The saved state dict still holds pruning's 1.weight_orig and its "
-     "mask, so the file is twice the size: call prune.remove(module, \"weight\") on each pruned layer before saving, "
-     "which makes the pruning permanent.", "weight", "1.weight_orig, 1.weight_mask"),
-    ("torch.bfloat16)\n    torch.save", "torch.float16)\n    torch.save", "The weights in small.pt are stored as "
-     "float16; they should be bfloat16.", "bfloat16", "float16"),
-    ('torch.save(small.state_dict(), "small.pt")', 'torch.save(model.state_dict(), "small.pt")', None, None, None),
-    ("amount=0.5", "amount=50", "0.2% of the weights of `small` are zero; pruning should leave 50% zeros.",
-     "50% zeros", "0.2% zeros"),
-    ("predict = lambda x: small(x.to(torch.bfloat16))", "predict = lambda x: -small(x.to(torch.bfloat16))", None,
-     None, None),
-])
+@pytest.mark.parametrize(
+    "old,new,message,expected,got",
+    [
+        (
+            "small = copy.deepcopy(model)",
+            "small = model",
+            "`model` was changed: compress a copy "
+            "(copy.deepcopy(model)), so the original stays the reference every variant is compared with.",
+            "model as in model.pt",
+            "changed weights",
+        ),
+        (
+            '    prune.remove(small[1], "weight")\n',
+            "",
+            "The saved state dict still holds pruning's 1.weight_orig and its "
+            'mask, so the file is twice the size: call prune.remove(module, "weight") on each pruned layer before saving, '
+            "which makes the pruning permanent.",
+            "weight",
+            "1.weight_orig, 1.weight_mask",
+        ),
+        (
+            "torch.bfloat16)\n    torch.save",
+            "torch.float16)\n    torch.save",
+            "The weights in small.pt are stored as float16; they should be bfloat16.",
+            "bfloat16",
+            "float16",
+        ),
+        ('torch.save(small.state_dict(), "small.pt")', 'torch.save(model.state_dict(), "small.pt")', None, None, None),
+        (
+            "amount=0.5",
+            "amount=50",
+            "0.2% of the weights of `small` are zero; pruning should leave 50% zeros.",
+            "50% zeros",
+            "0.2% zeros",
+        ),
+        (
+            "predict = lambda x: small(x.to(torch.bfloat16))",
+            "predict = lambda x: -small(x.to(torch.bfloat16))",
+            None,
+            None,
+            None,
+        ),
+    ],
+)
 def test_compressed_fails(compress_exercise, old, new, message, expected, got):
     code = COMPRESS_SOLUTION.replace(old, new)
     assert code != COMPRESS_SOLUTION
     feedback = check(compress_exercise, code)
     if old.startswith("torch.save"):
-        assert feedback.outcome == FAILED and feedback.message.startswith("The weights in small.pt are stored as "
-                                                                          "float32"), feedback.text()
+        assert feedback.outcome == FAILED and feedback.message.startswith(
+            "The weights in small.pt are stored as float32"
+        ), feedback.text()
     elif new.startswith("predict = lambda x: -"):
         assert feedback.outcome == FAILED and feedback.message.startswith(
-            "`predict` agrees with the original model on "), feedback.text()
+            "`predict` agrees with the original model on "
+        ), feedback.text()
         assert feedback.message.endswith("of 256 CIFAR-10 test images; it should agree on at least 60.0%.")
     else:
         _fails(feedback, message, expected, got)
 
 
 def test_compressed_size_names_the_original(tmp_path):
-    ex = make_exercise(tmp_path, """
+    ex = make_exercise(
+        tmp_path,
+        """
         from graders.sct import SCT, compressed
         sct = SCT(compressed("small.pt").size(at_most=0.6))
-    """, 'torch.save(model.to(torch.bfloat16).state_dict(), "small.pt")\n', pre=COMPRESS_PRE)
+    """,
+        'torch.save(model.to(torch.bfloat16).state_dict(), "small.pt")\n',
+        pre=COMPRESS_PRE,
+    )
     _passes(check(ex, 'torch.save(model.to(torch.bfloat16).state_dict(), "small.pt")\n'))
     feedback = check(ex, 'torch.save(model.state_dict(), "small.pt")\n')
     assert feedback.outcome == FAILED
-    assert feedback.message == ("small.pt is 122 kB, 100% of the original's 122 kB: compression should leave at "
-                                "most 60%. Did you save the compressed model, or the original?")
-    _fails(check(ex, "pass\n"), "No file small.pt was written: save the compressed model to it, so its size on "
-           "disk can be measured.", "small.pt", "no such file")
+    assert feedback.message == (
+        "small.pt is 122 kB, 100% of the original's 122 kB: compression should leave at "
+        "most 60%. Did you save the compressed model, or the original?"
+    )
+    _fails(
+        check(ex, "pass\n"),
+        "No file small.pt was written: save the compressed model to it, so its size on disk can be measured.",
+        "small.pt",
+        "no such file",
+    )
 
 
 # --------------------------------------------------------------------------- distillation_loss
@@ -469,10 +664,14 @@ KD_SOLUTION = """
 
 @pytest.fixture(scope="module")
 def kd_exercise(tmp_path_factory):
-    return make_exercise(tmp_path_factory.mktemp("kd"), """
+    return make_exercise(
+        tmp_path_factory.mktemp("kd"),
+        """
         from graders.sct import SCT, distillation_loss
         sct = SCT(distillation_loss("distillation_loss", temperature=4.0))
-    """, KD_SOLUTION)
+    """,
+        KD_SOLUTION,
+    )
 
 
 def test_distillation_loss_passes(kd_exercise):
@@ -480,15 +679,27 @@ def test_distillation_loss_passes(kd_exercise):
     _passes(check(kd_exercise, KD_SOLUTION.replace("* T * T", "* T ** 2")))
 
 
-@pytest.mark.parametrize("old,new,start", [
-    (" * T * T", "", "The loss is 16 times too small: multiply the KL divergence by T * T."),
-    ('reduction="batchmean"', 'reduction="mean"', "The loss is averaged over every element instead of every "
-     "image: use reduction=\"batchmean\""),
-    ("F.log_softmax(s / T, 1), F.softmax(t / T, 1)", "F.log_softmax(t / T, 1), F.softmax(s / T, 1)",
-     "distillation_loss gives "),
-    ('reduction="batchmean")', 'reduction="batchmean").item()', "distillation_loss should return the loss as a tensor holding "
-     "one number; it returned a float."),
-])
+@pytest.mark.parametrize(
+    "old,new,start",
+    [
+        (" * T * T", "", "The loss is 16 times too small: multiply the KL divergence by T * T."),
+        (
+            'reduction="batchmean"',
+            'reduction="mean"',
+            'The loss is averaged over every element instead of every image: use reduction="batchmean"',
+        ),
+        (
+            "F.log_softmax(s / T, 1), F.softmax(t / T, 1)",
+            "F.log_softmax(t / T, 1), F.softmax(s / T, 1)",
+            "distillation_loss gives ",
+        ),
+        (
+            'reduction="batchmean")',
+            'reduction="batchmean").item()',
+            "distillation_loss should return the loss as a tensor holding one number; it returned a float.",
+        ),
+    ],
+)
 def test_distillation_loss_fails(kd_exercise, old, new, start):
     feedback = check(kd_exercise, KD_SOLUTION.replace(old, new))
     assert feedback.outcome == FAILED, feedback.text()
@@ -497,9 +708,11 @@ def test_distillation_loss_fails(kd_exercise, old, new, start):
 
 # --------------------------------------------------------------------------- the sandbox and processes
 
+
 def test_a_rank_failure_in_the_sandbox_is_an_error_naming_the_rank(ranks_exercise):
-    feedback = check(ranks_exercise, RANKS_SOLUTION.replace("mine = list", "assert rank == 0, 'no shard'\n"
-                                                                           "        mine = list"))
+    feedback = check(
+        ranks_exercise, RANKS_SOLUTION.replace("mine = list", "assert rank == 0, 'no shard'\n        mine = list")
+    )
     assert feedback.outcome == ERROR
     assert "RankFailed" in feedback.message and "rank 1 failed" in feedback.message and "no shard" in feedback.message
 

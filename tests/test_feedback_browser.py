@@ -9,13 +9,13 @@ is kept in build/screenshots/ for a person to look at.
 Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them when CI=true);
 skipped with the reason elsewhere.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from browser_support import chromium  # noqa: F401  (the fixture)
+
 from graders.feedback import Feedback
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,18 +49,24 @@ return broken;
 
 def test_feedback_box_wraps_whole_words(chromium, tmp_path):  # noqa: F811
     feedback = Feedback(
-        exercise_id="4.2.2", outcome="error",
-        message="strategy=\"ddp\" starts each process by running your script again from the top, which a "
-                "notebook cannot do. In Jupyter use strategy=\"ddp_notebook\", which forks the running kernel.",
-        line=7, code_line='trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=2, strategy="ddp")',
-        expected="the labelled images of every rank", got="the labelled images of one rank",
+        exercise_id="4.2.2",
+        outcome="error",
+        message='strategy="ddp" starts each process by running your script again from the top, which a '
+        'notebook cannot do. In Jupyter use strategy="ddp_notebook", which forks the running kernel.',
+        line=7,
+        code_line='trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=2, strategy="ddp")',
+        expected="the labelled images of every rank",
+        got="the labelled images of one rank",
         detail="MisconfigurationException: `Trainer(strategy='ddp')` is not compatible with an interactive "
-               "environment. Run your code as a script, or choose a notebook-compatible strategy.",
-        stdout="epoch 0: loss 2.3012 on the labelled training images of an interactive session\n" * 3)
+        "environment. Run your code as a script, or choose a notebook-compatible strategy.",
+        stdout="epoch 0: loss 2.3012 on the labelled training images of an interactive session\n" * 3,
+    )
     page = tmp_path / "feedback.html"
-    page.write_text(f"<!doctype html><html><head><style>{JUPYTERLAB_CSS}</style></head><body>"
-                    f"<div class='jp-OutputArea-output'>{feedback._repr_html_()}</div>"
-                    "<script>document.querySelector('details').open = true</script></body></html>")
+    page.write_text(
+        f"<!doctype html><html><head><style>{JUPYTERLAB_CSS}</style></head><body>"
+        f"<div class='jp-OutputArea-output'>{feedback._repr_html_()}</div>"
+        "<script>document.querySelector('details').open = true</script></body></html>"
+    )
     chromium.get(page.as_uri())
     broken = chromium.execute_script(BROKEN_WORDS)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +78,9 @@ def test_the_measure_sees_a_broken_word(chromium, tmp_path):  # noqa: F811
     """The measurement can fail: under JupyterLab's rule alone, a long message breaks words."""
     page = tmp_path / "broken.html"
     text = "an interactive environment with labelled images " * 6
-    page.write_text(f"<!doctype html><html><head><style>{JUPYTERLAB_CSS}</style></head><body>"
-                    f"<div class='jp-OutputArea-output'><pre>{text}</pre></div></body></html>")
+    page.write_text(
+        f"<!doctype html><html><head><style>{JUPYTERLAB_CSS}</style></head><body>"
+        f"<div class='jp-OutputArea-output'><pre>{text}</pre></div></body></html>"
+    )
     chromium.get(page.as_uri())
     assert chromium.execute_script(BROKEN_WORDS)

@@ -1,5 +1,6 @@
 """`course gradebook`: a class folder or progress files in, one row per learner out; a
 file it cannot use is named on stderr and left out, never fatal."""
+
 from __future__ import annotations
 
 import csv
@@ -52,15 +53,15 @@ def test_one_row_per_learner_with_passes_per_lesson(classroom, capsys):
     captured = capsys.readouterr()
     assert captured.err == ""
     head, *_ = captured.out.splitlines()
-    assert head.split()[:len(LESSONS) + 1] == ["learner", *[lesson.id for lesson in LESSONS]]
+    assert head.split()[: len(LESSONS) + 1] == ["learner", *[lesson.id for lesson in LESSONS]]
     rows = rows_of(captured.out)
     assert set(rows) == {"ada", "bob"}
     n_first = len(LESSONS[0].exercises)
     steps_first = len(LESSONS[0].exercises[0].steps)
     ada, bob = rows["ada"], rows["bob"]
     assert ada[1] == f"{n_first}/{n_first}" and ada[len(LESSONS)] == f"0/{len(LESSONS[-1].exercises)}"
-    assert ada[len(LESSONS) + 1:len(LESSONS) + 4] == [f"{n_first}/{TOTAL}", str(2 * steps_first), str(steps_first)]
-    assert bob[len(LESSONS) + 1:len(LESSONS) + 4] == [f"0/{TOTAL}", "1", "0"]
+    assert ada[len(LESSONS) + 1 : len(LESSONS) + 4] == [f"{n_first}/{TOTAL}", str(2 * steps_first), str(steps_first)]
+    assert bob[len(LESSONS) + 1 : len(LESSONS) + 4] == [f"0/{TOTAL}", "1", "0"]
     assert ada[-2].startswith("20") and ada[-1].endswith("Z")  # last activity: date and time, UTC
 
 
@@ -114,8 +115,9 @@ BAD_FILES = {
     "not-utf8": b"\xff\xfe{}",
     "foreign-json": json.dumps({"name": "package.json", "version": "1.0.0"}).encode(),
     "a-list": b"[1, 2]",
-    "wrong-types": json.dumps({"version": 1, "learner": "eve", "exercises": {
-        "1.1.1": {"steps": {"1": {"passed": "yes", "hints": "many"}}}}}).encode(),
+    "wrong-types": json.dumps(
+        {"version": 1, "learner": "eve", "exercises": {"1.1.1": {"steps": {"1": {"passed": "yes", "hints": "many"}}}}}
+    ).encode(),
     "steps-not-objects": json.dumps({"version": 1, "exercises": {"1.1.1": {"steps": [1]}}}).encode(),
 }
 

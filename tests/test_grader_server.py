@@ -2,6 +2,7 @@
 `course grader start|status|stop`, `course check` in a terminal and `check` in a fresh
 kernel. Only its owner can reach it, it outlives learner code that crashes, loops,
 exhausts memory or kills the fork server, and its verdicts are the sandbox's own."""
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from course import cli
 from course.core.exercises import ROOT, load_course
 from graders import remote
 from graders.grade import grade
@@ -65,11 +65,14 @@ def test_only_its_owner_can_reach_it(server, grader_dir):
     assert stat.S_IMODE(os.stat(remote.socket_path()).st_mode) == 0o600
     system_python = "/usr/bin/python3"  # one "nobody" may run (the course's may sit in a private home)
     if os.getuid() == 0 and os.access(system_python, os.X_OK):  # another user, for real: root may run one
-        probe = ("import socket, sys\ns = socket.socket(socket.AF_UNIX)\n"
-                 f"try:\n    s.connect({str(remote.socket_path())!r})\n    print('connected')\n"
-                 "except OSError as err:\n    print(type(err).__name__)\n")
-        other = subprocess.run([system_python, "-c", probe], capture_output=True, text=True,
-                               user=65534, group=65534, cwd="/")
+        probe = (
+            "import socket, sys\ns = socket.socket(socket.AF_UNIX)\n"
+            f"try:\n    s.connect({str(remote.socket_path())!r})\n    print('connected')\n"
+            "except OSError as err:\n    print(type(err).__name__)\n"
+        )
+        other = subprocess.run(
+            [system_python, "-c", probe], capture_output=True, text=True, user=65534, group=65534, cwd="/"
+        )
         assert other.stdout.strip() == "PermissionError", other.stdout + other.stderr
     # A folder others can enter is not used at all: checks grade on their own instead.
     os.chmod(grader_dir, 0o755)
@@ -109,14 +112,17 @@ def exercise_course(tmp_path_factory):
     (root / "chapters/09-test/chapter.toml").write_text('title = "Test"\nsummary = "Tests."\n')
     (root / f"chapters/{lesson}/lesson.toml").write_text(
         'title = "Server"\nobjective = "Test."\n[video]\ntitle = "V"\nscript = "S."\n'
-        '[[video.slides]]\ntitle = "S"\n[[video.slides.steps]]\nbullet = "b"\n')
+        '[[video.slides]]\ntitle = "S"\n[[video.slides.steps]]\nbullet = "b"\n'
+    )
     (root / f"chapters/{lesson}/01-arange.toml").write_text(
         'title = "Arange"\ntype = "coding"\ncontext = "c"\ninstructions = ["i"]\nhints = ["h"]\n'
-        'success = "Well done."\ntimeout_s = 5.0\n')
+        'success = "Well done."\ntimeout_s = 5.0\n'
+    )
     (root / f"chapters/{lesson}/01-arange.py").write_text("import torch\nx = torch.arange(____)\n")
     (root / f"solutions/{lesson}/01-arange.py").write_text(ANSWERS["right"])
     (root / f"graders/{lesson}/01-arange.py").write_text(
-        "from graders.sct import SCT, variable\nsct = SCT(variable('x').instance_of('torch.Tensor').equals())\n")
+        "from graders.sct import SCT, variable\nsct = SCT(variable('x').instance_of('torch.Tensor').equals())\n"
+    )
     return root, load_course(root).exercise("9.9.1")
 
 
@@ -145,12 +151,15 @@ def test_the_server_outlives_crashes_loops_memory_and_a_killed_fork_server(serve
 
 def test_nothing_a_check_through_the_server_started_outlives_it(server, exercise_course, tmp_path):
     root, exercise = exercise_course
-    from course import grading
     from test_leftover_processes import _alive
 
+    from course import grading
+
     pidfile = tmp_path / "pid"
-    code = ("import subprocess, sys\np = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], "
-            f"start_new_session=True)\nopen({str(pidfile)!r}, 'w').write(str(p.pid))\n" + ANSWERS["right"])
+    code = (
+        "import subprocess, sys\np = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], "
+        f"start_new_session=True)\nopen({str(pidfile)!r}, 'w').write(str(p.pid))\n" + ANSWERS["right"]
+    )
     assert grading.grade(exercise, code, 1, root=root).passed
     pid = int(pidfile.read_text())
     assert not _alive(pid)
@@ -221,18 +230,30 @@ def test_every_malformed_request_gets_an_error_reply_and_no_traceback(server, ex
 
     root, _ = exercise_course
     log_before = remote.log_path().read_bytes()
-    for data in (b"[1,2,3]\n", b"null\n", b"42\n", b'"op"\n', b"{not json\n", b"\xff\xfe\n", b"\n",
-                 b'{"op": "grade"}\n', b'{"op": "grade", "version": 1}\n', b'{"op": ["x"]}\n',
-                 json.dumps({"op": "grade", "version": remote.code_version(), "root": str(root),
-                             "exercise": None, "code": 5}).encode() + b"\n",
-                 b"x" * (3 << 20) + b"\n"):
+    for data in (
+        b"[1,2,3]\n",
+        b"null\n",
+        b"42\n",
+        b'"op"\n',
+        b"{not json\n",
+        b"\xff\xfe\n",
+        b"\n",
+        b'{"op": "grade"}\n',
+        b'{"op": "grade", "version": 1}\n',
+        b'{"op": ["x"]}\n',
+        json.dumps(
+            {"op": "grade", "version": remote.code_version(), "root": str(root), "exercise": None, "code": 5}
+        ).encode()
+        + b"\n",
+        b"x" * (3 << 20) + b"\n",
+    ):
         reply = json.loads(_raw(data))
         # (a grade request without this checkout's version is answered as from older code)
         assert reply["ok"] is False and (reply.get("error") or reply.get("stale")), (data[:40], reply)
     for _ in range(5):  # clients that hang up before the answer: expected, not logged
         _raw(b'{"op": "status"}\n', read=False)
     time.sleep(0.5)
-    added = remote.log_path().read_bytes()[len(log_before):].decode(errors="replace")
+    added = remote.log_path().read_bytes()[len(log_before) :].decode(errors="replace")
     assert "Traceback" not in added and "BrokenPipe" not in added, added
     assert remote.status()["pid"] == server["pid"]
 
@@ -246,8 +267,14 @@ def test_twenty_simultaneous_checks_are_all_served_by_the_server(server, exercis
     fell_back = []
 
     def one(i):
-        return remote.grade(exercise.id, ANSWERS["right"] + f"# {i}\n", None, root=root, timeout_s=exercise.timeout_s,
-                            on_fallback=fell_back.append)
+        return remote.grade(
+            exercise.id,
+            ANSWERS["right"] + f"# {i}\n",
+            None,
+            root=root,
+            timeout_s=exercise.timeout_s,
+            on_fallback=fell_back.append,
+        )
 
     with ThreadPoolExecutor(20) as pool:
         results = list(pool.map(one, range(20)))

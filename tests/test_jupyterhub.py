@@ -11,6 +11,7 @@ in deploy/jupyterhub/node_modules (`npm ci` there; .ci/run does it) and the `hub
 (`pip install -e .[hub]`); skipped, with the reason, without them. Everything it makes (users,
 groups, folders, processes) is its own, named with this process's id, and removed at the end.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -73,8 +74,9 @@ def _free_port() -> int:
 
 
 def _as(user: str, *command: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(["runuser", "-u", user, "--", *command], capture_output=True, text=True,
-                          timeout=timeout, cwd="/", **kwargs)
+    return subprocess.run(
+        ["runuser", "-u", user, "--", *command], capture_output=True, text=True, timeout=timeout, cwd="/", **kwargs
+    )
 
 
 def _run(*command: str, input: str | None = None) -> subprocess.CompletedProcess:
@@ -99,9 +101,14 @@ def _learner_python(work: Path) -> Path:
             continue
         venv = work / "venv"
         subprocess.run([str(base), "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-        site = Path(subprocess.run([str(venv / "bin" / "python"), "-c",
-                                    "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                   capture_output=True, text=True, check=True).stdout.strip())
+        site = Path(
+            subprocess.run(
+                [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
         ours = sysconfig.get_paths()["purelib"]
         (site / "zz_course_env.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
         # Jupyter's settings and files live beside the packages' environment (etc/jupyter: the
@@ -110,14 +117,22 @@ def _learner_python(work: Path) -> Path:
         for rel in ("etc/jupyter", "share/jupyter"):
             (venv / rel).parent.mkdir(parents=True, exist_ok=True)
             (venv / rel).symlink_to(prefix / rel)
-        probe = _as(A, str(venv / "bin" / "python"), "-c", "import importlib.util, course, graders, "
-                    "jupyterhub.singleuser; assert importlib.util.find_spec('torch'), 'no torch'", timeout=120)
+        probe = _as(
+            A,
+            str(venv / "bin" / "python"),
+            "-c",
+            "import importlib.util, course, graders, "
+            "jupyterhub.singleuser; assert importlib.util.find_spec('torch'), 'no torch'",
+            timeout=120,
+        )
         if probe.returncode == 0:
             return venv
         reasons.append(f"{venv} from {base}: {probe.stderr.strip()[-300:]}")
         shutil.rmtree(venv)
-    pytest.skip("no Python that other users may run imports the course here (its environment or checkout "
-                "is not readable by them): " + " | ".join(reasons))
+    pytest.skip(
+        "no Python that other users may run imports the course here (its environment or checkout "
+        "is not readable by them): " + " | ".join(reasons)
+    )
 
 
 def _jupyter_prefix() -> Path:
@@ -135,9 +150,12 @@ class Hub:
 
     def api(self, method: str, path: str, body: dict | None = None, timeout: float = 30) -> tuple[int, dict]:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Authorization": f"token {self.token}",
-                                                  "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 raw = response.read()
@@ -165,18 +183,38 @@ async def _execute(hub: Hub, user: str, cells: list[str], timeout: float) -> lis
     status, kernel = await asyncio.to_thread(hub.api, "POST", f"/user/{user}/api/kernels", {"name": "python3"})
     assert status == 201, kernel
     ws_url = hub.url.replace("http", "ws", 1) + f"/user/{user}/api/kernels/{kernel['id']}/channels"
-    conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {hub.token}"},
-                                               connect_timeout=30))
+    conn = await websocket_connect(
+        HTTPRequest(ws_url, headers={"Authorization": f"token {hub.token}"}, connect_timeout=30)
+    )
     session, outputs = uuid.uuid4().hex, []
     try:
         for code in cells:
             msg_id = uuid.uuid4().hex
-            conn.write_message(json.dumps({
-                "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": user, "session": session,
-                           "date": "", "version": "5.3"},
-                "parent_header": {}, "metadata": {}, "channel": "shell",
-                "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                            "allow_stdin": False, "stop_on_error": True}}))
+            conn.write_message(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": msg_id,
+                            "msg_type": "execute_request",
+                            "username": user,
+                            "session": session,
+                            "date": "",
+                            "version": "5.3",
+                        },
+                        "parent_header": {},
+                        "metadata": {},
+                        "channel": "shell",
+                        "content": {
+                            "code": code,
+                            "silent": False,
+                            "store_history": True,
+                            "user_expressions": {},
+                            "allow_stdin": False,
+                            "stop_on_error": True,
+                        },
+                    }
+                )
+            )
             text, replied, idle = [], False, False
             while not (replied and idle):
                 raw = await asyncio.wait_for(conn.read_message(), timeout)
@@ -291,8 +329,16 @@ def classroom():
         for user, group in ((A, LEARNERS_GROUP), (B, LEARNERS_GROUP), (TEACHER, INSTRUCTORS_GROUP), (OUTSIDER, "")):
             home = work / "home" / user
             home.parent.mkdir(exist_ok=True, mode=0o755)
-            made = _run("useradd", "--create-home", "--home-dir", str(home), *(["--groups", group] if group else []),
-                        "--shell", "/bin/bash", user)
+            made = _run(
+                "useradd",
+                "--create-home",
+                "--home-dir",
+                str(home),
+                *(["--groups", group] if group else []),
+                "--shell",
+                "/bin/bash",
+                user,
+            )
             assert made.returncode == 0, made.stderr
             made_users.append(user)
             home.chmod(0o755)  # an open home, as on many systems: the course must close its own folders
@@ -300,21 +346,35 @@ def classroom():
         port, hub_port, api_port = _free_port(), _free_port(), _free_port()
         token = secrets.token_hex(32)
         overlay = work / "test_config.py"
-        overlay.write_text(textwrap.dedent(f"""\
+        overlay.write_text(
+            textwrap.dedent(f"""\
             c = get_config()
-            load_subconfig({str(DEPLOY / 'jupyterhub_config.py')!r})  # the repository's configuration, as is
+            load_subconfig({str(DEPLOY / "jupyterhub_config.py")!r})  # the repository's configuration, as is
             c.JupyterHub.hub_port = {hub_port}
             c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{api_port}"
             c.JupyterHub.services.append({{"name": "course-test", "api_token": {token!r}}})
             c.JupyterHub.load_roles.append({{"name": "course-test", "services": ["course-test"],
                 "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users"]}})
-            """))
-        env = {**os.environ, "COURSE_VENV": str(venv), "COURSE_HUB_STATE": str(work / "state"),
-               "COURSE_CLASS_DIR": str(work / "class"), "COURSE_LEARNER_GROUP": LEARNERS_GROUP,
-               "COURSE_INSTRUCTOR_GROUP": INSTRUCTORS_GROUP, "COURSE_HUB_URL": f"http://127.0.0.1:{port}"}
+            """)
+        )
+        env = {
+            **os.environ,
+            "COURSE_VENV": str(venv),
+            "COURSE_HUB_STATE": str(work / "state"),
+            "COURSE_CLASS_DIR": str(work / "class"),
+            "COURSE_LEARNER_GROUP": LEARNERS_GROUP,
+            "COURSE_INSTRUCTOR_GROUP": INSTRUCTORS_GROUP,
+            "COURSE_HUB_URL": f"http://127.0.0.1:{port}",
+        }
         log = open(work / "hub.log", "wb")
-        hub_process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(overlay)], cwd=str(work),
-                                       env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        hub_process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(overlay)],
+            cwd=str(work),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         hub = Hub(f"http://127.0.0.1:{port}", token)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -372,8 +432,12 @@ def test_a_class_on_jupyterhub(classroom):
 
     # A's work from an earlier term: a lesson notebook A changed. Starting A's server must keep it.
     first = f"{notebook_name(load_course().lessons[0])}.ipynb"
-    mine = _as(A, "sh", "-c", f"mkdir -m 700 -p ~/designing-scalable-ai && echo '{{\"mine\": 1}}' > "
-                              f"~/designing-scalable-ai/{first}")
+    mine = _as(
+        A,
+        "sh",
+        "-c",
+        f"mkdir -m 700 -p ~/designing-scalable-ai && echo '{{\"mine\": 1}}' > ~/designing-scalable-ai/{first}",
+    )
     assert mine.returncode == 0, mine.stderr
     started = time.monotonic()
     for user in (A, B):  # through the REST API, as an admin (the instructor's page does the same)
@@ -389,10 +453,17 @@ def test_a_class_on_jupyterhub(classroom):
     answers = {A: "answer = 2", B: "answer = 1"}
 
     async def both():
-        return await asyncio.gather(*[_execute(hub, user, [
-            "%load_ext course.jupyter",
-            f"%%exercise {EXERCISE}\n{answers[user]}",
-            f'check("{EXERCISE}")'], CHECK_S) for user in (A, B)])
+        return await asyncio.gather(
+            *[
+                _execute(
+                    hub,
+                    user,
+                    ["%load_ext course.jupyter", f"%%exercise {EXERCISE}\n{answers[user]}", f'check("{EXERCISE}")'],
+                    CHECK_S,
+                )
+                for user in (A, B)
+            ]
+        )
 
     out_a, out_b = asyncio.run(both())
     assert f"{EXERCISE} passed" in out_a[2], out_a
@@ -428,16 +499,21 @@ def test_a_class_on_jupyterhub(classroom):
     assert own.returncode == 0 and A in own.stdout  # A reads A's
     sockets = list(_grader_dir(uids[B]).glob("grader-*.sock"))
     assert len(sockets) == 1, "B's grading server should be listening"
-    private = [classdir / B / "progress.json", homes[B] / ".local/share/designing-scalable-ai" / f"progress-{B}.json",
-               notebooks[0]]
+    private = [
+        classdir / B / "progress.json",
+        homes[B] / ".local/share/designing-scalable-ai" / f"progress-{B}.json",
+        notebooks[0],
+    ]
     for path in private:
         assert path.exists()
         denied = _as(A, "cat", str(path))
         assert denied.returncode != 0 and "Permission denied" in denied.stderr, (path, denied)
     listing = _as(A, "ls", str(classdir))
     assert listing.returncode != 0, listing.stdout  # nor see who else is in the class
-    probe = ("import socket, sys\ns = socket.socket(socket.AF_UNIX)\n"
-             "try:\n    s.connect(sys.argv[1])\nexcept OSError as e:\n    print(type(e).__name__)\nelse:\n    print('connected')")
+    probe = (
+        "import socket, sys\ns = socket.socket(socket.AF_UNIX)\n"
+        "try:\n    s.connect(sys.argv[1])\nexcept OSError as e:\n    print(type(e).__name__)\nelse:\n    print('connected')"
+    )
     reached = _as(A, str(python), "-c", probe, str(sockets[0]))
     assert reached.stdout.strip() == "PermissionError", reached
 
@@ -455,8 +531,11 @@ def test_a_class_on_jupyterhub(classroom):
         assert logs and f"{EXERCISE}: " in logs[0].read_text(), (user, [p.read_text()[-2000:] for p in logs])
 
     # What one active learner costs (their kernel after a check, Jupyter, grading server), and the hub.
-    for who, pids in ((f"learner {A}", _processes_of(uids[A])), (f"learner {B}", _processes_of(uids[B])),
-                      ("the hub (proxy and idle culler included)", _hub_processes(hub.pid))):
+    for who, pids in (
+        (f"learner {A}", _processes_of(uids[A])),
+        (f"learner {B}", _processes_of(uids[B])),
+        ("the hub (proxy and idle culler included)", _hub_processes(hub.pid)),
+    ):
         rss, pss, parts = _memory_of(pids)
         print(f"\n{who}: {rss:.0f} MiB RSS, {pss:.0f} MiB PSS over {len(parts)} processes")
         print("\n".join(parts))
@@ -471,9 +550,15 @@ def test_a_class_on_jupyterhub(classroom):
     deadline = time.monotonic() + 40
     while any(_processes_of(uid) for uid in uids.values()) and time.monotonic() < deadline:
         time.sleep(0.5)
-    left = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ") for uid in uids.values()
-            for pid in _processes_of(uid) if Path(f"/proc/{pid}").exists()]
+    left = [
+        Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        for uid in uids.values()
+        for pid in _processes_of(uid)
+        if Path(f"/proc/{pid}").exists()
+    ]
     assert not left, left
     stopped = time.monotonic() - started
-    print(f"servers ready in {spawned:.0f} s, both checks done at {checked:.0f} s, "
-          f"stopped at {stopping:.0f} s, both gone at {stopped:.0f} s")
+    print(
+        f"servers ready in {spawned:.0f} s, both checks done at {checked:.0f} s, "
+        f"stopped at {stopping:.0f} s, both gone at {stopped:.0f} s"
+    )

@@ -2,6 +2,7 @@
 ``course`` and ``graders`` (those inside functions too) and check that none reaches a layer
 above its own or a sibling layer, that no import circle exists, and that no module is too
 long to read. Also: ``course list`` stays light."""
+
 from __future__ import annotations
 
 import ast
@@ -67,7 +68,9 @@ def _imports(module: str, path: Path) -> list[tuple[str, int]]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             # `from graders import wire` imports the module graders.wire
             names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
         else:
@@ -96,8 +99,10 @@ def test_no_import_from_a_layer_above_or_beside(module):
         package, level, name = _layer(target)
         if package == own_package:
             continue
-        assert level < own_level, (f"{_rel(MODULES[module])}:{line} imports {target}: "
-                                   f"the {own_name} layer may not import from the {name} layer")
+        assert level < own_level, (
+            f"{_rel(MODULES[module])}:{line} imports {target}: "
+            f"the {own_name} layer may not import from the {name} layer"
+        )
 
 
 def test_no_import_circle():
@@ -105,7 +110,7 @@ def test_no_import_circle():
 
     def visit(module):
         if module in visiting:
-            circles.append(visiting[visiting.index(module):] + [module])
+            circles.append(visiting[visiting.index(module) :] + [module])
             return
         if module in done:
             return
@@ -145,9 +150,11 @@ def test_the_layer_test_sees_a_wrong_import(tmp_path, monkeypatch):
 
 
 def test_course_list_imports_neither_torch_nor_numpy():
-    code = ("import sys, io, contextlib\nfrom course.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n    main(['list'])\n"
-            "print(sorted(m for m in ('torch', 'numpy', 'pytorch_lightning') if m in sys.modules))")
+    code = (
+        "import sys, io, contextlib\nfrom course.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n    main(['list'])\n"
+        "print(sorted(m for m in ('torch', 'numpy', 'pytorch_lightning') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", f"`course list` imported {out.stdout.strip()}"

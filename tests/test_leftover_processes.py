@@ -1,6 +1,7 @@
 """No process a check started is left when the check ends: not the run's own process
 group, not a process started in a new session, not one behind a double fork with
 os.setsid(), whether the learner's code ends normally, exits early or runs past its time."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,8 @@ import textwrap
 import time
 
 import pytest
-
 from engine_support import check, make_exercise
+
 from graders import processes
 
 SPAWNERS = {
@@ -36,15 +37,24 @@ SPAWNERS = {
         open(PIDFILE, "w").write(str(p.pid))
     """,
 }
-ENDINGS = {"ends": "", "exits early": "import os\nos._exit(0)\n", "loops past its time limit": "while True:\n    pass\n"}
+ENDINGS = {
+    "ends": "",
+    "exits early": "import os\nos._exit(0)\n",
+    "loops past its time limit": "while True:\n    pass\n",
+}
 
 
 @pytest.fixture(scope="module")
 def exercise(tmp_path_factory):
-    return make_exercise(tmp_path_factory.mktemp("procs"), """
+    return make_exercise(
+        tmp_path_factory.mktemp("procs"),
+        """
         from graders.sct import SCT, variable
         sct = SCT(variable("x").equals())
-    """, "x = 1\n", timeout_s=3.0)
+    """,
+        "x = 1\n",
+        timeout_s=3.0,
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -53,7 +63,7 @@ def _alive(pid: int) -> bool:
             stat = f.read()
     except OSError:
         return False
-    return stat[stat.rfind(b")") + 2:].split()[0] not in (b"Z", b"X")  # a zombie has ended
+    return stat[stat.rfind(b")") + 2 :].split()[0] not in (b"Z", b"X")  # a zombie has ended
 
 
 def _family(pid: int) -> list[int]:

@@ -10,6 +10,7 @@ One kernel runs every notebook (one lesson notebook after another, like a learne
 through the course), so the kernel start, the torch import and the grader's fork server
 are paid once. Each run points progress at its own folder with a ``%env`` cell.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import stepped_course  # tests/ is on sys.path under pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
@@ -26,7 +28,6 @@ from course import cli
 from course.core.exercises import load_course
 from course.notebooks import build, lesson_notebook, notebook_name, render_slides, slides_notebook
 from graders.sct import load_module, load_sct
-import stepped_course  # tests/ is on sys.path under pytest
 
 COURSE = load_course()
 LESSONS = [lesson.id for lesson in COURSE.lessons]
@@ -63,21 +64,34 @@ def kernel(tmp_path_factory):
     # course's venv) whatever "python3" kernels the machine has elsewhere.
     spec = home / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "course test kernel", "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "course test kernel",
+                "language": "python",
+            }
+        )
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(home / "jupyter"))
-        env = dict(__import__("os").environ, COURSE_PROGRESS_DIR=str(home / "progress"), COURSE_LEARNER="tester",
-                   COURSE_WORK_DIR=str(home.parent / f"{home.name}-work"),  # exercise cells' scratch folders
-                   COURSE_GRADER_DIR=str(home.parent / f"{home.name}-grader"))  # no grading server: its own sandbox
+        env = dict(
+            __import__("os").environ,
+            COURSE_PROGRESS_DIR=str(home / "progress"),
+            COURSE_LEARNER="tester",
+            COURSE_WORK_DIR=str(home.parent / f"{home.name}-work"),  # exercise cells' scratch folders
+            COURSE_GRADER_DIR=str(home.parent / f"{home.name}-grader"),
+        )  # no grading server: its own sandbox
         env.pop("COURSE_ROOT", None)
-        client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3", timeout=300,
-                                resources={"metadata": {"path": str(home)}})
+        client = NotebookClient(
+            nbformat.v4.new_notebook(), kernel_name="python3", timeout=300, resources={"metadata": {"path": str(home)}}
+        )
         with client.setup_kernel(env=env):
+
             def run(nb, progress_dir: Path, course_root: Path | None = None):
-                nb.cells.insert(1, new_code_cell(f"%env COURSE_PROGRESS_DIR={progress_dir}\n"
-                                                 f"%env COURSE_ROOT={course_root or ''}"))
+                nb.cells.insert(
+                    1, new_code_cell(f"%env COURSE_PROGRESS_DIR={progress_dir}\n%env COURSE_ROOT={course_root or ''}")
+                )
                 client.nb = nb
                 for index, cell in enumerate(nb.cells):
                     client.execute_cell(cell, index)  # raises CellExecutionError on a cell error
@@ -121,8 +135,10 @@ def _wrong_case(exercise, step: int | None):
     cases = [c for c in getattr(load_module(exercise.sct_path), "cases", []) if not c.passes and c.step == step]
 
     def heavier(case) -> bool:
-        return any(max(map(int, re.findall(r"\d+", new)), default=0) > max(map(int, re.findall(r"\d+", old)), default=0)
-                   for old, new in case.replace.items())
+        return any(
+            max(map(int, re.findall(r"\d+", new)), default=0) > max(map(int, re.findall(r"\d+", old)), default=0)
+            for old, new in case.replace.items()
+        )
 
     return next((c for c in cases if not heavier(c)), cases[0] if cases else None)
 
@@ -166,8 +182,9 @@ def test_notebook_holds_the_lesson(lesson_id):
     for cell in codes:
         info = _role(cell)
         ex = COURSE.exercise(info["exercise"])
-        assert cell.source == f"%%exercise {ex.id}{' --step %d' % info['step'] if ex.stepped else ''}\n" \
-                              + ex.step(info.get("step")).scaffold.rstrip("\n")
+        assert cell.source == f"%%exercise {ex.id}{' --step %d' % info['step'] if ex.stepped else ''}\n" + ex.step(
+            info.get("step")
+        ).scaffold.rstrip("\n")
         assert nb.cells[nb.cells.index(cell) + 1] is _cells(nb, "check")[codes.index(cell)]
 
 
@@ -175,8 +192,14 @@ def test_every_exercise_type_gets_its_cells(tmp_path):
     course = load_course(stepped_course.write(tmp_path))
     nb = lesson_notebook(course.lessons[0])
     code = [cell.source.splitlines()[0] for cell in _cells(nb, "code")]
-    assert code == ["%%exercise 1.1.1", "%%exercise 1.1.2", "%%exercise 1.1.3 --step 1",
-                    "%%exercise 1.1.3 --step 2", "%%exercise 1.1.4 --step 1", "%%exercise 1.1.4 --step 2"]
+    assert code == [
+        "%%exercise 1.1.1",
+        "%%exercise 1.1.2",
+        "%%exercise 1.1.3 --step 1",
+        "%%exercise 1.1.3 --step 2",
+        "%%exercise 1.1.4 --step 1",
+        "%%exercise 1.1.4 --step 2",
+    ]
     assert [c.source for c in _cells(nb, "check")][2:4] == ['check("1.1.3", step=1)', 'check("1.1.3", step=2)']
     text = "\n".join(cell.source for cell in nb.cells)
     assert "1. 3\n2. 4" in text  # the multiple-choice options, numbered
@@ -233,8 +256,16 @@ def _solve(nb, course, reveal_first: bool = True):
     return nb
 
 
-CHATTER = ("GPU available", "TPU available", "Tip:", "litlogger", "| Name", "Trainable params", "LeafSpec",
-           "`Trainer.fit` stopped")
+CHATTER = (
+    "GPU available",
+    "TPU available",
+    "Tip:",
+    "litlogger",
+    "| Name",
+    "Trainable params",
+    "LeafSpec",
+    "`Trainer.fit` stopped",
+)
 _TIMING = re.compile(r"\d\s*(ms|s|seconds)\b|ms_per_")  # timings differ from run to run
 _RUN_ID = re.compile(r"\b[0-9a-f]{32}\b")  # so do the IDs a tracking store gives its runs
 
@@ -248,8 +279,11 @@ def _printed_by_check(text: str) -> list[str]:
 
 
 def _same_output(cell_text: str, printed: list[str]) -> tuple[list[str], list[str]]:
-    keep = lambda lines: sorted(_RUN_ID.sub("<id>", l.rstrip())  # noqa: E731
-                                for l in lines if l.strip() and not _TIMING.search(l))
+    keep = lambda lines: sorted(
+        _RUN_ID.sub("<id>", l.rstrip())  # noqa: E731
+        for l in lines
+        if l.strip() and not _TIMING.search(l)
+    )
     return keep(cell_text.splitlines()), keep(printed)
 
 
@@ -272,7 +306,8 @@ def test_solutions_pass(lesson_id, kernel, built, tmp_path, capsys, monkeypatch)
         # and a later step's check shows what that step printed, not the earlier steps' lines.
         in_cell, in_check = _same_output(_text(code), _printed_by_check(_text(check)))
         assert not [line for line in in_check if line not in in_cell], (
-            f"{_label(code)}: the cell printed {in_cell}, the check showed {in_check}")
+            f"{_label(code)}: the cell printed {in_cell}, the check showed {in_check}"
+        )
     # A success message claims nothing the learner's own printed timings contradict (1.3.1 said the
     # tensor call was "hundreds of times faster" while the cell printed it slower at 16x16).
     for code, check in zip(_cells(nb, "code"), _cells(nb, "check")):
@@ -287,8 +322,11 @@ def test_solutions_pass(lesson_id, kernel, built, tmp_path, capsys, monkeypatch)
     # No chatter from the course's own set-up: Lightning's note on its few batches, MLflow's store.
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert not [c for c in ("log_every_n_steps", "Creating it", "Creating a new experiment", "INFO mlflow")
-                        if c in _text(cell)], f"{cell.source[:40]}:\n{_text(cell)}"
+            assert not [
+                c
+                for c in ("log_every_n_steps", "Creating it", "Creating a new experiment", "INFO mlflow")
+                if c in _text(cell)
+            ], f"{cell.source[:40]}:\n{_text(cell)}"
     first_help = _text(_cells(nb, "help")[0])
     assert "Hint 1 of" in first_help and "Hint 2 of" not in first_help and "Solution to" in first_help
     lesson = COURSE.lesson(lesson_id)
@@ -316,7 +354,9 @@ def test_wrong_answers_get_their_feedback(lesson_id, kernel, built, tmp_path, ca
     for cell in _cells(nb, "check"):
         if _label(cell) in expected:
             shown, case = _text(cell), expected[_label(cell)]
-            assert case.says in shown and f"{_label(cell)} passed" not in shown, f"{_label(cell)} ({case.name}):\n{shown}"
+            assert case.says in shown and f"{_label(cell)} passed" not in shown, (
+                f"{_label(cell)} ({case.name}):\n{shown}"
+            )
     # A mistake the check explains (the SCT's errors=) gets the same explanation in the exercise
     # cell, not a library's long traceback (4.2.2 with strategy="ddp": 40 lines of Lightning's).
     for cell in _cells(nb, "code"):
@@ -338,8 +378,14 @@ def test_every_exercise_type_in_the_kernel(kernel, tmp_path, capsys, monkeypatch
     lesson = course.lessons[0]
     progress = tmp_path / "progress"
     nb = kernel(_solve(lesson_notebook(lesson), course), progress, root)
-    assert [_label(c) for c in _cells(nb, "check")] == ["1.1.1", "1.1.2", "1.1.3 step 1", "1.1.3 step 2",
-                                                       "1.1.4 step 1", "1.1.4 step 2"]
+    assert [_label(c) for c in _cells(nb, "check")] == [
+        "1.1.1",
+        "1.1.2",
+        "1.1.3 step 1",
+        "1.1.3 step 2",
+        "1.1.4 step 1",
+        "1.1.4 step 2",
+    ]
     for cell in _cells(nb, "check"):
         assert f"{_label(cell)} passed:" in _text(cell), f"{_label(cell)}:\n{_text(cell)}"
     code_out = {_label(c): _text(c) for c in _cells(nb, "code")}
@@ -386,10 +432,22 @@ def test_hints_come_one_at_a_time_across_kernel_restarts(tmp_path, monkeypatch):
     import subprocess
 
     root = stepped_course.write(tmp_path / "course")
-    env = {**__import__("os").environ, "COURSE_ROOT": str(root), "COURSE_PROGRESS_DIR": str(tmp_path / "p"),
-           "COURSE_LEARNER": "tester"}
-    shown = [subprocess.run([sys.executable, "-c", 'from course.jupyter import hint; hint("1.1.1")'], env=env,
-                            capture_output=True, text=True, check=True).stdout for _ in range(3)]
+    env = {
+        **__import__("os").environ,
+        "COURSE_ROOT": str(root),
+        "COURSE_PROGRESS_DIR": str(tmp_path / "p"),
+        "COURSE_LEARNER": "tester",
+    }
+    shown = [
+        subprocess.run(
+            [sys.executable, "-c", 'from course.jupyter import hint; hint("1.1.1")'],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for _ in range(3)
+    ]
     assert re.findall(r"Hint \d of 2", shown[0]) == ["Hint 1 of 2"]
     assert re.findall(r"Hint \d of 2", shown[1]) == ["Hint 1 of 2", "Hint 2 of 2"]
     assert "That was the last hint" in shown[2]
@@ -421,16 +479,17 @@ def test_misused_calls_say_what_to_do_in_one_line(kernel, tmp_path):
     lesson = COURSE.lessons[0]
     calls = {
         f'check("{lesson.id}.9")': f"There is no exercise {lesson.id}.9: lesson {lesson.id} has "
-                                   f"{', '.join(ex.id for ex in lesson.exercises)}.",
+        f"{', '.join(ex.id for ex in lesson.exercises)}.",
         'check("7.7.7")': "There is no exercise 7.7.7: IDs look like 2.3.1",
-        f'check("{stepped.id}")': f'Exercise {stepped.id} has {len(stepped.steps)} steps: say which one, '
-                                  f'e.g. check("{stepped.id}", step=1).',
+        f'check("{stepped.id}")': f"Exercise {stepped.id} has {len(stepped.steps)} steps: say which one, "
+        f'e.g. check("{stepped.id}", step=1).',
         f'hint("{stepped.id}", step=9)': f"Exercise {stepped.id} has steps 1 to {len(stepped.steps)}, not 9.",
         f'setup("{lesson.exercises[0].id}", step=2)': f"Exercise {lesson.exercises[0].id} has no steps",
         f"%%exercise {lesson.id}.9\nx = 1": f"There is no exercise {lesson.id}.9",
     }
-    nb = nbformat.v4.new_notebook(cells=[new_code_cell("%load_ext course.jupyter")]
-                                  + [new_code_cell(call) for call in calls])
+    nb = nbformat.v4.new_notebook(
+        cells=[new_code_cell("%load_ext course.jupyter")] + [new_code_cell(call) for call in calls]
+    )
     nb = kernel(nb, tmp_path)
     for cell, (call, says) in zip(nb.cells[2:], calls.items()):
         _no_traceback(cell)
@@ -492,9 +551,12 @@ def test_interrupting_the_kernel_during_the_warm_up_shows_no_traceback(tmp_path,
 
     with fresh_kernel(tmp_path, env=env) as k:
         k.run("%load_ext course.jupyter", timeout=120)  # starts the fork server's warm-up in the background
-        running = k.run("import time\nfrom multiprocessing import forkserver\ndeadline = time.monotonic() + 120\n"
-                        "while forkserver._forkserver._forkserver_pid is None and time.monotonic() < deadline:\n"
-                        "    time.sleep(0.01)\nprint(forkserver._forkserver._forkserver_pid)", timeout=150)
+        running = k.run(
+            "import time\nfrom multiprocessing import forkserver\ndeadline = time.monotonic() + 120\n"
+            "while forkserver._forkserver._forkserver_pid is None and time.monotonic() < deadline:\n"
+            "    time.sleep(0.01)\nprint(forkserver._forkserver._forkserver_pid)",
+            timeout=150,
+        )
         pid = int(text_of(running))
         sender = threading.Thread(target=interrupt, args=(os.getpgid(k.client.km.provisioner.pid),))
         sender.start()
@@ -505,7 +567,9 @@ def test_interrupting_the_kernel_during_the_warm_up_shows_no_traceback(tmp_path,
             f"open({str(started)!r}, 'w').close()\ndeadline = time.monotonic() + 120\n"
             f"while not os.path.exists({str(done)!r}) and time.monotonic() < deadline:\n    time.sleep(0.05)\n"
             "time.sleep(0.3)  # a signal sent last is handled here, by our handler\n"
-            "signal.signal(signal.SIGINT, kernels)\nprint(len(seen) > 0, len(seen))", timeout=150)
+            "signal.signal(signal.SIGINT, kernels)\nprint(len(seen) > 0, len(seen))",
+            timeout=150,
+        )
         sender.join(150)
         later = k.run("from graders import sandbox\nsandbox.warm_up()\n" + fork_server, timeout=150)
         assert text_of(interrupted).startswith("True"), text_of(interrupted)  # the learner's cell saw them

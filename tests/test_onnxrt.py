@@ -1,5 +1,6 @@
 """course.core.onnxrt: the one way the product, the chapters' helpers and the graders open
 an ONNX Runtime session (threads as asked, no spinning)."""
+
 from __future__ import annotations
 
 import numpy as np

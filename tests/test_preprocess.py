@@ -1,4 +1,5 @@
 """course.core.preprocess: the one preprocessing shared by training, the exercises and the server."""
+
 from __future__ import annotations
 
 import io
@@ -32,11 +33,19 @@ def test_to_model_input_rejects_what_it_cannot_read():
         to_model_input(np.zeros((3, 32, 32), np.uint8))
 
 
-@pytest.mark.parametrize("mode, size, fmt", [("RGB", (32, 32), "PNG"), ("RGBA", (100, 60), "PNG"),
-                                             ("L", (64, 64), "PNG"), ("P", (40, 40), "PNG"),
-                                             ("RGB", (500, 375), "JPEG"), ("RGB", (16, 16), "JPEG")])
+@pytest.mark.parametrize(
+    "mode, size, fmt",
+    [
+        ("RGB", (32, 32), "PNG"),
+        ("RGBA", (100, 60), "PNG"),
+        ("L", (64, 64), "PNG"),
+        ("P", (40, 40), "PNG"),
+        ("RGB", (500, 375), "JPEG"),
+        ("RGB", (16, 16), "JPEG"),
+    ],
+)
 def test_decode_image_gives_32x32_rgb_uint8(mode, size, fmt):
-    image = Image.new(mode, size, color=120 if mode in ("L", "P") else (200, 30, 40, 255)[:len(mode)])
+    image = Image.new(mode, size, color=120 if mode in ("L", "P") else (200, 30, 40, 255)[: len(mode)])
     pixels = decode_image(encode(image, fmt))
     assert pixels.shape == (32, 32, 3) and pixels.dtype == np.uint8
 
@@ -46,12 +55,22 @@ def test_decode_image_keeps_32x32_png_pixels_exactly():
     np.testing.assert_array_equal(decode_image(encode(Image.fromarray(pixels), "PNG")), pixels)
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty"), (b"hello", "not an image"), (encode(Image.new("RGB", (8, 8)), "PNG")[:20], "could not be decoded"),
-    (encode(Image.fromarray(np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8)), "PNG")[:5000],
-     "could not be decoded"),
-    (encode(Image.new("RGB", (8, 8)), "GIF"), "GIF image"), (encode(Image.new("RGB", (8, 8)), "BMP"), "BMP image"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"hello", "not an image"),
+        (encode(Image.new("RGB", (8, 8)), "PNG")[:20], "could not be decoded"),
+        (
+            encode(Image.fromarray(np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8)), "PNG")[
+                :5000
+            ],
+            "could not be decoded",
+        ),
+        (encode(Image.new("RGB", (8, 8)), "GIF"), "GIF image"),
+        (encode(Image.new("RGB", (8, 8)), "BMP"), "BMP image"),
+    ],
+)
 def test_decode_image_errors_say_what_is_wrong(data, message):
     with pytest.raises(ImageError, match=message):
         decode_image(data)

@@ -1,4 +1,5 @@
 """Progress files: atomic writes, corrupt files kept aside and reported, `course progress`."""
+
 from __future__ import annotations
 
 import json
@@ -54,9 +55,11 @@ def test_a_crash_in_the_middle_of_a_write_loses_nothing(progress_dir, monkeypatc
     assert [p.name for p in progress_dir.iterdir() if not p.name.endswith(".lock")] == ["progress-ada_lovelace.json"]
 
 
-WRONG_TYPES = ['{"version": 1, "exercises": {"1.1.1": {"steps": {"1": {"hints": "2"}}}}}',
-               '{"version": 1, "exercises": {"1.1.1": {"steps": {"1": {"attempts": "3", "passed": true}}}}}',
-               '{"version": 1, "exercises": {"1.1.1": {"steps": {"1": {"passed": 1}}}}}']
+WRONG_TYPES = [
+    '{"version": 1, "exercises": {"1.1.1": {"steps": {"1": {"hints": "2"}}}}}',
+    '{"version": 1, "exercises": {"1.1.1": {"steps": {"1": {"attempts": "3", "passed": true}}}}}',
+    '{"version": 1, "exercises": {"1.1.1": {"steps": {"1": {"passed": 1}}}}}',
+]
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"version": 1, "exercises": []}', "[]", "\xff\xfe"] + WRONG_TYPES)
@@ -104,12 +107,14 @@ def test_update_reports_a_corrupt_file_then_starts_a_new_one(progress_dir):
         Progress.load()
 
 
-@pytest.mark.parametrize("field, value", [("hints", "two"), ("hints", -1), ("passed", 1), ("attempts", True),
-                                          ("solution", None)])
+@pytest.mark.parametrize(
+    "field, value", [("hints", "two"), ("hints", -1), ("passed", 1), ("attempts", True), ("solution", None)]
+)
 def test_a_file_with_a_field_of_the_wrong_type_is_corrupt(progress_dir, field, value):
     record = dict(vars(progress.StepProgress()), **{field: value})
-    progress.progress_path().write_text(json.dumps(
-        {"version": 1, "learner": "ada_lovelace", "exercises": {"2.3.1": {"steps": {"1": record}}}}))
+    progress.progress_path().write_text(
+        json.dumps({"version": 1, "learner": "ada_lovelace", "exercises": {"2.3.1": {"steps": {"1": record}}}})
+    )
     with pytest.raises(ProgressCorrupt, match=field):
         Progress.load()
 

@@ -3,16 +3,26 @@
 The notebook case is tested as a learner meets it: a fresh kernel loads the course tools
 first and imports Lightning afterwards (Lightning sets its loggers back to INFO when it
 is imported), then fits a model."""
+
 import logging
 import subprocess
 import sys
 import warnings
 
-from course.core.quiet import quiet_lightning
 from kernel_support import fresh_kernel, text_of
 
-CHATTER = ("GPU available", "TPU available", "Tip:", "litlogger", "| Name", "Trainable params", "LeafSpec",
-           "`Trainer.fit` stopped")
+from course.core.quiet import quiet_lightning
+
+CHATTER = (
+    "GPU available",
+    "TPU available",
+    "Tip:",
+    "litlogger",
+    "| Name",
+    "Trainable params",
+    "LeafSpec",
+    "`Trainer.fit` stopped",
+)
 
 
 def test_lightning_info_is_quiet_but_warnings_still_show():
@@ -24,16 +34,20 @@ def test_lightning_info_is_quiet_but_warnings_still_show():
         quiet_lightning()  # ...but the one this silences
         warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...", FutureWarning)
         # ...and the one about the course's few batches, not the learner's choices (issue 23)
-        warnings.warn("The number of training batches (2) is smaller than the logging interval "
-                      "Trainer(log_every_n_steps=50).", UserWarning)
+        warnings.warn(
+            "The number of training batches (2) is smaller than the logging interval Trainer(log_every_n_steps=50).",
+            UserWarning,
+        )
         warnings.warn("You defined a `validation_step` but have no `val_dataloader`. Skipping val loop.", UserWarning)
     assert [str(w.message)[:28] for w in caught] == ["You defined a `validation_st"]
 
 
 def test_mlflow_store_set_up_is_quiet(tmp_path, monkeypatch):
     """MLflow's "Creating a new experiment" is the course's set-up talking (issue 23)."""
-    code = ("from course.core.quiet import quiet_lightning\nquiet_lightning()\nimport mlflow\n"
-            "mlflow.set_tracking_uri('sqlite:///m.db')\nmlflow.set_experiment('cifar')\nprint('done')\n")
+    code = (
+        "from course.core.quiet import quiet_lightning\nquiet_lightning()\nimport mlflow\n"
+        "mlflow.set_tracking_uri('sqlite:///m.db')\nmlflow.set_experiment('cifar')\nprint('done')\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "done"

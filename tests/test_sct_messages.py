@@ -1,6 +1,7 @@
 """Every message an SCT file gives renders whatever the values hold: braces in the
 instructor's text (code such as ``{"x": {0: Dim("batch")}}``) and in the values
 (a dict the learner's code returned) never break it."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """`course serve`'s API through FastAPI's TestClient, with the model shipped in course/product/model/."""
+
 from __future__ import annotations
 
 import io
@@ -10,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from course.product import api as serve
 from course.core.data import CLASSES, SUBSET_DIR, SUBSET_FILES
 from course.core.preprocess import decode_image, to_model_input
+from course.product import api as serve
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +97,11 @@ def test_api_accuracy_on_the_shipped_test_images(client):
 
 def test_any_size_png_and_jpeg_are_accepted(client):
     images, labels = load_test_subset()
-    for fmt, ctype, size in (("PNG", "image/png", (640, 480)), ("JPEG", "image/jpeg", (300, 300)),
-                             ("JPEG", "image/jpeg", (20, 12))):
+    for fmt, ctype, size in (
+        ("PNG", "image/png", (640, 480)),
+        ("JPEG", "image/jpeg", (300, 300)),
+        ("JPEG", "image/jpeg", (20, 12)),
+    ):
         r = post_file(client, png_bytes(images[0], fmt, size), f"x.{fmt.lower()}", ctype)
         assert r.status_code == 200, (fmt, size, r.text)
         assert r.json()["label"] in CLASSES
@@ -122,10 +126,17 @@ PNG = png_bytes(np.zeros((32, 32, 3), np.uint8))
 BAD_REQUESTS = {
     "no body at all": (dict(), 415, "content type is missing"),
     "JSON instead of a form": (dict(json={"file": "cat.png"}), 415, "application/json"),
-    "raw PNG body instead of a form": (dict(content=PNG, headers={"content-type": "image/png"}), 415, "multipart/form-data"),
+    "raw PNG body instead of a form": (
+        dict(content=PNG, headers={"content-type": "image/png"}),
+        415,
+        "multipart/form-data",
+    ),
     "form without the file field": (dict(files={"image": ("a.png", PNG, "image/png")}), 400, "no file"),
-    "empty multipart form": (dict(content=b"--xyz--\r\n", headers={"content-type": "multipart/form-data; boundary=xyz"}),
-                             400, "no file"),
+    "empty multipart form": (
+        dict(content=b"--xyz--\r\n", headers={"content-type": "multipart/form-data; boundary=xyz"}),
+        400,
+        "no file",
+    ),
     "file field sent as text": (dict(data={"file": "cat.png"}, files={"other": ("a", b"b")}), 400, "is text"),
     "empty file": (dict(files={"file": ("a.png", b"", "image/png")}), 400, "empty"),
     "not an image": (dict(files={"file": ("a.png", b"GIF? no, plain text", "image/png")}), 400, "not an image"),
@@ -133,11 +144,17 @@ BAD_REQUESTS = {
     "text content type": (dict(files={"file": ("a.txt", b"hello", "text/plain")}), 415, "text/plain"),
     "GIF content type": (dict(files={"file": ("a.gif", _gif(), "image/gif")}), 415, "image/gif"),
     "GIF sent as PNG": (dict(files={"file": ("a.png", _gif(), "image/png")}), 415, "GIF image"),
-    "upload too large": (dict(files={"file": ("a.png", b"\0" * (serve.MAX_UPLOAD_BYTES + 1), "image/png")}),
-                         413, "at most 8,388,608 bytes"),
+    "upload too large": (
+        dict(files={"file": ("a.png", b"\0" * (serve.MAX_UPLOAD_BYTES + 1), "image/png")}),
+        413,
+        "at most 8,388,608 bytes",
+    ),
     "too many pixels": (dict(files={"file": ("a.png", _huge_png(), "image/png")}), 413, "6000x5000"),
-    "bad Content-Length": (dict(content=b"x", headers={"content-type": "multipart/form-data; boundary=x",
-                                                        "content-length": "abc"}), 400, "Content-Length"),
+    "bad Content-Length": (
+        dict(content=b"x", headers={"content-type": "multipart/form-data; boundary=x", "content-length": "abc"}),
+        400,
+        "Content-Length",
+    ),
 }
 
 
@@ -204,8 +221,9 @@ def test_a_busy_port_is_reported_before_anything_to_open():
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        out = subprocess.run([sys.executable, "-m", "course", "serve", "--port", str(port)], capture_output=True,
-                             text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "course", "serve", "--port", str(port)], capture_output=True, text=True, timeout=120
+        )
     assert out.returncode == 2, out.stdout + out.stderr
     assert "in use" in out.stderr and "--port" in out.stderr
     assert "http://" not in out.stdout

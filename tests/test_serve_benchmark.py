@@ -1,4 +1,5 @@
 """The serving benchmark works (its figures are reported, not asserted: timings are noisy)."""
+
 from __future__ import annotations
 
 from course.product import serve_benchmark

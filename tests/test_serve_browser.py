@@ -4,6 +4,7 @@ on 127.0.0.1: a person uploads a CIFAR-10 test image and sees its label.
 Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them when CI=true).
 Outside CI, where no browser is found, the test is skipped with the reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course.product import api as serve
 from course.core.data import CLASSES, SUBSET_DIR, SUBSET_FILES
+from course.product import api as serve
 from course.product.serve_benchmark import free_port, start_server, stop_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,8 +28,9 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
 
 def _find_browser():
     browser = next((shutil.which(name) for name in BROWSERS if shutil.which(name)), None)
-    driver = shutil.which("chromedriver") or (os.path.exists("/usr/lib/chromium/chromedriver")
-                                              and "/usr/lib/chromium/chromedriver")
+    driver = shutil.which("chromedriver") or (
+        os.path.exists("/usr/lib/chromium/chromedriver") and "/usr/lib/chromium/chromedriver"
+    )
     return browser, driver or None
 
 
@@ -38,16 +40,17 @@ def browser():
     if not (binary and driver):
         missing = "a Chromium browser" if not binary else "chromedriver"
         if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the browser test, but {missing} is not installed (.ci/run installs "
-                        "chromium and chromium-driver)")
+            pytest.fail(
+                f"CI must run the browser test, but {missing} is not installed (.ci/run installs "
+                "chromium and chromium-driver)"
+            )
         pytest.skip(f"{missing} not found: `apt-get install chromium chromium-driver` to run the page test")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1000,900"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1000,900"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # the network requests, for the docs test
     drv = webdriver.Chrome(service=Service(driver), options=options)
@@ -78,7 +81,9 @@ def _test_image(tmp_path, label: str) -> Path:
 def _wait_for_answer(browser, timeout=20):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, timeout).until(lambda b: b.find_element("tag name", "body").get_attribute("data-state") == "done")
+    WebDriverWait(browser, timeout).until(
+        lambda b: b.find_element("tag name", "body").get_attribute("data-state") == "done"
+    )
 
 
 def test_upload_a_test_image_and_see_its_label(browser, server, tmp_path):
@@ -94,8 +99,9 @@ def test_upload_a_test_image_and_see_its_label(browser, server, tmp_path):
     bars = browser.find_elements("css selector", "#bars li")
     assert len(bars) == 5 and bars[0].get_attribute("data-label") == "truck"
     assert browser.find_element("id", "preview").get_attribute("naturalWidth") == "128"
-    widths = [float(b.find_element("css selector", ".bar span").value_of_css_property("width").rstrip("px"))
-              for b in bars]
+    widths = [
+        float(b.find_element("css selector", ".bar span").value_of_css_property("width").rstrip("px")) for b in bars
+    ]
     assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]
     assert "Test accuracy" in browser.find_element("id", "model-info").text
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """`course serve` against hostile and heavy uploads (issue 19): decompression bombs in PNG
 chunks, a header that claims 10 billion pixels, damaged files, a phone's MPO JPEG, and a
 health check while eight 24-megapixel PNGs decode. Bounded in size and time, 127.0.0.1 only."""
+
 from __future__ import annotations
 
 import http.client
@@ -45,8 +46,7 @@ def chunk(kind: bytes, data: bytes) -> bytes:
 def png_with_header(width: int, height: int) -> bytes:
     """A PNG whose IHDR claims ``width`` x ``height`` (8-bit RGB), with a few bytes of data."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
 def post(client, data: bytes, content_type: str = "image/png"):
@@ -95,8 +95,10 @@ def test_damaged_files_are_4xx_never_500(client, cat):
             damaged.append(bytes(flipped))
         for data in damaged:
             r = post(client, data)
-            assert r.status_code == 200 or (400 <= r.status_code < 500 and r.json()["detail"]), \
-                (r.status_code, r.text[:200])
+            assert r.status_code == 200 or (400 <= r.status_code < 500 and r.json()["detail"]), (
+                r.status_code,
+                r.text[:200],
+            )
 
 
 def test_a_phone_cameras_mpo_jpeg_is_accepted(client, cat):

@@ -2,6 +2,7 @@
 off: reveal.js runs from the copy beside the deck, the first slide shows alone, the
 arrow key steps through the builds one at a time, and the script stays hidden as speaker
 notes. Screenshots go to $COURSE_SCREENSHOTS when it is set (to look at them)."""
+
 from __future__ import annotations
 
 import os
@@ -27,9 +28,14 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
-                 "--host-resolver-rules=MAP * ~NOTFOUND",  # no name resolves: nothing can load from the web
-                 "--disable-dev-shm-usage"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1280,900",
+        "--host-resolver-rules=MAP * ~NOTFOUND",  # no name resolves: nothing can load from the web
+        "--disable-dev-shm-usage",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # to list every request
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
@@ -94,8 +100,9 @@ def test_the_deck_steps_through_its_builds_offline(browser, tmp_path, capsys, le
     deck = tmp_path / f"{notebook_name(lesson)}.slides.html"
     assert str(deck) in capsys.readouterr().out
     browser.get(deck.as_uri())
-    assert _wait_for(browser, "return window.Reveal && Reveal.isReady && Reveal.isReady()"), \
+    assert _wait_for(browser, "return window.Reveal && Reveal.isReady && Reveal.isReady()"), (
         "reveal.js did not start: the deck is not a deck offline"
+    )
     # Everything the page loaded came from the deck's own folder.
     loaded = _requested(browser)
     assert any(url.endswith("/reveal.js/dist/reveal.js") for url in loaded), loaded
@@ -105,10 +112,12 @@ def test_the_deck_steps_through_its_builds_offline(browser, tmp_path, capsys, le
     assert browser.title == f"{lesson.title} (lesson {lesson.id}) slides"
     # The first slide alone: the video's title, not the whole deck as one long page.
     assert browser.execute_script("return Reveal.getIndices().h") == 0
-    assert any(lesson.video.title.casefold() in text
-               for text in _visible(browser, ".reveal .slides section.present h1"))
-    assert not any(slide.title.casefold() in " ".join(_visible(browser, ".reveal .slides h2"))
-                   for slide in lesson.video.slides)
+    assert any(
+        lesson.video.title.casefold() in text for text in _visible(browser, ".reveal .slides section.present h1")
+    )
+    assert not any(
+        slide.title.casefold() in " ".join(_visible(browser, ".reveal .slides h2")) for slide in lesson.video.slides
+    )
     _shot(browser, f"{lesson.id}-1-title")
 
     # The script is speaker notes: in the page, never shown on a slide.

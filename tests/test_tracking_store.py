@@ -1,4 +1,5 @@
 """course.core.tracking: a store per folder, as the notebook's exercise folders need."""
+
 import sqlite3
 
 from course.core.tracking import forget_open_stores, tracking_store

@@ -1,4 +1,5 @@
 """`course train` end to end on a tiny budget (the shipped subset), and its parts."""
+
 from __future__ import annotations
 
 import json
@@ -18,14 +19,26 @@ REPO = Path(__file__).resolve().parent.parent
 
 def run_course(*args, env_update=None, timeout=600):
     env = {**os.environ, "PYTHONPATH": str(REPO), **(env_update or {})}
-    return subprocess.run([sys.executable, "-m", "course", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "course", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_course_train_runs_end_to_end_on_the_subset(tmp_path):
     out, run_dir = tmp_path / "model", tmp_path / "run"
-    r = run_course("train", "--subset", "--epochs", "1", "--limit-train", "512", "--no-progress",
-                   "--out", str(out), "--run-dir", str(run_dir))
+    r = run_course(
+        "train",
+        "--subset",
+        "--epochs",
+        "1",
+        "--limit-train",
+        "512",
+        "--no-progress",
+        "--out",
+        str(out),
+        "--run-dir",
+        str(run_dir),
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "test accuracy on 1,000 images" in r.stdout
     meta = json.loads((out / "model.json").read_text())
@@ -55,8 +68,14 @@ def test_course_train_runs_end_to_end_on_the_subset(tmp_path):
 def test_course_train_without_the_full_data_says_how_to_get_it(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "COURSE_CIFAR10_DIR"}
     env["PYTHONPATH"] = str(REPO)
-    r = subprocess.run([sys.executable, "-m", "course", "train", "--out", str(tmp_path)], cwd=REPO, env=env,
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "course", "train", "--out", str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 1
     assert "COURSE_CIFAR10_DIR" in r.stderr and "--download" in r.stderr and "--subset" in r.stderr
     assert not (tmp_path / "model.onnx").exists()
@@ -71,8 +90,12 @@ def test_augment_crops_and_flips_whole_batches():
     padded = torch.nn.functional.pad(images.permute(0, 3, 1, 2).float(), (4, 4, 4, 4), mode="reflect")
     for i in range(len(images)):
         o = out[i].permute(2, 0, 1).float()
-        found = any(torch.equal(o, view) for dy in range(9) for dx in range(9)
-                    for view in (padded[i, :, dy:dy + 32, dx:dx + 32], padded[i, :, dy:dy + 32, dx:dx + 32].flip(2)))
+        found = any(
+            torch.equal(o, view)
+            for dy in range(9)
+            for dx in range(9)
+            for view in (padded[i, :, dy : dy + 32, dx : dx + 32], padded[i, :, dy : dy + 32, dx : dx + 32].flip(2))
+        )
         assert found, f"image {i} is not a crop of its padded image"
     moved = sum(not torch.equal(out[i], images[i]) for i in range(len(images)))
     assert moved > len(images) // 2  # 1 in 162 (shift, flip) pairs leaves an image as it was
@@ -116,9 +139,16 @@ def test_clock_schedule_has_the_shape_of_torch_one_cycle():
     opt = torch.optim.SGD([param], lr=0.2, momentum=0.9, nesterov=True)
     total = 200
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=0.2, total_steps=total, pct_start=network.PCT_START, anneal_strategy="linear",
-        div_factor=network.DIV_FACTOR, final_div_factor=network.FINAL_DIV_FACTOR,
-        base_momentum=network.MOMENTUM_RANGE[0], max_momentum=network.MOMENTUM_RANGE[1])
+        opt,
+        max_lr=0.2,
+        total_steps=total,
+        pct_start=network.PCT_START,
+        anneal_strategy="linear",
+        div_factor=network.DIV_FACTOR,
+        final_div_factor=network.FINAL_DIV_FACTOR,
+        base_momentum=network.MOMENTUM_RANGE[0],
+        max_momentum=network.MOMENTUM_RANGE[1],
+    )
     for step in range(total):
         # OneCycleLR puts its peak at step pct_start * total - 1 and its end at total - 1
         progress = step / (total - 1) if step <= 49 else 0.25 + 0.75 * (step - 49) / (total - 1 - 49)
@@ -154,8 +184,9 @@ def test_global_batches_share_out_the_one_process_batches(world):
 def test_augmentation_shares_add_up_to_the_one_process_augmentation():
     images = torch.randint(0, 256, (64, 32, 32, 3), dtype=torch.uint8)
     whole = data.augment(images, torch.Generator().manual_seed(5))
-    halves = [data.augment(images[r * 32:(r + 1) * 32], torch.Generator().manual_seed(5), share=(r, 2))
-              for r in range(2)]
+    halves = [
+        data.augment(images[r * 32 : (r + 1) * 32], torch.Generator().manual_seed(5), share=(r, 2)) for r in range(2)
+    ]
     assert torch.equal(torch.cat(halves), whole)
 
 

@@ -3,6 +3,7 @@ would: by Lightning itself (`--accelerator cpu --devices 2`) and by `torchrun --
 --nproc_per_node 2`, each compared with the one-process run of the same shape.
 
 Four short trainings on the shipped subset: a few minutes on a quiet 2-core machine."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,19 @@ SLACK_S = 45  # a budget is for the whole command; allow for a busy machine's sl
 
 def course_train(tmp_path: Path, name: str, *args: str, torchrun: bool = False):
     out, run_dir = tmp_path / name / "model", tmp_path / name / "run"
-    command = [sys.executable, "-m", "course", "train", "--subset", "--no-progress", "--out", str(out),
-               "--run-dir", str(run_dir), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "course",
+        "train",
+        "--subset",
+        "--no-progress",
+        "--out",
+        str(out),
+        "--run-dir",
+        str(run_dir),
+        *args,
+    ]
     if torchrun:
         command[1:3] = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "course"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -28,9 +40,11 @@ def course_train(tmp_path: Path, name: str, *args: str, torchrun: bool = False):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     meta = json.loads((out / "model.json").read_text())
     t = meta["training"]
-    print(f"{name}: {t['processes']['world_size']} process(es), {t['steps']} steps, fit {t['fit_seconds']} s, "
-          f"whole {t['total_seconds']} s, test accuracy {meta['evaluation']['test_accuracy_onnx']:.4f}, "
-          f"load {t['load_start']} -> {t['load_end']}")
+    print(
+        f"{name}: {t['processes']['world_size']} process(es), {t['steps']} steps, fit {t['fit_seconds']} s, "
+        f"whole {t['total_seconds']} s, test accuracy {meta['evaluation']['test_accuracy_onnx']:.4f}, "
+        f"load {t['load_start']} -> {t['load_end']}"
+    )
     return r, meta, out, run_dir
 
 
@@ -44,8 +58,17 @@ def assert_written_once_by_rank_0(r, out: Path, run_dir: Path):
 
 
 def assert_quiet(r):
-    for chatter in ("GPU available", "TPU available", "litlogger", "Trainable params", "LOCAL_RANK",
-                    "Initializing distributed", "`Trainer.fit` stopped", "\r", "\x1b["):
+    for chatter in (
+        "GPU available",
+        "TPU available",
+        "litlogger",
+        "Trainable params",
+        "LOCAL_RANK",
+        "Initializing distributed",
+        "`Trainer.fit` stopped",
+        "\r",
+        "\x1b[",
+    ):
         assert chatter not in r.stdout + r.stderr, chatter
 
 
@@ -69,8 +92,9 @@ def test_two_processes_started_by_lightning_keep_the_budget(tmp_path):
 @pytest.mark.parametrize("launcher", ["torchrun"])
 def test_torchrun_takes_the_one_process_steps_on_the_same_batches(tmp_path, launcher):
     shape = ("--epochs", "2", "--limit-train", "2048")  # 8 global batches of 256 per epoch: 16 steps
-    r, two, out, run_dir = course_train(tmp_path, "torchrun", "--accelerator", "cpu", "--devices", "2", *shape,
-                                        torchrun=True)
+    r, two, out, run_dir = course_train(
+        tmp_path, "torchrun", "--accelerator", "cpu", "--devices", "2", *shape, torchrun=True
+    )
     assert_written_once_by_rank_0(r, out, run_dir)
     _, one, _, _ = course_train(tmp_path, "one", "--accelerator", "cpu", *shape)
     assert two["training"]["steps"] == one["training"]["steps"] == 16
@@ -104,14 +128,40 @@ def test_the_slurm_batch_script_forms_the_group_from_slurms_variables(tmp_path):
     bin_dir.mkdir()
     (bin_dir / "srun").write_text(FAKE_SRUN)
     (bin_dir / "srun").chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(REPO),
-           "SLURM_JOB_ID": "4242", "SLURM_JOB_NAME": "course-train", "SLURM_NTASKS": "2",
-           "SLURM_NTASKS_PER_NODE": "2", "SLURM_JOB_NUM_NODES": "1", "SLURM_NNODES": "1",
-           "SLURM_NODELIST": "127.0.0.1", "SLURM_SUBMIT_DIR": str(REPO), "MASTER_PORT": str(free_port()),
-           "OUT": str(tmp_path / "job")}
-    r = subprocess.run(["bash", str(REPO / "deploy" / "slurm" / "train.sbatch"), "--accelerator", "cpu", "--subset",
-                        "--epochs", "1", "--limit-train", "1024", "--no-progress"],
-                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+        "SLURM_JOB_ID": "4242",
+        "SLURM_JOB_NAME": "course-train",
+        "SLURM_NTASKS": "2",
+        "SLURM_NTASKS_PER_NODE": "2",
+        "SLURM_JOB_NUM_NODES": "1",
+        "SLURM_NNODES": "1",
+        "SLURM_NODELIST": "127.0.0.1",
+        "SLURM_SUBMIT_DIR": str(REPO),
+        "MASTER_PORT": str(free_port()),
+        "OUT": str(tmp_path / "job"),
+    }
+    r = subprocess.run(
+        [
+            "bash",
+            str(REPO / "deploy" / "slurm" / "train.sbatch"),
+            "--accelerator",
+            "cpu",
+            "--subset",
+            "--epochs",
+            "1",
+            "--limit-train",
+            "1024",
+            "--no-progress",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert_written_once_by_rank_0(r, tmp_path / "job" / "model", tmp_path / "job" / "run")
     meta = json.loads((tmp_path / "job" / "model" / "model.json").read_text())

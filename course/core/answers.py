@@ -8,6 +8,7 @@ what is wrong with it, and what a learner pastes from a notebook is graded as it
 - a first line ``%%exercise 2.3.1`` (``--step 2``), pasted with the cell, becomes a comment,
   so line numbers stay the cell's, as in the notebook; its step is used if none was given.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,31 +35,39 @@ def read_answer(path: Path | str, exercise_id: str, step: int | None = None) -> 
     data = _read_bounded(path)
     nul = data.find(b"\0")
     if nul >= 0:
-        raise AnswerFileError(f"{path} is not a text file (it holds NUL bytes, the first at byte {nul}): "
-                              "save your code as plain text")
+        raise AnswerFileError(
+            f"{path} is not a text file (it holds NUL bytes, the first at byte {nul}): save your code as plain text"
+        )
     try:
         code = data.decode("utf-8-sig")  # drops a byte-order mark
     except UnicodeDecodeError as err:
-        raise AnswerFileError(f"{path} is not UTF-8 text (byte 0x{data[err.start]:02x} at position {err.start}): "
-                              "save your code as UTF-8 plain text") from None
+        raise AnswerFileError(
+            f"{path} is not UTF-8 text (byte 0x{data[err.start]:02x} at position {err.start}): "
+            "save your code as UTF-8 plain text"
+        ) from None
     first, newline, rest = code.partition("\n")
     match = MAGIC.match(first)
     if match:
         if match["id"] != exercise_id:
-            raise AnswerFileError(f"{path} starts with %%exercise {match['id']}, but you asked to check "
-                                  f"{exercise_id}: check {match['id']}, or change that line")
+            raise AnswerFileError(
+                f"{path} starts with %%exercise {match['id']}, but you asked to check "
+                f"{exercise_id}: check {match['id']}, or change that line"
+            )
         named = int(match["step"]) if match["step"] else None
         if step is not None and named is not None and named != step:
-            raise AnswerFileError(f"{path} starts with %%exercise {exercise_id} --step {named}, but you asked "
-                                  f"for step {step}")
+            raise AnswerFileError(
+                f"{path} starts with %%exercise {exercise_id} --step {named}, but you asked for step {step}"
+            )
         step = step if step is not None else named
         code = f"# {first.strip()}{newline}{rest}"  # kept as a comment: line numbers match the cell's
     return code, step
 
 
 def too_large(size: int) -> str:
-    return (f"is {size / 1024:,.0f} kB, more than the {MAX_SOURCE_BYTES // 1024} kB of source an answer may have: "
-            "an answer is a few kB of code")
+    return (
+        f"is {size / 1024:,.0f} kB, more than the {MAX_SOURCE_BYTES // 1024} kB of source an answer may have: "
+        "an answer is a few kB of code"
+    )
 
 
 def _read_bounded(path: Path) -> bytes:
@@ -72,8 +81,9 @@ def _read_bounded(path: Path) -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise AnswerFileError(f"{path} is not a regular file (a device, a pipe or a socket): "
-                                  "give the file with your code")
+            raise AnswerFileError(
+                f"{path} is not a regular file (a device, a pipe or a socket): give the file with your code"
+            )
         if info.st_size > MAX_SOURCE_BYTES:
             raise AnswerFileError(f"{path} {too_large(info.st_size)}")
         chunks, size = [], 0

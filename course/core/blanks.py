@@ -5,6 +5,7 @@ tokenizing, so ``____`` inside a string or a comment is not a blank. ``Blank`` i
 learntools idea: defining ``____`` lets starter code run far enough to be reported as
 "not attempted" instead of stopping on a NameError.
 """
+
 from __future__ import annotations
 
 import io

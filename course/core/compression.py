@@ -5,6 +5,7 @@ Training the small CNN (two epochs of 2,048 images) and exporting it to ONNX tak
 seconds on a small CPU, and every exercise of the lesson starts from them, so both are
 made once and kept in ``~/.cache/course/``, keyed by everything they depend on.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,7 +57,10 @@ def train_cached(model, x, y, *, epochs: int = 2, lr: float = 2e-3, batch_size: 
     for module in model.modules():  # the same starting weights whatever ran before
         if hasattr(module, "reset_parameters"):
             module.reset_parameters()
-    path = CACHE / f"trained-{_key(repr(model), _state_bytes(model), x.shape, float(x.sum()), epochs, lr, batch_size, seed, torch.__version__)}.pt"
+    path = (
+        CACHE
+        / f"trained-{_key(repr(model), _state_bytes(model), x.shape, float(x.sum()), epochs, lr, batch_size, seed, torch.__version__)}.pt"
+    )
     if path.exists():
         model.load_state_dict(torch.load(path, weights_only=True))
         return model.eval()
@@ -66,7 +70,7 @@ def train_cached(model, x, y, *, epochs: int = 2, lr: float = 2e-3, batch_size: 
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=generator)
         for i in range(0, len(x), batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             optimizer.zero_grad()
             F.cross_entropy(model(x[idx]), y[idx]).backward()
             optimizer.step()
@@ -79,12 +83,21 @@ def export_onnx_cached(model, path: str, example) -> str:
     "logits", all weights in the one file), reusing a cached export of the same weights."""
     cached = CACHE / f"onnx-{_key(repr(model), _state_bytes(model), tuple(example.shape), torch.__version__)}.onnx"
     if not cached.exists():
+
         def export(name):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                torch.onnx.export(model, (example,), name, input_names=["images"], output_names=["logits"],
-                                  dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False,
-                                  verbose=False)
+                torch.onnx.export(
+                    model,
+                    (example,),
+                    name,
+                    input_names=["images"],
+                    output_names=["logits"],
+                    dynamic_shapes=({0: torch.export.Dim("batch")},),
+                    external_data=False,
+                    verbose=False,
+                )
+
         _store(cached, export)
     shutil.copyfile(cached, path)
     return path
@@ -117,7 +130,10 @@ def measure(name: str, predict, path: str, images, labels, reference, *, repeats
             start = time.perf_counter()
             predict(batch)
             times.append(time.perf_counter() - start)
-    return {"name": name, "size_kb": round(os.path.getsize(path) / 1024, 1),
-            "ms_per_64": round(1000 * statistics.median(times), 2),
-            "agreement": round((pred == reference).float().mean().item(), 4),
-            "accuracy": round((pred == labels).float().mean().item(), 4)}
+    return {
+        "name": name,
+        "size_kb": round(os.path.getsize(path) / 1024, 1),
+        "ms_per_64": round(1000 * statistics.median(times), 2),
+        "agreement": round((pred == reference).float().mean().item(), 4),
+        "accuracy": round((pred == labels).float().mean().item(), 4),
+    }

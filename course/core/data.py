@@ -46,8 +46,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-           "dog", "frog", "horse", "ship", "truck")
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 from course.core.paths import CONTENT_ROOT  # noqa: E402
 from course.core.preprocess import MEAN, STD, to_model_input  # noqa: E402,F401  (one preprocessing for all)
 
@@ -71,11 +70,15 @@ _KNOWN_FULL_FILES = {
 
 SPLITS = ("train", "val", "test")
 VAL_FRACTION = 10  # the validation split is 1/VAL_FRACTION of the training file ...
-VAL_MAX = 2000     # ... up to this many images (course train uses the same rule)
-_RESTORE_SUBSET = ("Restore it with `git checkout -- datasets/cifar10/`, or rebuild it with "
-                   "`python -m course.core.data build-subset /path/to/shared/cifar10`.")
-_USE_FULL = (f"set {ENV_DIR} (or pass path=) to a directory holding cifar10_train.npz / "
-             "cifar10_test.npz, or pass download=True on a machine with internet")
+VAL_MAX = 2000  # ... up to this many images (course train uses the same rule)
+_RESTORE_SUBSET = (
+    "Restore it with `git checkout -- datasets/cifar10/`, or rebuild it with "
+    "`python -m course.core.data build-subset /path/to/shared/cifar10`."
+)
+_USE_FULL = (
+    f"set {ENV_DIR} (or pass path=) to a directory holding cifar10_train.npz / "
+    "cifar10_test.npz, or pass download=True on a machine with internet"
+)
 
 # (kind, resolved path, size, mtime_ns) -> (images, labels), both read-only.
 _CACHE: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
@@ -107,9 +110,11 @@ def load_arrays(split: str = "train", *, path=None, download: bool = False, root
     if split != "test":
         n_val = validation_size(len(images))
         if split == "val" and n_val == 0:
-            raise DatasetError(f"{_describe_source(path, download, root)} holds only {len(images)} "
-                               f"training images, too few to hold out a validation split "
-                               f"(a tenth of them). For more, use the full data set: {_USE_FULL}.")
+            raise DatasetError(
+                f"{_describe_source(path, download, root)} holds only {len(images)} "
+                f"training images, too few to hold out a validation split "
+                f"(a tenth of them). For more, use the full data set: {_USE_FULL}."
+            )
         rows = slice(len(images) - n_val, None) if split == "val" else slice(0, len(images) - n_val)
         images, labels = images[rows], labels[rows]
     # Views of read-only arrays cannot be made writable again, so the cache is safe.
@@ -124,8 +129,10 @@ def validation_size(n_train_file: int) -> int:
 
 def _check_split(split: str) -> str:
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {list(SPLITS)} ('val' is held out of the "
-                         f"training file, 'test' is the test file), got {split!r}")
+        raise ValueError(
+            f"split must be one of {list(SPLITS)} ('val' is held out of the "
+            f"training file, 'test' is the test file), got {split!r}"
+        )
     return split
 
 
@@ -140,22 +147,26 @@ def _resolve_file(split: str, path) -> tuple[Path, str]:
             raise DatasetError(
                 f"The shipped CIFAR-10 subset directory {subset_dir} does not exist. "
                 f"{_RESTORE_SUBSET} (An installed, non-editable copy of the course does "
-                f"not include it: use `pip install -e .` from the repository, or {_USE_FULL}.)")
+                f"not include it: use `pip install -e .` from the repository, or {_USE_FULL}.)"
+            )
         return subset_dir / SUBSET_FILES[split], "subset"
     directory = Path(path).expanduser()
     if not directory.is_dir():
         raise DatasetError(
             f"{origin} points to {directory}, which is not a directory. It should be a "
             f"directory holding cifar10_train.npz / cifar10_test.npz; fix {origin}, "
-            f"or unset {ENV_DIR} to use the shipped subset.")
+            f"or unset {ENV_DIR} to use the shipped subset."
+        )
     return directory / FULL_FILES[split], origin
 
 
 def _fix_advice(hint: str) -> str:
     if hint == "subset":
         return _RESTORE_SUBSET
-    return (f"Re-copy it from the shared copy (../shared/cifar10/), point {hint} at another "
-            f"directory, or unset {ENV_DIR} to use the shipped subset.")
+    return (
+        f"Re-copy it from the shared copy (../shared/cifar10/), point {hint} at another "
+        f"directory, or unset {ENV_DIR} to use the shipped subset."
+    )
 
 
 def _load_file(file: Path, hint: str):
@@ -163,8 +174,9 @@ def _load_file(file: Path, hint: str):
         st = file.stat()
         resolved = file.resolve()
     except OSError as err:
-        raise DatasetError(f"CIFAR-10 file {file} is missing or unreadable ({err.strerror}). "
-                           f"{_fix_advice(hint)}") from err
+        raise DatasetError(
+            f"CIFAR-10 file {file} is missing or unreadable ({err.strerror}). {_fix_advice(hint)}"
+        ) from err
     key = ("file", str(resolved), st.st_size, st.st_mtime_ns)
     if key in _CACHE:
         return _CACHE[key]
@@ -182,7 +194,8 @@ def _load_file(file: Path, hint: str):
             raise DatasetError(
                 f"CIFAR-10 subset file {file} is corrupt or truncated: sha256 {digest} "
                 f"({len(data)} bytes) does not match {expected} in "
-                f"{file.parent / 'SHA256SUMS'}. {_RESTORE_SUBSET}")
+                f"{file.parent / 'SHA256SUMS'}. {_RESTORE_SUBSET}"
+            )
         known = None
     else:
         known = _KNOWN_FULL_FILES.get(file.name)
@@ -191,7 +204,8 @@ def _load_file(file: Path, hint: str):
             if digest != known[1]:
                 raise DatasetError(
                     f"CIFAR-10 file {file} is corrupt: it has the size of the official "
-                    f"{file.name} but sha256 {digest} instead of {known[1]}. {_fix_advice(hint)}")
+                    f"{file.name} but sha256 {digest} instead of {known[1]}. {_fix_advice(hint)}"
+                )
 
     images, labels = _parse_npz(data, file, hint, known)
     _CACHE[key] = (images, labels)
@@ -203,8 +217,9 @@ def _subset_checksum(file: Path) -> str:
     try:
         text = sums.read_text(encoding="utf-8")
     except OSError as err:
-        raise DatasetError(f"Checksum file {sums} is missing or unreadable, so {file.name} "
-                           f"cannot be verified. {_RESTORE_SUBSET}") from err
+        raise DatasetError(
+            f"Checksum file {sums} is missing or unreadable, so {file.name} cannot be verified. {_RESTORE_SUBSET}"
+        ) from err
     for line in text.splitlines():
         parts = line.split()
         # sha256sum writes "<hex>  <name>", or "<hex> *<name>" in binary mode.
@@ -216,20 +231,22 @@ def _subset_checksum(file: Path) -> str:
 def _parse_npz(data: bytes, file: Path, hint: str, known=None):
     advice = _fix_advice(hint)
     if known is not None and len(data) != known[0]:
-        advice = (f"(The official {file.name} is {known[0]} bytes; this one is {len(data)}.) "
-                  + advice)
+        advice = f"(The official {file.name} is {known[0]} bytes; this one is {len(data)}.) " + advice
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             missing = [name for name in ("images", "labels") if name not in npz.files]
             if missing:
-                raise DatasetError(f"CIFAR-10 file {file} has no {' or '.join(missing)} array "
-                                   f"(found {npz.files}). {advice}")
+                raise DatasetError(
+                    f"CIFAR-10 file {file} has no {' or '.join(missing)} array (found {npz.files}). {advice}"
+                )
             images, labels = npz["images"], npz["labels"]
     except DatasetError:
         raise
     except Exception as err:  # anything numpy/zipfile/zlib says about a bad archive
-        raise DatasetError(f"CIFAR-10 file {file} is not a readable .npz archive (truncated or "
-                           f"corrupt?): {type(err).__name__}: {err}. {advice}") from err
+        raise DatasetError(
+            f"CIFAR-10 file {file} is not a readable .npz archive (truncated or "
+            f"corrupt?): {type(err).__name__}: {err}. {advice}"
+        ) from err
     images, labels = _validate(images, labels, str(file), advice)
     return images, labels
 
@@ -237,8 +254,7 @@ def _parse_npz(data: bytes, file: Path, hint: str, known=None):
 def _validate(images: np.ndarray, labels: np.ndarray, source: str, advice: str):
     problems = []
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
-        problems.append(f"images must be uint8 (N, 32, 32, 3) HWC RGB, got "
-                        f"{images.dtype} {images.shape}")
+        problems.append(f"images must be uint8 (N, 32, 32, 3) HWC RGB, got {images.dtype} {images.shape}")
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         problems.append(f"labels must be integers of shape (N,), got {labels.dtype} {labels.shape}")
     elif images.ndim >= 1 and len(labels) != len(images):
@@ -248,8 +264,7 @@ def _validate(images: np.ndarray, labels: np.ndarray, source: str, advice: str):
     elif labels.min() < 0 or labels.max() >= len(CLASSES):
         problems.append(f"labels must lie in 0..9, got {labels.min()}..{labels.max()}")
     if problems:
-        raise DatasetError(f"CIFAR-10 data from {source} has the wrong layout: "
-                           f"{'; '.join(problems)}. {advice}")
+        raise DatasetError(f"CIFAR-10 data from {source} has the wrong layout: {'; '.join(problems)}. {advice}")
     images = np.ascontiguousarray(images)
     labels = labels.astype(np.int64)
     images.setflags(write=False)
@@ -271,7 +286,8 @@ def _load_torchvision(split: str, root):
             f"torchvision could not download or read CIFAR-10 into {root_dir}: "
             f"{type(err).__name__}: {err}. Without internet, set {ENV_DIR} (or pass path=) "
             "to a directory holding cifar10_train.npz / cifar10_test.npz, or drop "
-            "download=True to use the shipped subset.") from err
+            "download=True to use the shipped subset."
+        ) from err
     images = np.asarray(ds.data, dtype=np.uint8)
     labels = np.asarray(ds.targets, dtype=np.int64)
     advice = f"Delete {root_dir} and download again."
@@ -294,8 +310,9 @@ def _describe_source(path, download: bool, root) -> str:
 # Tensors, datasets, loaders
 
 
-def load_tensors(split: str = "train", n: int | None = None, *, normalize: bool = True,
-                 path=None, download: bool = False, root=None):
+def load_tensors(
+    split: str = "train", n: int | None = None, *, normalize: bool = True, path=None, download: bool = False, root=None
+):
     """Return ``(x, y)``: float32 (N, 3, 32, 32) in [0, 1] (then normalised with
     MEAN/STD if ``normalize``) and int64 (N,) labels. ``n`` keeps the first n rows,
     which are class-balanced because the files are shuffled once."""
@@ -306,7 +323,8 @@ def load_tensors(split: str = "train", n: int | None = None, *, normalize: bool 
         if n > len(images):
             raise DatasetError(
                 f"Asked for n={n} {split} images but {_describe_source(path, download, root)} "
-                f"holds only {len(images)}. For more, use the full data set: {_USE_FULL}.")
+                f"holds only {len(images)}. For more, use the full data set: {_USE_FULL}."
+            )
         images, labels = images[:n], labels[:n]
     if normalize:  # the same function the served model uses (course.core.preprocess)
         x = torch.from_numpy(to_model_input(images))
@@ -321,8 +339,15 @@ def cifar10_dataset(split: str = "train", n: int | None = None, **kw) -> TensorD
     return TensorDataset(*load_tensors(split, n, **kw))
 
 
-def cifar10_loaders(batch_size: int = 64, n_train: int | None = None, n_val: int | None = None,
-                    *, seed: int = 0, num_workers: int = 0, **kw):
+def cifar10_loaders(
+    batch_size: int = 64,
+    n_train: int | None = None,
+    n_val: int | None = None,
+    *,
+    seed: int = 0,
+    num_workers: int = 0,
+    **kw,
+):
     """``(train_loader, val_loader)``: the ``"train"`` and ``"val"`` splits, which share no
     image with each other or with the test split (read that with ``cifar10_dataset("test")``).
 
@@ -332,8 +357,7 @@ def cifar10_loaders(batch_size: int = 64, n_train: int | None = None, n_val: int
     train = cifar10_dataset("train", n_train, **kw)
     val = cifar10_dataset("val", n_val, **kw)
     generator = torch.Generator().manual_seed(seed)
-    train_loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator,
-                              num_workers=num_workers)
+    train_loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator, num_workers=num_workers)
     val_loader = DataLoader(val, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     return train_loader, val_loader
 
@@ -359,18 +383,15 @@ def build_subset(src_dir, dst_dir, n_train: int = 3000, n_test: int = 1000) -> d
         name = SUBSET_FILES[split]
         tmp = dst / (name + ".tmp")
         with open(tmp, "wb") as fh:  # a file object: savez would append .npz to a name
-            np.savez_compressed(fh, images=np.ascontiguousarray(images[:n]),
-                                labels=labels[:n].astype(np.uint8))
+            np.savez_compressed(fh, images=np.ascontiguousarray(images[:n]), labels=labels[:n].astype(np.uint8))
         os.replace(tmp, dst / name)  # never leave a half-written file under the real name
         sums[name] = hashlib.sha256((dst / name).read_bytes()).hexdigest()
-    (dst / "SHA256SUMS").write_text("".join(f"{h}  {name}\n" for name, h in sums.items()),
-                                    encoding="utf-8")
+    (dst / "SHA256SUMS").write_text("".join(f"{h}  {name}\n" for name, h in sums.items()), encoding="utf-8")
     return sums
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.core.data",
-                                     description="Course CIFAR-10 data tools.")
+    parser = argparse.ArgumentParser(prog="python -m course.core.data", description="Course CIFAR-10 data tools.")
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build-subset", help="rebuild datasets/cifar10/ from the full files")
     build.add_argument("src_dir", help="directory holding cifar10_train.npz and cifar10_test.npz")

@@ -28,11 +28,15 @@ def _parse(spec: str, origin: str) -> torch.device:
     try:
         device = torch.device(spec.strip().lower())
     except (RuntimeError, ValueError) as err:
-        raise RuntimeError(f"{origin}={spec!r} is not a device name; use cpu, cuda, cuda:N "
-                           f"or mps (available here: {', '.join(available_devices())})") from err
+        raise RuntimeError(
+            f"{origin}={spec!r} is not a device name; use cpu, cuda, cuda:N "
+            f"or mps (available here: {', '.join(available_devices())})"
+        ) from err
     if device.type not in ("cpu", "cuda", "mps"):
-        raise RuntimeError(f"{origin}={spec!r}: only cpu, cuda, cuda:N and mps are supported "
-                           f"(available here: {', '.join(available_devices())})")
+        raise RuntimeError(
+            f"{origin}={spec!r}: only cpu, cuda, cuda:N and mps are supported "
+            f"(available here: {', '.join(available_devices())})"
+        )
     return device
 
 
@@ -55,9 +59,11 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     if forced:
         device = _parse(forced, ENV_DEVICE)
         if not _is_available(device):
-            raise RuntimeError(f"{ENV_DEVICE}={forced!r} but that device is not available on "
-                               f"this machine (available: {', '.join(available_devices())}); "
-                               f"change or unset {ENV_DEVICE}.")
+            raise RuntimeError(
+                f"{ENV_DEVICE}={forced!r} but that device is not available on "
+                f"this machine (available: {', '.join(available_devices())}); "
+                f"change or unset {ENV_DEVICE}."
+            )
         return device
     if prefer is not None:
         device = prefer if isinstance(prefer, torch.device) else _parse(str(prefer), "prefer")

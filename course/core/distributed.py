@@ -11,6 +11,7 @@ names the rank and its error.
 images it trained on and its final weights (``ranks/rank-<r>.pt``), so a learner and the
 checker can see what data parallelism did.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,14 @@ def _rank_main(fn, rank: int, world_size: int, args: tuple, conn) -> None:
     except BaseException as err:  # reported to the parent, which names the rank
         frames = traceback.extract_tb(err.__traceback__)
         # the line in the learner's own code (a notebook cell, "<your code>"), not in a library
-        line = next((f.lineno for f in reversed(frames) if f.filename != __file__
-                     and "site-packages" not in f.filename and "/lib/python" not in f.filename), None)
+        line = next(
+            (
+                f.lineno
+                for f in reversed(frames)
+                if f.filename != __file__ and "site-packages" not in f.filename and "/lib/python" not in f.filename
+            ),
+            None,
+        )
         reply = ("error", f"{type(err).__name__}: {err}", line)
     finally:
         if dist.is_available() and dist.is_initialized():
@@ -98,8 +105,10 @@ def _collect(procs, pipes, deadline: float) -> list:
             if errors:
                 break
             ranks = ", ".join(str(r) for r in sorted(waiting.values()))
-            raise RankFailed(f"rank {ranks} did not finish in time; were all ranks in the same group "
-                             "(init_process_group with the same world_size), and did each call every collective?")
+            raise RankFailed(
+                f"rank {ranks} did not finish in time; were all ranks in the same group "
+                "(init_process_group with the same world_size), and did each call every collective?"
+            )
         for conn in connection.wait(list(waiting), timeout=min(left, 0.5)):
             rank = waiting.pop(conn)
             try:
@@ -143,7 +152,11 @@ class RankRecorder:
         import torch
 
         os.makedirs(RECORD_DIR, exist_ok=True)
-        record = {"rank": self.global_rank, "world_size": self.trainer.world_size, "images": self._seen,
-                  "pid": os.getpid(),
-                  "state_dict": {k: v.detach().float().cpu().clone() for k, v in self.state_dict().items()}}
+        record = {
+            "rank": self.global_rank,
+            "world_size": self.trainer.world_size,
+            "images": self._seen,
+            "pid": os.getpid(),
+            "state_dict": {k: v.detach().float().cpu().clone() for k, v in self.state_dict().items()},
+        }
         torch.save(record, os.path.join(RECORD_DIR, f"rank-{self.global_rank}.pt"))

@@ -17,13 +17,15 @@ per step: ``01-fit.step1.py``, ``01-fit.step2.py``. IDs come from the numeric pr
 
 Only stdlib is imported here, so ``course list`` stays instant.
 """
+
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+import tomllib
 
 from course.core import setup_code
 from course.core.paths import CONTENT_ROOT
@@ -273,8 +275,20 @@ def _check_numbering(reader: _Reader, parent: Path, what: str, numbers: list[int
 
 _VIDEO_KEYS = {"title", "script", "slides"}
 _LESSON_KEYS = {"title", "objective", "video", "chapter_setup"}
-_EXERCISE_KEYS = {"title", "type", "context", "instructions", "hints", "success", "pre_exercise_code",
-                  "options", "steps", "timeout_s", "capstone", "device"}
+_EXERCISE_KEYS = {
+    "title",
+    "type",
+    "context",
+    "instructions",
+    "hints",
+    "success",
+    "pre_exercise_code",
+    "options",
+    "steps",
+    "timeout_s",
+    "capstone",
+    "device",
+}
 _STEP_KEYS = {"instructions", "hints", "success"}
 
 
@@ -303,12 +317,17 @@ def _read_video(reader: _Reader, data: dict, path: Path, lesson_id: str) -> Vide
         slides.append(Slide(title=slide["title"].strip(), steps=tuple(steps)))
     if not slides and not isinstance(video, _Broken):
         reader.fail(path, "video.slides", "needs at least one slide")
-    return Video(id=f"{lesson_id}.0", title=reader.text(video, path, "title"),
-                 script=reader.text(video, path, "script"), slides=tuple(slides))
+    return Video(
+        id=f"{lesson_id}.0",
+        title=reader.text(video, path, "title"),
+        script=reader.text(video, path, "script"),
+        slides=tuple(slides),
+    )
 
 
-def _read_exercise(reader: _Reader, root: Path, toml_path: Path, ex_id: str, lesson_id: str,
-                   lesson_pre: str, bound: frozenset[str]) -> Exercise:
+def _read_exercise(
+    reader: _Reader, root: Path, toml_path: Path, ex_id: str, lesson_id: str, lesson_pre: str, bound: frozenset[str]
+) -> Exercise:
     data = reader.toml(toml_path)
     reader.unknown_keys(data, toml_path, _EXERCISE_KEYS)
     rel = toml_path.relative_to(root / "chapters").with_suffix("")
@@ -327,21 +346,31 @@ def _read_exercise(reader: _Reader, root: Path, toml_path: Path, ex_id: str, les
         for n, raw in enumerate(raw_steps, 1):
             reader.unknown_keys(raw, toml_path, _STEP_KEYS)
             name = f"{rel.name}.step{n}.py"
-            steps.append(Step(
-                number=n, instructions=reader.texts(raw, toml_path, "instructions"),
-                hints=reader.texts(raw, toml_path, "hints"), success=reader.text(raw, toml_path, "success"),
-                scaffold_path=reader.file(toml_path.parent / name, f"steps[{n}] scaffold", toml_path),
-                solution_path=reader.file(root / "solutions" / rel.parent / name, f"steps[{n}] solution", toml_path),
-            ))
+            steps.append(
+                Step(
+                    number=n,
+                    instructions=reader.texts(raw, toml_path, "instructions"),
+                    hints=reader.texts(raw, toml_path, "hints"),
+                    success=reader.text(raw, toml_path, "success"),
+                    scaffold_path=reader.file(toml_path.parent / name, f"steps[{n}] scaffold", toml_path),
+                    solution_path=reader.file(
+                        root / "solutions" / rel.parent / name, f"steps[{n}] solution", toml_path
+                    ),
+                )
+            )
     else:
         if "steps" in data:
-            reader.fail(toml_path, "steps", f"only iterative and sequential exercises have steps")
-        steps.append(Step(
-            number=1, instructions=reader.texts(data, toml_path, "instructions"),
-            hints=reader.texts(data, toml_path, "hints"), success=reader.text(data, toml_path, "success"),
-            scaffold_path=reader.file(toml_path.with_suffix(".py"), "scaffold", toml_path),
-            solution_path=reader.file(root / "solutions" / rel.with_suffix(".py"), "solution", toml_path),
-        ))
+            reader.fail(toml_path, "steps", "only iterative and sequential exercises have steps")
+        steps.append(
+            Step(
+                number=1,
+                instructions=reader.texts(data, toml_path, "instructions"),
+                hints=reader.texts(data, toml_path, "hints"),
+                success=reader.text(data, toml_path, "success"),
+                scaffold_path=reader.file(toml_path.with_suffix(".py"), "scaffold", toml_path),
+                solution_path=reader.file(root / "solutions" / rel.with_suffix(".py"), "solution", toml_path),
+            )
+        )
     options: tuple[str, ...] = ()
     if ex_type == "multiple_choice":
         options = reader.texts(data, toml_path, "options")
@@ -364,17 +393,26 @@ def _read_exercise(reader: _Reader, root: Path, toml_path: Path, ex_id: str, les
     for problem in setup_code.check(own_pre, bound)[1]:
         reader.fail(toml_path, "pre_exercise_code", problem)
     return Exercise(
-        id=ex_id, slug=rel.name, title=reader.text(data, toml_path, "title"), type=ex_type or "coding",
-        context=reader.text(data, toml_path, "context"), steps=tuple(steps),
+        id=ex_id,
+        slug=rel.name,
+        title=reader.text(data, toml_path, "title"),
+        type=ex_type or "coding",
+        context=reader.text(data, toml_path, "context"),
+        steps=tuple(steps),
         pre_exercise_code="\n".join(p for p in (lesson_pre, own_pre) if p.strip()),
-        source_path=toml_path, sct_path=reader.file(root / "graders" / rel.with_suffix(".py"), "SCT", toml_path),
-        options=options, timeout_s=float(timeout), lesson_id=lesson_id, capstone=bool(data.get("capstone", False)),
+        source_path=toml_path,
+        sct_path=reader.file(root / "graders" / rel.with_suffix(".py"), "SCT", toml_path),
+        options=options,
+        timeout_s=float(timeout),
+        lesson_id=lesson_id,
+        capstone=bool(data.get("capstone", False)),
         device=device,
     )
 
 
-def _read_lesson(reader: _Reader, root: Path, path: Path, lesson_id: str, slug: str,
-                 chapter_pre: str, chapter_bound: frozenset[str]) -> Lesson:
+def _read_lesson(
+    reader: _Reader, root: Path, path: Path, lesson_id: str, slug: str, chapter_pre: str, chapter_bound: frozenset[str]
+) -> Lesson:
     meta_path = path / "lesson.toml"
     data = reader.toml(meta_path)
     reader.unknown_keys(data, meta_path, _LESSON_KEYS)
@@ -394,14 +432,21 @@ def _read_lesson(reader: _Reader, root: Path, path: Path, lesson_id: str, slug: 
             reader.fail(toml_path, "", "exercise files are named NN-words-with-dashes.toml")
             continue
         numbers.append(int(match.group(1)))
-        exercises.append(_read_exercise(reader, root, toml_path, f"{lesson_id}.{int(match.group(1))}",
-                                        lesson_id, lesson_pre, bound))
+        exercises.append(
+            _read_exercise(reader, root, toml_path, f"{lesson_id}.{int(match.group(1))}", lesson_id, lesson_pre, bound)
+        )
     _check_numbering(reader, path, "exercise", numbers)
     if not exercises:
         reader.fail(path, "", "a lesson needs at least one exercise")
-    return Lesson(id=lesson_id, slug=slug, title=reader.text(data, meta_path, "title"),
-                  objective=reader.text(data, meta_path, "objective"),
-                  video=_read_video(reader, data, meta_path, lesson_id), exercises=tuple(exercises), path=path)
+    return Lesson(
+        id=lesson_id,
+        slug=slug,
+        title=reader.text(data, meta_path, "title"),
+        objective=reader.text(data, meta_path, "objective"),
+        video=_read_video(reader, data, meta_path, lesson_id),
+        exercises=tuple(exercises),
+        path=path,
+    )
 
 
 def load_course(root: Path | str = ROOT) -> Course:
@@ -421,9 +466,16 @@ def load_course(root: Path | str = ROOT) -> Course:
             _read_lesson(reader, root, l_path, f"{ch_num}.{l_num}", l_slug, chapter_pre, bound)
             for l_num, l_slug, l_path in _numbered_dirs(reader, ch_path, "lesson")
         ]
-        chapters.append(Chapter(id=str(ch_num), slug=ch_slug, title=reader.text(meta, meta_path, "title"),
-                                summary=reader.text(meta, meta_path, "summary"), lessons=tuple(lessons),
-                                path=ch_path))
+        chapters.append(
+            Chapter(
+                id=str(ch_num),
+                slug=ch_slug,
+                title=reader.text(meta, meta_path, "title"),
+                summary=reader.text(meta, meta_path, "summary"),
+                lessons=tuple(lessons),
+                path=ch_path,
+            )
+        )
     _check_mirrors(reader, root)
     if reader.problems:
         raise CourseFormatError(reader.problems, root)

@@ -7,6 +7,7 @@ steal the cores (ORT issue 13808: PyTorch measured several times slower), so eve
 here runs on the CPU with ``threads`` intra-op threads (one unless asked), one inter-op
 thread, and no spinning.
 """
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ sits at the top of a checkout. A wheel (``pip install .``) carries a copy of it 
 ``course/content/`` with the same layout (see ``setup.py``), so every path below is
 ``CONTENT_ROOT / <the checkout-relative path>`` in both cases.
 """
+
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # course/

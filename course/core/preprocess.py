@@ -5,6 +5,7 @@ serve``) all call these functions, so a model sees the same numbers in productio
 in training. Only numpy and Pillow: a server that answers with ONNX Runtime need not
 import torch.
 """
+
 from __future__ import annotations
 
 import io
@@ -59,19 +60,21 @@ def decode_image(data: bytes, *, max_pixels: int = 40_000_000) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in FORMATS:
-                raise ImageError(f"the file is a {image.format} image; send a PNG or JPEG",
-                                 unsupported_format=True)
+                raise ImageError(f"the file is a {image.format} image; send a PNG or JPEG", unsupported_format=True)
             if image.width * image.height > max_pixels:
-                raise ImageTooLarge(f"the image has {image.width}x{image.height} pixels; at most "
-                                    f"{max_pixels:,} pixels are accepted")
+                raise ImageTooLarge(
+                    f"the image has {image.width}x{image.height} pixels; at most {max_pixels:,} pixels are accepted"
+                )
             image = image.convert("RGB")
             if image.size != (SIZE, SIZE):
                 image = image.resize((SIZE, SIZE), Image.Resampling.BILINEAR, reducing_gap=3.0)
             return np.asarray(image, dtype=np.uint8).copy()
     except Image.DecompressionBombError:
         # Pillow refuses a header over twice Image.MAX_IMAGE_PIXELS while opening, before our check
-        raise ImageTooLarge(f"the image header claims more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels; at most "
-                            f"{max_pixels:,} pixels are accepted") from None
+        raise ImageTooLarge(
+            f"the image header claims more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels; at most "
+            f"{max_pixels:,} pixels are accepted"
+        ) from None
     except UnidentifiedImageError:
         raise ImageError("the file is not an image that can be read (PNG or JPEG expected)") from None
     except ImageError:

@@ -16,6 +16,7 @@ Lightning and MLflow set their loggers back to INFO when they are imported, whic
 happens after the course tools load (in the learner's ``setup`` or first import). So
 when Lightning is not imported yet, an import hook quiets it again right after.
 """
+
 from __future__ import annotations
 
 import importlib.abc
@@ -35,9 +36,12 @@ def _apply() -> None:
 def quiet_lightning() -> None:
     _apply()
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
-    warnings.filterwarnings("ignore", message=r"The number of training batches \(\d+\) is smaller than the logging interval")
+    warnings.filterwarnings(
+        "ignore", message=r"The number of training batches \(\d+\) is smaller than the logging interval"
+    )
     if not all(name in sys.modules for name in _PACKAGES) and not any(
-            isinstance(f, _QuietAfterImport) for f in sys.meta_path):
+        isinstance(f, _QuietAfterImport) for f in sys.meta_path
+    ):
         sys.meta_path.insert(0, _QuietAfterImport())
 
 

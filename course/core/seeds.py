@@ -1,6 +1,7 @@
 """The randomness and threads a grading run starts with, so an exercise cell run in the
 learner's kernel prints what the check's run of the same code prints (the same
 ``val_acc``, the same shuffled batches). Only stdlib at import."""
+
 from __future__ import annotations
 
 import os

@@ -11,6 +11,7 @@ they are looked up when it is called, perhaps in the learner's code.
 
 Only stdlib is imported here, so ``course list`` stays instant.
 """
+
 from __future__ import annotations
 
 import ast
@@ -100,9 +101,11 @@ def check(code: str, bound: frozenset[str] = frozenset()) -> tuple[frozenset[str
         for name in names.reads:
             if name.id not in bound | ALWAYS_BOUND | reported and "*" not in bound:
                 reported.add(name.id)
-                problems.append(f"line {name.lineno}: reads `{name.id}`, which no set-up defines before it "
-                                "(the chapter's pre_exercise.py runs first, then the lesson's, then the "
-                                "exercise's pre_exercise_code)")
+                problems.append(
+                    f"line {name.lineno}: reads `{name.id}`, which no set-up defines before it "
+                    "(the chapter's pre_exercise.py runs first, then the lesson's, then the "
+                    "exercise's pre_exercise_code)"
+                )
         bound = bound | names.binds
     return bound, problems
 

@@ -8,6 +8,7 @@ it once, so the first run logged to it is quick.
 (MLflow's default file store, ``./mlruns``, is deprecated and refuses to start unless
 ``MLFLOW_ALLOW_FILE_STORE`` is set.)
 """
+
 from __future__ import annotations
 
 import logging

@@ -17,6 +17,7 @@ memory), so the event loop stays free: ``/health`` answers while big uploads dec
 Every HTML page is sent with a Content-Security-Policy that allows only this server's
 own files, so no page reaches the network (ReDoc's bundle would fetch its vendor's logo).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,9 +43,11 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/jpg", "image/pjpeg", "applicati
 FIELD = "file"
 DECODERS = 2  # images decoded at once (one per core here: more only slows /health); the others wait off the event loop
 # Only this server's own files: ReDoc's footer asks cdn.redoc.ly for a logo; the browser refuses.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-                           "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; "
-                           "font-src 'self' data:")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; "
+    "font-src 'self' data:"
+)
 
 
 class Classifier:
@@ -55,8 +58,9 @@ class Classifier:
         meta_path, onnx_path = model_dir / "model.json", model_dir / "model.onnx"
         for path in (meta_path, onnx_path):
             if not path.is_file():
-                raise FileNotFoundError(f"{path} is missing: --model must name a folder written by "
-                                        "`course train` (model.onnx, model.json)")
+                raise FileNotFoundError(
+                    f"{path} is missing: --model must name a folder written by `course train` (model.onnx, model.json)"
+                )
         self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
         self.classes = list(self.meta["classes"])
         self.model_dir = model_dir
@@ -70,8 +74,12 @@ class Classifier:
     def predict_bytes(self, data: bytes) -> dict:
         probs = self.probabilities(decode_image(data, max_pixels=MAX_PIXELS))
         index = int(probs.argmax())
-        return {"label": self.classes[index], "index": index, "probability": float(probs[index]),
-                "probabilities": {name: float(p) for name, p in zip(self.classes, probs)}}
+        return {
+            "label": self.classes[index],
+            "index": index,
+            "probability": float(probs[index]),
+            "probabilities": {name: float(p) for name, p in zip(self.classes, probs)},
+        }
 
 
 class ApiError(Exception):
@@ -82,19 +90,31 @@ class ApiError(Exception):
 
 _UPLOAD_BODY = {  # the request body as the docs show it (the route reads the form itself)
     "required": True,
-    "content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": [FIELD],
-        "properties": {FIELD: {"type": "string", "format": "binary",
-                               "description": "a PNG or JPEG image, any size"}}}}},
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": [FIELD],
+                "properties": {
+                    FIELD: {"type": "string", "format": "binary", "description": "a PNG or JPEG image, any size"}
+                },
+            }
+        }
+    },
 }
-_ERRORS = {status: {"description": text, "content": {"application/json": {"example": {"detail": example}}}}
-           for status, text, example in [
-               (400, "no file, an empty file, or data that is not a readable image", "the file is empty"),
-               (411, "no Content-Length header", "send a Content-Length header"),
-               (413, "the upload or the image is too large", "the upload is 9,000,000 bytes; at most 8,388,608"),
-               (415, "not multipart/form-data, or a file that is not a PNG or JPEG",
-                "the request's content type is application/json; send multipart/form-data"),
-           ]}
+_ERRORS = {
+    status: {"description": text, "content": {"application/json": {"example": {"detail": example}}}}
+    for status, text, example in [
+        (400, "no file, an empty file, or data that is not a readable image", "the file is empty"),
+        (411, "no Content-Length header", "send a Content-Length header"),
+        (413, "the upload or the image is too large", "the upload is 9,000,000 bytes; at most 8,388,608"),
+        (
+            415,
+            "not multipart/form-data, or a file that is not a PNG or JPEG",
+            "the request's content type is application/json; send multipart/form-data",
+        ),
+    ]
+}
 
 
 class Prediction(BaseModel):
@@ -120,8 +140,9 @@ def create_app(model_dir=MODEL_DIR, threads: int = 1):
     app = FastAPIOffline(
         title="CIFAR-10 classifier",
         description="The course's CIFAR-10 classifier (`course train`), answered by ONNX Runtime. "
-                    "POST an image to /predict; the page at / does it for you.",
-        version=classifier.meta.get("created_utc", "unknown"))
+        "POST an image to /predict; the page at / does it for you.",
+        version=classifier.meta.get("created_utc", "unknown"),
+    )
     app.state.classifier = classifier
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
@@ -139,15 +160,25 @@ def create_app(model_dir=MODEL_DIR, threads: int = 1):
 
     @app.get("/health", response_model=Health, summary="Is the model loaded?")
     async def health():
-        return {"status": "ok", "model": str(classifier.model_dir), "classes": classifier.classes,
-                "test_accuracy": evaluation.get("test_accuracy_onnx"), "test_images": evaluation.get("n_test")}
+        return {
+            "status": "ok",
+            "model": str(classifier.model_dir),
+            "classes": classifier.classes,
+            "test_accuracy": evaluation.get("test_accuracy_onnx"),
+            "test_images": evaluation.get("n_test"),
+        }
 
     @app.get("/samples", summary="Real CIFAR-10 test images the page offers")
     async def samples():
         return json.loads(SAMPLES_FILE.read_text(encoding="utf-8"))
 
-    @app.post("/predict", response_model=Prediction, summary="Classify an image",
-              responses=_ERRORS, openapi_extra={"requestBody": _UPLOAD_BODY})
+    @app.post(
+        "/predict",
+        response_model=Prediction,
+        summary="Classify an image",
+        responses=_ERRORS,
+        openapi_extra={"requestBody": _UPLOAD_BODY},
+    )
     async def predict(request: Request):
         data = await _read_upload(request)
         try:
@@ -178,9 +209,12 @@ class _OwnFilesOnly:
 
         async def send_with_policy(message):
             if message["type"] == "http.response.start" and any(
-                    k == b"content-type" and v.startswith(b"text/html") for k, v in message.get("headers", [])):
-                message["headers"] = [*message["headers"],
-                                      (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())]
+                k == b"content-type" and v.startswith(b"text/html") for k, v in message.get("headers", [])
+            ):
+                message["headers"] = [
+                    *message["headers"],
+                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_policy)
@@ -190,9 +224,12 @@ async def _read_upload(request) -> bytes:
     """The bytes of the uploaded file, or an ApiError that says what is wrong."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        raise ApiError(415, f"the request's content type is {content_type or 'missing'}; send "
-                            f"multipart/form-data with the image in a field named '{FIELD}' "
-                            f"(curl -F {FIELD}=@cat.png ...)")
+        raise ApiError(
+            415,
+            f"the request's content type is {content_type or 'missing'}; send "
+            f"multipart/form-data with the image in a field named '{FIELD}' "
+            f"(curl -F {FIELD}=@cat.png ...)",
+        )
     length = request.headers.get("content-length")
     if length is None:
         raise ApiError(411, "send a Content-Length header (the upload size is checked before it is read)")
@@ -213,8 +250,7 @@ async def _read_upload(request) -> bytes:
             raise ApiError(400, f"the field '{FIELD}' is text, not a file upload")
         part_type = (upload.content_type or "").split(";")[0].strip().lower()
         if part_type and part_type not in IMAGE_TYPES:
-            raise ApiError(415, f"the file was sent as {part_type}; send a PNG or JPEG image "
-                                "(image/png or image/jpeg)")
+            raise ApiError(415, f"the file was sent as {part_type}; send a PNG or JPEG image (image/png or image/jpeg)")
         data = await upload.read()
     finally:
         await form.close()

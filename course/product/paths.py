@@ -1,5 +1,6 @@
 """Where the product's files are: the shipped model, the page, and the names of the
 files ``course train`` writes and ``course serve`` reads."""
+
 from __future__ import annotations
 
 from pathlib import Path

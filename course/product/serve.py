@@ -3,6 +3,7 @@
 The app itself is ``course.product.api`` (FastAPI, ONNX Runtime); this module is the command,
 kept light so that ``course --help`` does not import FastAPI.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,20 +13,26 @@ from pathlib import Path
 
 from course.product.paths import SHIPPED_MODEL_DIR as MODEL_DIR
 
-
 # ----------------------------------------------------------------------------
 # The command
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; "
-                        "0.0.0.0 for every interface)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s; 0.0.0.0 for every interface)"
+    )
     parser.add_argument("--port", type=int, default=8000, help="default: %(default)s")
-    parser.add_argument("--model", default=str(MODEL_DIR),
-                        help="folder written by `course train` (default: the shipped model, %(default)s)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="ONNX Runtime intra-op threads (default: %(default)s; one image is too small "
-                             "to share across cores)")
+    parser.add_argument(
+        "--model",
+        default=str(MODEL_DIR),
+        help="folder written by `course train` (default: the shipped model, %(default)s)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="ONNX Runtime intra-op threads (default: %(default)s; one image is too small to share across cores)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn's log level (default: %(default)s)")
 
 
@@ -50,9 +57,15 @@ def run(args) -> int:
         sock = bind(args.host, args.port)
     except OSError as err:
         busy = err.errno in (errno.EADDRINUSE, errno.EACCES)
-        print(f"course serve: cannot listen on {args.host}:{args.port}: "
-              + ("the port is in use (another server?); choose another with --port"
-                 if err.errno == errno.EADDRINUSE else err.strerror or str(err)), file=sys.stderr)
+        print(
+            f"course serve: cannot listen on {args.host}:{args.port}: "
+            + (
+                "the port is in use (another server?); choose another with --port"
+                if err.errno == errno.EADDRINUSE
+                else err.strerror or str(err)
+            ),
+            file=sys.stderr,
+        )
         return 2 if busy else 1
     import uvicorn
 
@@ -66,9 +79,12 @@ def run(args) -> int:
         return 2
     meta = app.state.classifier.meta
     acc = meta.get("evaluation", {}).get("test_accuracy_onnx")
-    print(f"course serve: model {Path(args.model) / 'model.onnx'}"
-          + (f" (test accuracy {acc:.4f})" if acc is not None else "")
-          + f"; open http://{args.host}:{args.port}/ (API docs at /docs); Ctrl+C stops", flush=True)
+    print(
+        f"course serve: model {Path(args.model) / 'model.onnx'}"
+        + (f" (test accuracy {acc:.4f})" if acc is not None else "")
+        + f"; open http://{args.host}:{args.port}/ (API docs at /docs); Ctrl+C stops",
+        flush=True,
+    )
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
     return 0

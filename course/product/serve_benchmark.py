@@ -12,6 +12,7 @@ first. Any answer other than 200 with the expected JSON counts as an error. The
 clients use the standard library's ``http.client``, the lightest client there is, so
 the figures are the server's and not a heavy client's (client and server share the CPU).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,14 @@ BOUNDARY = uuid.uuid4().hex
 
 
 def multipart_body(data: bytes, filename: str) -> tuple[bytes, dict]:
-    body = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-            "Content-Type: image/png\r\n\r\n").encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+    body = (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
     headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "Content-Length": str(len(body))}
     return body, headers
 
@@ -48,11 +55,31 @@ def free_port() -> int:
 
 def start_server(port: int, model_dir, threads: int = 1, timeout: float = 60.0) -> subprocess.Popen:
     """``python -m course serve`` on 127.0.0.1:port; returns once /health answers."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
-                                                                     os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-m", "course.product.serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--model", str(model_dir), "--threads", str(threads)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "course.product.serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--model",
+            str(model_dir),
+            "--threads",
+            str(threads),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -123,9 +150,15 @@ def latency(port, body, headers, expected, requests: int, seconds: float) -> dic
         if problem:
             errors.append(problem)
     ms = np.asarray(times) * 1e3
-    return {"requests": len(times), "errors": len(errors), "first_error": errors[0] if errors else None,
-            "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
-            "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean())}
+    return {
+        "requests": len(times),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p90_ms": float(np.percentile(ms, 90)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "mean_ms": float(ms.mean()),
+    }
 
 
 def throughput(port, body, headers, expected, clients: int, requests: int, seconds: float) -> dict:
@@ -158,13 +191,19 @@ def throughput(port, body, headers, expected, clients: int, requests: int, secon
         t.join(15)
     elapsed = time.perf_counter() - start
     total = sum(done)
-    return {"clients": clients, "requests": total, "errors": len(errors),
-            "first_error": errors[0] if errors else None, "seconds": elapsed,
-            "requests_per_s": (total - len(errors)) / elapsed}
+    return {
+        "clients": clients,
+        "requests": total,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "seconds": elapsed,
+        "requests_per_s": (total - len(errors)) / elapsed,
+    }
 
 
-def run_benchmark(model_dir=MODEL_DIR, requests: int = 2000, seconds: float = 20.0, clients: int = 8,
-                  threads: int = 1) -> dict:
+def run_benchmark(
+    model_dir=MODEL_DIR, requests: int = 2000, seconds: float = 20.0, clients: int = 8, threads: int = 1
+) -> dict:
     samples = json.loads((WEB_DIR / "samples" / "samples.json").read_text(encoding="utf-8"))
     sample = samples[0]
     data = (WEB_DIR / sample["url"].removeprefix("/static/")).read_bytes()
@@ -189,10 +228,18 @@ def run_benchmark(model_dir=MODEL_DIR, requests: int = 2000, seconds: float = 20
     if cpu0 is not None:
         lat["server_cpu_ms_per_request"] = (cpu1 - cpu0) * 1e3 / max(1, lat["requests"])
         thr["server_cpu_ms_per_request"] = (cpu2 - cpu1) * 1e3 / max(1, thr["requests"])
-    return {"image": sample["url"], "label": expected, "upload_bytes": len(body), "latency": lat,
-            "throughput": thr, "server_alive_after": alive, "onnx_threads": threads,
-            "load_average_start": [round(v, 2) for v in load_start],
-            "load_average_end": [round(v, 2) for v in os.getloadavg()], "cpus": os.cpu_count()}
+    return {
+        "image": sample["url"],
+        "label": expected,
+        "upload_bytes": len(body),
+        "latency": lat,
+        "throughput": thr,
+        "server_alive_after": alive,
+        "onnx_threads": threads,
+        "load_average_start": [round(v, 2) for v in load_start],
+        "load_average_end": [round(v, 2) for v in os.getloadavg()],
+        "cpus": os.cpu_count(),
+    }
 
 
 def api_accuracy(model_dir=MODEL_DIR, split: str = "test", limit: int | None = None) -> dict:
@@ -227,9 +274,13 @@ def api_accuracy(model_dir=MODEL_DIR, split: str = "test", limit: int | None = N
     finally:
         stop_server(proc)
     counts = np.bincount(labels, minlength=len(CLASSES))
-    return {"images": len(images), "errors": wrong_status, "accuracy": float(correct.sum() / len(images)),
-            "per_class": {name: float(correct[k] / max(1, counts[k])) for k, name in enumerate(CLASSES)},
-            "seconds": time.perf_counter() - start}
+    return {
+        "images": len(images),
+        "errors": wrong_status,
+        "accuracy": float(correct.sum() / len(images)),
+        "per_class": {name: float(correct[k] / max(1, counts[k])) for k, name in enumerate(CLASSES)},
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def report(result: dict) -> str:
@@ -240,12 +291,18 @@ def report(result: dict) -> str:
         f"load average at start {result['load_average_start']}, at end {result['load_average_end']}",
         f"latency, 1 keep-alive client:  p50 {lat['p50_ms']:.2f} ms, p90 {lat['p90_ms']:.2f} ms, "
         f"p99 {lat['p99_ms']:.2f} ms over {lat['requests']:,} requests, {lat['errors']} errors"
-        + (f" (server CPU {lat['server_cpu_ms_per_request']:.2f} ms per request)"
-           if "server_cpu_ms_per_request" in lat else ""),
+        + (
+            f" (server CPU {lat['server_cpu_ms_per_request']:.2f} ms per request)"
+            if "server_cpu_ms_per_request" in lat
+            else ""
+        ),
         f"throughput, {thr['clients']} clients:      {thr['requests_per_s']:.0f} requests/s over "
         f"{thr['requests']:,} requests in {thr['seconds']:.1f} s, {thr['errors']} errors"
-        + (f" (server CPU {thr['server_cpu_ms_per_request']:.2f} ms per request)"
-           if "server_cpu_ms_per_request" in thr else ""),
+        + (
+            f" (server CPU {thr['server_cpu_ms_per_request']:.2f} ms per request)"
+            if "server_cpu_ms_per_request" in thr
+            else ""
+        ),
     ]
     for phase in (lat, thr):
         if phase["first_error"]:
@@ -254,22 +311,29 @@ def report(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.product.serve_benchmark", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m course.product.serve_benchmark", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--model", default=str(MODEL_DIR), help="model folder (default: the shipped model)")
     parser.add_argument("--requests", type=int, default=2000, help="requests per phase at most (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds per phase at most (default: %(default)s)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads in the server")
     parser.add_argument("--json", help="also write the figures to this JSON file")
-    parser.add_argument("--accuracy", action="store_true",
-                        help="instead: send every test image (COURSE_CIFAR10_DIR, else the shipped 1,000) "
-                             "to the server and print the accuracy of its answers")
+    parser.add_argument(
+        "--accuracy",
+        action="store_true",
+        help="instead: send every test image (COURSE_CIFAR10_DIR, else the shipped 1,000) "
+        "to the server and print the accuracy of its answers",
+    )
     args = parser.parse_args(argv)
     if args.accuracy:
         acc = api_accuracy(args.model)
-        print(f"POST /predict on {acc['images']:,} CIFAR-10 test images (PNG uploads, real server): accuracy "
-              f"{acc['accuracy']:.4f}, {acc['errors']} errors, {acc['seconds']:.0f} s; per class: "
-              + ", ".join(f"{k} {v:.3f}" for k, v in acc["per_class"].items()))
+        print(
+            f"POST /predict on {acc['images']:,} CIFAR-10 test images (PNG uploads, real server): accuracy "
+            f"{acc['accuracy']:.4f}, {acc['errors']} errors, {acc['seconds']:.0f} s; per class: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in acc["per_class"].items())
+        )
         if args.json:
             Path(args.json).write_text(json.dumps(acc, indent=2) + "\n", encoding="utf-8")
         return 0 if acc["errors"] == 0 else 1

@@ -96,15 +96,19 @@ def make_class_folder(spawner) -> None:
 c.Spawner.pre_spawn_hook = make_class_folder
 
 # --- idle servers are stopped (their kernels and grading servers with them) -------------
-c.JupyterHub.services = [{
-    "name": "idle-culler",
-    "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={IDLE_S}"],
-}]
-c.JupyterHub.load_roles = [{
-    "name": "idle-culler",
-    "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-    "services": ["idle-culler"],
-}]
+c.JupyterHub.services = [
+    {
+        "name": "idle-culler",
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={IDLE_S}"],
+    }
+]
+c.JupyterHub.load_roles = [
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }
+]
 
 if shutil.which(c.ConfigurableHTTPProxy.command[0]) is None:
     sys.exit("configurable-http-proxy is not installed: `bash deploy/jupyterhub/start.sh` installs it from npm")

@@ -10,6 +10,7 @@ Jupyter as SIGTERM, its clean shutdown. Jupyter is also told to end should this 
 killed outright (Linux's parent-death signal); the grading server, in a session of its own,
 then ends after ``$COURSE_GRADER_IDLE_HOURS`` without a check.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -36,8 +37,14 @@ def build_notebooks(folder: Path) -> None:
     small (it lives as long as the server) instead of keeping nbformat and the course loaded."""
     if not folder.exists():
         folder.mkdir(mode=0o700, parents=True)  # the learner's work: closed to other learners
-    built = subprocess.run([sys.executable, "-m", "course", "build", "--out", str(folder)], stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    built = subprocess.run(
+        [sys.executable, "-m", "course", "build", "--out", str(folder)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
     # The summary and any notebook kept because the learner changed it; not every file written.
     print("\n".join(line for line in built.stdout.splitlines() if not line.startswith("  wrote ")), flush=True)
 
@@ -69,11 +76,17 @@ def main() -> int:
     folder = Path(os.path.expanduser(os.environ.get("JUPYTERHUB_ROOT_DIR", "~/designing-scalable-ai")))
     try:
         build_notebooks(folder)
-    except (OSError, subprocess.SubprocessError) as err:  # Jupyter still starts: the learner's earlier notebooks are there
+    except (
+        OSError,
+        subprocess.SubprocessError,
+    ) as err:  # Jupyter still starts: the learner's earlier notebooks are there
         print(f"The notebooks could not be written to {folder}: {type(err).__name__}: {err}", flush=True)
     start_grader()
-    jupyter = subprocess.Popen([sys.executable, "-m", "jupyterhub.singleuser", *sys.argv[1:]],
-                               stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    jupyter = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub.singleuser", *sys.argv[1:]],
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
 
     def forward(signum, frame):
         if jupyter.poll() is None:

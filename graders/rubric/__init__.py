@@ -17,11 +17,13 @@ give the fills away, multiple choice that cannot be guessed, slides that do not 
 solutions); ``common`` holds the numbers and helpers they share. Each rule is also a name of
 this package (``rubric.exercise_context``).
 """
+
 from __future__ import annotations
 
 from typing import Callable
 
 from course.core.exercises import Course
+from graders.rubric.common import PROPER_NAMES, comments, sentence_case_problems
 from graders.rubric.form import (
     blank_form,
     blanks_fill_to_solution,
@@ -32,6 +34,7 @@ from graders.rubric.form import (
     comments_match,
     course_chapters,
     course_exercise_types,
+    course_is_complete,
     course_lessons,
     exercise_context,
     exercise_hints,
@@ -54,18 +57,19 @@ from graders.rubric.form import (
     video_script_sentences,
 )
 from graders.rubric.teaching import (
+    HintFills,
     capstone_hint_fills,
     choice_longest,
     choice_positions,
     course_hint_fills,
     first_hint_fills,
+    given_fills,
+    hint_fills,
     option_lengths,
+    right_option,
     solution_on_slides,
+    step_fills,
 )
-
-from graders.rubric.common import PROPER_NAMES, comments, sentence_case_problems
-from graders.rubric.form import course_is_complete
-from graders.rubric.teaching import HintFills, given_fills, hint_fills, right_option, step_fills
 
 Rule = Callable[..., list[str]]
 
@@ -125,4 +129,55 @@ def check(course: Course) -> list[str]:
     return found
 
 
-__all__ = ["COURSE_RULES", "EXERCISE_RULES", "HintFills", "LESSON_RULES", "PROPER_NAMES", "Rule", "blank_form", "blanks_fill_to_solution", "capstone_hint_fills", "chapter_capstone", "chapter_lessons", "chapter_numbering", "check", "choice_longest", "choice_positions", "comment_style", "comments", "comments_match", "course_chapters", "course_exercise_types", "course_hint_fills", "course_is_complete", "course_lessons", "exercise_context", "exercise_hints", "exercise_instructions", "exercise_success", "exercise_title", "first_hint_fills", "given_fills", "hint_fills", "lesson_coding", "lesson_exercises", "lesson_multiple_choice", "lesson_objective", "option_lengths", "right_option", "sample_has_blank", "sample_length", "sentence_case_problems", "slide_bullets", "slide_titles", "slides_build", "slides_code", "solution_length", "solution_on_slides", "step_fills", "video_script_length", "video_script_markdown", "video_script_sentences"]
+__all__ = [
+    "COURSE_RULES",
+    "EXERCISE_RULES",
+    "HintFills",
+    "LESSON_RULES",
+    "PROPER_NAMES",
+    "Rule",
+    "blank_form",
+    "blanks_fill_to_solution",
+    "capstone_hint_fills",
+    "chapter_capstone",
+    "chapter_lessons",
+    "chapter_numbering",
+    "check",
+    "choice_longest",
+    "choice_positions",
+    "comment_style",
+    "comments",
+    "comments_match",
+    "course_chapters",
+    "course_exercise_types",
+    "course_hint_fills",
+    "course_is_complete",
+    "course_lessons",
+    "exercise_context",
+    "exercise_hints",
+    "exercise_instructions",
+    "exercise_success",
+    "exercise_title",
+    "first_hint_fills",
+    "given_fills",
+    "hint_fills",
+    "lesson_coding",
+    "lesson_exercises",
+    "lesson_multiple_choice",
+    "lesson_objective",
+    "option_lengths",
+    "right_option",
+    "sample_has_blank",
+    "sample_length",
+    "sentence_case_problems",
+    "slide_bullets",
+    "slide_titles",
+    "slides_build",
+    "slides_code",
+    "solution_length",
+    "solution_on_slides",
+    "step_fills",
+    "video_script_length",
+    "video_script_markdown",
+    "video_script_sentences",
+]

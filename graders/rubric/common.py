@@ -1,4 +1,5 @@
 """The rubric's numbers and the helpers its rules share."""
+
 from __future__ import annotations
 
 import io
@@ -39,18 +40,51 @@ MAX_SOLUTION_ON_SLIDES = 0.5
 # Words that keep their capitals inside a sentence-case title. Words with a capital after
 # their first letter (LightningModule, DataLoader, GPU) and words in backticks are
 # recognised as names without being listed.
-PROPER_NAMES = frozenset({
-    "PyTorch", "Lightning", "CIFAR-10", "CIFAR", "ONNX", "FastAPI", "TorchScript", "LSTM", "RNN", "CNN",
-    "GPU", "GPUs", "CPU", "CPUs", "torchmetrics", "TensorBoard", "MLflow", "Python", "NumPy", "CUDA", "MPS",
-    "Apple", "Hugging", "Face", "Weights", "Biases", "I",
-    "Optuna", "SQLite", "SLURM", "Runtime",  # chapter 4: tools it names in titles
-    # Lightning and PyTorch classes whose names are one capitalised word: in a title they
-    # name the class, as in the course text ("the `Trainer` runs the loop").
-    "Trainer", "Tensor", "Callback", "Fabric",
-})
+PROPER_NAMES = frozenset(
+    {
+        "PyTorch",
+        "Lightning",
+        "CIFAR-10",
+        "CIFAR",
+        "ONNX",
+        "FastAPI",
+        "TorchScript",
+        "LSTM",
+        "RNN",
+        "CNN",
+        "GPU",
+        "GPUs",
+        "CPU",
+        "CPUs",
+        "torchmetrics",
+        "TensorBoard",
+        "MLflow",
+        "Python",
+        "NumPy",
+        "CUDA",
+        "MPS",
+        "Apple",
+        "Hugging",
+        "Face",
+        "Weights",
+        "Biases",
+        "I",
+        "Optuna",
+        "SQLite",
+        "SLURM",
+        "Runtime",  # chapter 4: tools it names in titles
+        # Lightning and PyTorch classes whose names are one capitalised word: in a title they
+        # name the class, as in the course text ("the `Trainer` runs the loop").
+        "Trainer",
+        "Tensor",
+        "Callback",
+        "Fabric",
+    }
+)
 
 
 # --- helpers ------------------------------------------------------------------------------
+
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
@@ -75,8 +109,11 @@ def lines_of(code: str) -> list[str]:
 def comments(code: str) -> list[tuple[int, str]]:
     """``(line, text)`` of every comment, in order; strings that hold '#' are not comments."""
     try:
-        return [(tok.start[0], tok.string) for tok in tokenize.generate_tokens(io.StringIO(code).readline)
-                if tok.type == tokenize.COMMENT]
+        return [
+            (tok.start[0], tok.string)
+            for tok in tokenize.generate_tokens(io.StringIO(code).readline)
+            if tok.type == tokenize.COMMENT
+        ]
     except (tokenize.TokenError, IndentationError, SyntaxError):
         pass
     # Code that does not tokenize (a scaffold may not): scan each line, skipping quotes.
@@ -119,5 +156,3 @@ def sentence_case_problems(title: str) -> list[str]:
 
 def clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
-
-

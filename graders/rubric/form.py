@@ -1,4 +1,5 @@
 """Rules of form: counts, lengths and style of the course, its lessons and exercises."""
+
 from __future__ import annotations
 
 import re
@@ -31,6 +32,7 @@ from graders.rubric.common import (
 
 # --- course ---------------------------------------------------------------------------------
 
+
 def course_is_complete(course: Course) -> bool:
     """Every chapter folder 01-04 exists. Until then the course-level rules report what is
     missing without failing the build (graders/test_rubric.py); from then on they fail it."""
@@ -41,8 +43,10 @@ def course_chapters(course: Course) -> list[str]:
     ids = [int(ch.id) for ch in course.chapters]
     if ids == list(CHAPTERS):
         return []
-    return [f"course: the course has {plural(len(ids), 'chapter')} ({', '.join(map(str, ids)) or 'none'}); "
-            f"the rubric requires chapters {', '.join(map(str, CHAPTERS))}"]
+    return [
+        f"course: the course has {plural(len(ids), 'chapter')} ({', '.join(map(str, ids)) or 'none'}); "
+        f"the rubric requires chapters {', '.join(map(str, CHAPTERS))}"
+    ]
 
 
 def course_lessons(course: Course) -> list[str]:
@@ -58,8 +62,9 @@ def chapter_lessons(course: Course) -> list[str]:
     for number, (low, high) in LESSONS_PER_CHAPTER.items():
         n = len(by_id[number].lessons) if number in by_id else 0
         if not low <= n <= high:
-            problems.append(f"chapter {number}: the chapter has {plural(n, 'lesson')}; "
-                            f"the rubric allows {allowed_range(low, high)}")
+            problems.append(
+                f"chapter {number}: the chapter has {plural(n, 'lesson')}; the rubric allows {allowed_range(low, high)}"
+            )
     return problems
 
 
@@ -69,8 +74,10 @@ def chapter_numbering(course: Course) -> list[str]:
     for ch in course.chapters:
         numbers = [int(lesson.id.split(".")[1]) for lesson in ch.lessons]
         if numbers != list(range(1, len(numbers) + 1)):
-            problems.append(f"chapter {ch.id}: the lessons are numbered {', '.join(map(str, numbers))}; "
-                            f"the rubric requires 1, 2, ... without gaps")
+            problems.append(
+                f"chapter {ch.id}: the lessons are numbered {', '.join(map(str, numbers))}; "
+                f"the rubric requires 1, 2, ... without gaps"
+            )
     return problems
 
 
@@ -80,8 +87,9 @@ def chapter_capstone(course: Course) -> list[str]:
     for number in sorted(set(CHAPTERS) | set(by_id)):
         chapter = by_id.get(number)
         if not chapter or not any(ex.capstone for lesson in chapter.lessons for ex in lesson.exercises):
-            problems.append(f"chapter {number}: the chapter has 0 capstone exercises (capstone = true); "
-                            f"the rubric requires 1")
+            problems.append(
+                f"chapter {number}: the chapter has 0 capstone exercises (capstone = true); the rubric requires 1"
+            )
     return problems
 
 
@@ -95,6 +103,7 @@ def course_exercise_types(course: Course) -> list[str]:
 
 
 # --- lesson ---------------------------------------------------------------------------------
+
 
 def lesson_exercises(lesson: Lesson) -> list[str]:
     n = len(lesson.exercises)
@@ -116,8 +125,10 @@ def lesson_multiple_choice(lesson: Lesson) -> list[str]:
     n = sum(ex.type == "multiple_choice" for ex in lesson.exercises)
     if n <= MAX_MULTIPLE_CHOICE:
         return []
-    return [f"{lesson.id}: the lesson has {plural(n, 'multiple-choice exercise')}; "
-            f"the rubric allows at most {MAX_MULTIPLE_CHOICE}"]
+    return [
+        f"{lesson.id}: the lesson has {plural(n, 'multiple-choice exercise')}; "
+        f"the rubric allows at most {MAX_MULTIPLE_CHOICE}"
+    ]
 
 
 def lesson_objective(lesson: Lesson) -> list[str]:
@@ -128,8 +139,10 @@ def lesson_objective(lesson: Lesson) -> list[str]:
     if not low <= n <= high:
         problems.append(f"{lesson.id}: the learning objective has {plural(n, 'word')}; the rubric allows {low}-{high}")
     if text and (not text[0].isupper() or text[-1] not in ".!?"):
-        problems.append(f"{lesson.id}: the learning objective is not a complete sentence (it should start with a "
-                        f"capital and end with a full stop): '{clip(text)}'")
+        problems.append(
+            f"{lesson.id}: the learning objective is not a complete sentence (it should start with a "
+            f"capital and end with a full stop): '{clip(text)}'"
+        )
     return problems
 
 
@@ -159,8 +172,10 @@ def video_script_markdown(lesson: Lesson) -> list[str]:
     for number, line in enumerate(lesson.video.script.splitlines(), 1):
         for what, pattern in _MARKDOWN:
             if pattern.search(line):
-                problems.append(f"{lesson.id}: the video script has Markdown ({what}) on line {number}; "
-                                f"the rubric allows plain sentences only: '{clip(line.strip())}'")
+                problems.append(
+                    f"{lesson.id}: the video script has Markdown ({what}) on line {number}; "
+                    f"the rubric allows plain sentences only: '{clip(line.strip())}'"
+                )
                 break
     return problems
 
@@ -170,25 +185,34 @@ def video_script_sentences(lesson: Lesson) -> list[str]:
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", lesson.video.script) if p.strip()]
     for number, paragraph in enumerate(paragraphs, 1):
         if paragraph[-1] not in ".!?":
-            problems.append(f"{lesson.id}: paragraph {number} of the video script ends without a full stop; "
-                            f"the rubric requires complete sentences: '...{paragraph[-40:]}'")
+            problems.append(
+                f"{lesson.id}: paragraph {number} of the video script ends without a full stop; "
+                f"the rubric requires complete sentences: '...{paragraph[-40:]}'"
+            )
         for sentence in re.split(r"(?<=[.!?])\s+", paragraph):
             if sentence and not (sentence[0].isupper() or sentence[0].isdigit()):
-                problems.append(f"{lesson.id}: a sentence in paragraph {number} of the video script starts in "
-                                f"lower case; the rubric requires complete sentences: '{clip(sentence)}'")
+                problems.append(
+                    f"{lesson.id}: a sentence in paragraph {number} of the video script starts in "
+                    f"lower case; the rubric requires complete sentences: '{clip(sentence)}'"
+                )
     return problems
 
 
 def slides_code(lesson: Lesson) -> list[str]:
-    return [f"{lesson.id}: slide {i} ('{slide.title}') has no code; the rubric requires code on every slide"
-            for i, slide in enumerate(lesson.video.slides, 1) if not any((s.get("code") or "").strip()
-                                                                         for s in slide.steps)]
+    return [
+        f"{lesson.id}: slide {i} ('{slide.title}') has no code; the rubric requires code on every slide"
+        for i, slide in enumerate(lesson.video.slides, 1)
+        if not any((s.get("code") or "").strip() for s in slide.steps)
+    ]
 
 
 def slides_build(lesson: Lesson) -> list[str]:
-    return [f"{lesson.id}: slide {i} ('{slide.title}') has {plural(len(slide.steps), 'step')}; the rubric "
-            f"requires at least 2, so that the slide builds step by step"
-            for i, slide in enumerate(lesson.video.slides, 1) if len(slide.steps) < 2]
+    return [
+        f"{lesson.id}: slide {i} ('{slide.title}') has {plural(len(slide.steps), 'step')}; the rubric "
+        f"requires at least 2, so that the slide builds step by step"
+        for i, slide in enumerate(lesson.video.slides, 1)
+        if len(slide.steps) < 2
+    ]
 
 
 def slide_bullets(lesson: Lesson) -> list[str]:
@@ -200,11 +224,15 @@ def slide_bullets(lesson: Lesson) -> list[str]:
                 continue
             n = len(words(bullet))
             if n > BULLET_WORDS:
-                problems.append(f"{lesson.id}: bullet {j} of slide {i} has {n} words; the rubric allows at most "
-                                f"{BULLET_WORDS} (a short phrase): '{bullet}'")
+                problems.append(
+                    f"{lesson.id}: bullet {j} of slide {i} has {n} words; the rubric allows at most "
+                    f"{BULLET_WORDS} (a short phrase): '{bullet}'"
+                )
             if bullet[-1] in ".!?" or re.search(r"[.!?]\s+[A-Z]", bullet):
-                problems.append(f"{lesson.id}: bullet {j} of slide {i} is a full sentence; the rubric allows "
-                                f"short phrases without a full stop: '{bullet}'")
+                problems.append(
+                    f"{lesson.id}: bullet {j} of slide {i} is a full sentence; the rubric allows "
+                    f"short phrases without a full stop: '{bullet}'"
+                )
     return problems
 
 
@@ -213,12 +241,14 @@ def slide_titles(lesson: Lesson) -> list[str]:
     for i, slide in enumerate(lesson.video.slides, 1):
         wrong = sentence_case_problems(slide.title)
         if wrong:
-            problems.append(f"{lesson.id}: the title of slide {i}, '{slide.title}', is not in sentence case: "
-                            f"{', '.join(wrong)}")
+            problems.append(
+                f"{lesson.id}: the title of slide {i}, '{slide.title}', is not in sentence case: {', '.join(wrong)}"
+            )
     return problems
 
 
 # --- exercise -------------------------------------------------------------------------------
+
 
 def exercise_title(ex: Exercise) -> list[str]:
     wrong = sentence_case_problems(ex.title)
@@ -244,8 +274,10 @@ def _items(ex: Exercise, what: str) -> list[str]:
             # Each item is rendered as one bullet: a line break or a list marker inside it
             # would make a list within the list.
             if "\n" in item.strip() or re.match(r"^\s*([-*+•]|\d+[.)])\s", item):
-                problems.append(f"{label}: {what[:-1]} {k} is not a single bullet (it holds a line break or a "
-                                f"list marker); the rubric allows one bullet per item: '{clip(item)}'")
+                problems.append(
+                    f"{label}: {what[:-1]} {k} is not a single bullet (it holds a line break or a "
+                    f"list marker); the rubric allows one bullet per item: '{clip(item)}'"
+                )
     return problems
 
 
@@ -258,8 +290,11 @@ def exercise_hints(ex: Exercise) -> list[str]:
 
 
 def exercise_success(ex: Exercise) -> list[str]:
-    return [f"{step_label(ex, step)}: the success message is empty; the rubric requires one"
-            for step in ex.steps if not step.success.strip()]
+    return [
+        f"{step_label(ex, step)}: the success message is empty; the rubric requires one"
+        for step in ex.steps
+        if not step.success.strip()
+    ]
 
 
 def _code_length(ex: Exercise, which: str, name: str) -> list[str]:
@@ -285,12 +320,17 @@ def comments_match(ex: Exercise) -> list[str]:
         sample, solution = [c for _, c in comments(step.scaffold)], [c for _, c in comments(step.solution)]
         if sample == solution:
             continue
-        k = next(i for i in range(max(len(sample), len(solution)))
-                 if i >= len(sample) or i >= len(solution) or sample[i] != solution[i])
+        k = next(
+            i
+            for i in range(max(len(sample), len(solution)))
+            if i >= len(sample) or i >= len(solution) or sample[i] != solution[i]
+        )
         got = repr(sample[k]) if k < len(sample) else "missing"
         want = repr(solution[k]) if k < len(solution) else "missing"
-        problems.append(f"{step_label(ex, step)}: the sample code's comments differ from the solution's: "
-                        f"comment {k + 1} is {got} in the sample code and {want} in the solution")
+        problems.append(
+            f"{step_label(ex, step)}: the sample code's comments differ from the solution's: "
+            f"comment {k + 1} is {got} in the sample code and {want} in the solution"
+        )
     return problems
 
 
@@ -301,14 +341,19 @@ def comment_style(ex: Exercise) -> list[str]:
         for which, code in (("sample code", step.scaffold), ("solution", step.solution)):
             for line, text in comments(code):
                 if not text.startswith("# "):
-                    problems.append(f"{label}: comment on line {line} of the {which} starts with {text[:2]!r}; "
-                                    f"the rubric requires '# ' (a space after the hash)")
+                    problems.append(
+                        f"{label}: comment on line {line} of the {which} starts with {text[:2]!r}; "
+                        f"the rubric requires '# ' (a space after the hash)"
+                    )
                 if len(text) >= COMMENT_CHARS:
-                    problems.append(f"{label}: comment on line {line} of the {which} is {len(text)} characters; "
-                                    f"the rubric allows under {COMMENT_CHARS}")
+                    problems.append(
+                        f"{label}: comment on line {line} of the {which} is {len(text)} characters; "
+                        f"the rubric allows under {COMMENT_CHARS}"
+                    )
                 if "`" in text:
-                    problems.append(f"{label}: comment on line {line} of the {which} has backticks; "
-                                    f"the rubric allows none")
+                    problems.append(
+                        f"{label}: comment on line {line} of the {which} has backticks; the rubric allows none"
+                    )
     return problems
 
 
@@ -316,14 +361,19 @@ def blank_form(ex: Exercise) -> list[str]:
     problems = []
     for step in ex.steps:
         for line, run in near_blanks(step.scaffold):
-            problems.append(f"{step_label(ex, step)}: the sample code has {len(run)} underscores ({run}) on line "
-                            f"{line}; the rubric allows blanks of exactly four (____)")
+            problems.append(
+                f"{step_label(ex, step)}: the sample code has {len(run)} underscores ({run}) on line "
+                f"{line}; the rubric allows blanks of exactly four (____)"
+            )
     return problems
 
 
 def sample_has_blank(ex: Exercise) -> list[str]:
-    return [f"{step_label(ex, step)}: the sample code has 0 blanks; the rubric requires at least 1"
-            for step in ex.steps if not blank_lines(step.scaffold)]
+    return [
+        f"{step_label(ex, step)}: the sample code has 0 blanks; the rubric requires at least 1"
+        for step in ex.steps
+        if not blank_lines(step.scaffold)
+    ]
 
 
 def blanks_fill_to_solution(ex: Exercise) -> list[str]:
@@ -335,14 +385,16 @@ def blanks_fill_to_solution(ex: Exercise) -> list[str]:
         if left:
             problems.append(f"{label}: the solution has a blank on line {left[0]}; the rubric allows none")
         if len(sample) != len(solution):
-            problems.append(f"{label}: the sample code has {len(sample)} lines and the solution {len(solution)}; "
-                            f"filling the blanks must give the solution line for line")
+            problems.append(
+                f"{label}: the sample code has {len(sample)} lines and the solution {len(solution)}; "
+                f"filling the blanks must give the solution line for line"
+            )
             continue
         if matches_solution(step.scaffold, step.solution):
             continue
         line = next(i for i, (a, b) in enumerate(zip(sample, solution), 1) if not matches_solution(a, b))
-        problems.append(f"{label}: filling the blanks of the sample code does not give the solution on line {line}: "
-                        f"{sample[line - 1].strip()!r} against {solution[line - 1].strip()!r}")
+        problems.append(
+            f"{label}: filling the blanks of the sample code does not give the solution on line {line}: "
+            f"{sample[line - 1].strip()!r} against {solution[line - 1].strip()!r}"
+        )
     return problems
-
-

@@ -1,6 +1,7 @@
 """Rules that keep the course teaching instead of dictating (issue 18): hints that do not
 give the fills away, multiple choice that cannot be guessed from its form, and slides that
 do not hold the solutions."""
+
 from __future__ import annotations
 
 import ast
@@ -29,8 +30,12 @@ def right_option(ex: Exercise) -> int | None:
     except SyntaxError:
         return None
     for node in tree.body:
-        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "answer" for t in node.targets)
-                and isinstance(node.value, ast.Constant) and type(node.value.value) is int):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "answer" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and type(node.value.value) is int
+        ):
             return node.value.value
     return None
 
@@ -56,14 +61,18 @@ def choice_positions(course: Course) -> list[str]:
         by_position.setdefault(right, []).append(ex.id)
     for position, ids in sorted(by_position.items()):
         if len(ids) > MAX_SAME_POSITION:
-            problems.append(f"course: the right option is option {position} in {len(ids)} of {len(choices)} "
-                            f"multiple-choice questions ({', '.join(ids)}); the rubric allows at most "
-                            f"{MAX_SAME_POSITION}")
+            problems.append(
+                f"course: the right option is option {position} in {len(ids)} of {len(choices)} "
+                f"multiple-choice questions ({', '.join(ids)}); the rubric allows at most "
+                f"{MAX_SAME_POSITION}"
+            )
     for position in range(1, CHOICE_POSITIONS + 1):
         can_hold = sum(len(ex.options) >= position for ex, _ in choices)
         if can_hold >= CHOICE_POSITIONS and position not in by_position:
-            problems.append(f"course: no multiple-choice question has its right option at position {position} "
-                            f"({len(choices)} questions); the rubric requires each of 1-{CHOICE_POSITIONS} to be used")
+            problems.append(
+                f"course: no multiple-choice question has its right option at position {position} "
+                f"({len(choices)} questions); the rubric requires each of 1-{CHOICE_POSITIONS} to be used"
+            )
     return problems
 
 
@@ -71,12 +80,15 @@ def choice_longest(course: Course) -> list[str]:
     """A learner who always picks the longest option must not do well. A right option tied
     for the longest counts as the longest."""
     choices = _choices(course)
-    longest = [ex.id for ex, right in choices
-               if len(ex.options[right - 1]) == max(len(option) for option in ex.options)]
+    longest = [
+        ex.id for ex, right in choices if len(ex.options[right - 1]) == max(len(option) for option in ex.options)
+    ]
     if len(longest) <= MAX_RIGHT_LONGEST:
         return []
-    return [f"course: the right option is the longest in {len(longest)} of {len(choices)} multiple-choice questions "
-            f"({', '.join(longest)}); the rubric allows at most {MAX_RIGHT_LONGEST}"]
+    return [
+        f"course: the right option is the longest in {len(longest)} of {len(choices)} multiple-choice questions "
+        f"({', '.join(longest)}); the rubric allows at most {MAX_RIGHT_LONGEST}"
+    ]
 
 
 def _code_lines(code: str) -> list[str]:
@@ -88,22 +100,26 @@ def solution_on_slides(lesson: Lesson) -> list[str]:
     """A solution line stands on the slides when, stripped, it equals a stripped line of the
     code of any slide of the same lesson; blank and comment-only lines do not count. Each
     step of a stepped exercise is measured on its own."""
-    slide_lines = {line for slide in lesson.video.slides for step in slide.steps
-                   for line in _code_lines(step.get("code") or "")}
+    slide_lines = {
+        line for slide in lesson.video.slides for step in slide.steps for line in _code_lines(step.get("code") or "")
+    }
     problems = []
     for ex in lesson.exercises:
         for step in ex.steps:
             lines = _code_lines(step.solution)
             on_slides = [line for line in lines if line in slide_lines]
             if lines and len(on_slides) / len(lines) > MAX_SOLUTION_ON_SLIDES:
-                problems.append(f"{step_label(ex, step)}: {len(on_slides)} of {len(lines)} solution lines stand on "
-                                f"the slides of lesson {lesson.id} ({len(on_slides) / len(lines):.0%}), e.g. "
-                                f"'{clip(on_slides[0])}'; the rubric allows at most "
-                                f"{MAX_SOLUTION_ON_SLIDES:.0%}")
+                problems.append(
+                    f"{step_label(ex, step)}: {len(on_slides)} of {len(lines)} solution lines stand on "
+                    f"the slides of lesson {lesson.id} ({len(on_slides) / len(lines):.0%}), e.g. "
+                    f"'{clip(on_slides[0])}'; the rubric allows at most "
+                    f"{MAX_SOLUTION_ON_SLIDES:.0%}"
+                )
     return problems
 
 
 # --- fills given by hints (a course rule and two exercise rules share this) ---------------
+
 
 def step_fills(step: Step) -> list[str]:
     """The fills that count: the text of each blank of the step's sample code in its solution,
@@ -121,6 +137,7 @@ def given_fills(step: Step, hints: tuple[str, ...] | None = None) -> list[str]:
 @dataclass
 class HintFills:
     """How much a group of exercises' hints give away."""
+
     fills: int = 0  # fills of FILL_CHARS or more characters
     given: int = 0  # of those, held word for word by a hint of their step
     coding_steps: int = 0  # steps of coding, iterative and sequential exercises
@@ -157,8 +174,10 @@ def course_hint_fills(course: Course) -> list[str]:
     if total.given <= HINT_FILL_SHARE * total.fills:
         return []
     chapters = ", ".join(f"chapter {ch}: {m.given}/{m.fills}" for ch, m in measured.items())
-    return [f"course: the hints give {_share(total.given, total.fills)} word for word ({chapters}); the rubric "
-            f"allows at most {HINT_FILL_SHARE:.0%}, so that the learner writes the code"]
+    return [
+        f"course: the hints give {_share(total.given, total.fills)} word for word ({chapters}); the rubric "
+        f"allows at most {HINT_FILL_SHARE:.0%}, so that the learner writes the code"
+    ]
 
 
 def first_hint_fills(ex: Exercise) -> list[str]:
@@ -167,9 +186,11 @@ def first_hint_fills(ex: Exercise) -> list[str]:
         given = list(dict.fromkeys(given_fills(step, step.hints[:1])))
         if given:
             what = "the fill of a blank" if len(given) == 1 else "fills of blanks"
-            problems.append(f"{step_label(ex, step)}: hint 1 holds {', '.join(map(repr, given))}, {what}, word for "
-                            f"word; the rubric allows no fill in a first hint (point at the idea or the name to "
-                            f"look up)")
+            problems.append(
+                f"{step_label(ex, step)}: hint 1 holds {', '.join(map(repr, given))}, {what}, word for "
+                f"word; the rubric allows no fill in a first hint (point at the idea or the name to "
+                f"look up)"
+            )
     return problems
 
 
@@ -180,8 +201,11 @@ def capstone_hint_fills(ex: Exercise) -> list[str]:
     given = sum(len(given_fills(step)) for step in ex.steps)
     if given <= CAPSTONE_FILL_SHARE * total:
         return []
-    return [f"{ex.id}: the capstone's hints give {_share(given, total)} word for word; the rubric allows at "
-            f"most a third"]
+    return [
+        f"{ex.id}: the capstone's hints give {_share(given, total)} word for word; the rubric allows at most a third"
+    ]
+
+
 def option_lengths(ex: Exercise) -> list[str]:
     if ex.type != "multiple_choice" or len(ex.options) < 2:
         return []
@@ -189,8 +213,8 @@ def option_lengths(ex: Exercise) -> list[str]:
     ratio = max(lengths) / max(1, min(lengths))
     if ratio <= OPTION_LENGTH_RATIO:
         return []
-    return [f"{ex.id}: the longest option is {max(lengths)} characters, {ratio:.2f} times the shortest "
-            f"({min(lengths)}); the rubric allows at most {OPTION_LENGTH_RATIO} times, so that length gives "
-            f"no answer away"]
-
-
+    return [
+        f"{ex.id}: the longest option is {max(lengths)} characters, {ratio:.2f} times the shortest "
+        f"({min(lengths)}); the rubric allows at most {OPTION_LENGTH_RATIO} times, so that length gives "
+        f"no answer away"
+    ]

@@ -41,31 +41,66 @@ the one recorder of training behind ``ran``, ``optimizer_steps`` and ``training_
 run really used, its optimizer steps and batches), ``compression`` (size on disk, sparsity and
 agreement of a compressed model), ``tracking`` (runs in an MLflow store, Optuna studies).
 """
+
 from graders.feedback import Fail
+from graders.sct.api import SOLUTION, Check, Ctx, cifar_batch
 from graders.sct.cases import Case, right, wrong
 from graders.sct.choice import multiple_choice
 from graders.sct.compression import compressed, distillation_loss
-from graders.sct.api import SOLUTION, Check, cifar_batch, Ctx
 from graders.sct.core import COMMON_ERRORS, SCT, load_module, load_sct
 from graders.sct.custom import correct, custom
 from graders.sct.distributed import ranks
 from graders.sct.exported import exported_file, ort_options, ort_session
 from graders.sct.files import file
 from graders.sct.inference import inference_model
-from graders.sct.metrics import metric
 from graders.sct.lightning import lightning_module
+from graders.sct.metrics import metric
 from graders.sct.models import module
 from graders.sct.output import printed
 from graders.sct.performance import training_record
 from graders.sct.serving import endpoint
 from graders.sct.source import avoids, uses
-from graders.sct.tracking import mlflow_runs, study
 from graders.sct.steps import optimizer_steps
+from graders.sct.tracking import mlflow_runs, study
 from graders.sct.training import trainer
 from graders.sct.values import expression, variable
 
-__all__ = ["SCT", "SOLUTION", "Check", "Ctx", "Case", "variable", "expression", "uses", "avoids", "printed",
-           "module", "lightning_module", "trainer", "file", "multiple_choice", "correct", "custom", "wrong",
-           "right", "Fail", "load_sct", "load_module", "cifar_batch", "COMMON_ERRORS", "optimizer_steps",
-           "metric", "inference_model", "exported_file", "ort_session", "ort_options", "endpoint", "ranks",
-           "training_record", "mlflow_runs", "study", "compressed", "distillation_loss"]
+__all__ = [
+    "SCT",
+    "SOLUTION",
+    "Check",
+    "Ctx",
+    "Case",
+    "variable",
+    "expression",
+    "uses",
+    "avoids",
+    "printed",
+    "module",
+    "lightning_module",
+    "trainer",
+    "file",
+    "multiple_choice",
+    "correct",
+    "custom",
+    "wrong",
+    "right",
+    "Fail",
+    "load_sct",
+    "load_module",
+    "cifar_batch",
+    "COMMON_ERRORS",
+    "optimizer_steps",
+    "metric",
+    "inference_model",
+    "exported_file",
+    "ort_session",
+    "ort_options",
+    "endpoint",
+    "ranks",
+    "training_record",
+    "mlflow_runs",
+    "study",
+    "compressed",
+    "distillation_loss",
+]

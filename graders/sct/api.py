@@ -8,6 +8,7 @@ the solution's, returning a ``Fail`` or None. Everything a family needs to do th
 under public names: looking names up in the learner's namespace, reporting the learner's
 exceptions in their terms, resolving ``SOLUTION``, and building messages.
 """
+
 from __future__ import annotations
 
 import ast
@@ -17,10 +18,28 @@ from typing import Any
 
 from graders.feedback import Fail
 
-__all__ = ["LEARNER_FILE", "PRE_FILE", "SOLUTION", "Check", "Ctx", "Fail", "Family", "SubCheck", "class_names",
-           "cifar_batch", "render",
-           "error_fail", "fail_with", "learner_error", "lookup", "missing_fail", "resolve", "safe_str",
-           "type_label", "type_matches"]
+__all__ = [
+    "LEARNER_FILE",
+    "PRE_FILE",
+    "SOLUTION",
+    "Check",
+    "Ctx",
+    "Fail",
+    "Family",
+    "SubCheck",
+    "class_names",
+    "cifar_batch",
+    "render",
+    "error_fail",
+    "fail_with",
+    "learner_error",
+    "lookup",
+    "missing_fail",
+    "resolve",
+    "safe_str",
+    "type_label",
+    "type_matches",
+]
 
 # The file names learner code and the set-up are compiled under: tracebacks are cut to these.
 LEARNER_FILE = "<your code>"
@@ -55,8 +74,13 @@ class Ctx:
 
     def keyword_line(self, keyword: str) -> int | None:
         """The first line that passes ``keyword=`` to a call (e.g. ``max_epochs``)."""
-        lines = [k.value.lineno for node in ast.walk(self.tree) if isinstance(node, ast.Call)
-                 for k in node.keywords if k.arg == keyword]
+        lines = [
+            k.value.lineno
+            for node in ast.walk(self.tree)
+            if isinstance(node, ast.Call)
+            for k in node.keywords
+            if k.arg == keyword
+        ]
         return min(lines) if lines else None
 
     def assignment_line(self, name: str) -> int | None:
@@ -204,7 +228,8 @@ def learner_error(err: BaseException) -> dict:
         "line": line,
         "frames": [[f.lineno, f.name] for f in frames],
         "in_pre_code": in_pre,
-        "memory": isinstance(err, MemoryError) or "can't allocate memory" in safe_str(err)
+        "memory": isinstance(err, MemoryError)
+        or "can't allocate memory" in safe_str(err)
         or "not enough memory" in safe_str(err),
     }
 
@@ -279,8 +304,10 @@ def type_matches(names: list[str], wanted: str | type) -> bool:
     # "pytorch_lightning.Trainer" names the class its package exports, which is defined
     # in pytorch_lightning.trainer.trainer: same package and class name is a match.
     w_parts = wanted.split(".")
-    return any(n == wanted or (n.split(".")[-1] == w_parts[-1] and (len(w_parts) == 1 or n.split(".")[0] == w_parts[0]))
-               for n in names)
+    return any(
+        n == wanted or (n.split(".")[-1] == w_parts[-1] and (len(w_parts) == 1 or n.split(".")[0] == w_parts[0]))
+        for n in names
+    )
 
 
 def type_label(wanted: str | type) -> str:

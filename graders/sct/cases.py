@@ -1,4 +1,5 @@
 """Known answers: ``wrong`` and ``right`` cases that ``pytest graders/`` runs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,13 +28,15 @@ class Case:
         return text
 
 
-def wrong(name: str, *, replace: dict[str, str] | None = None, code: str | None = None, says: str,
-          step: int | None = None) -> Case:
+def wrong(
+    name: str, *, replace: dict[str, str] | None = None, code: str | None = None, says: str, step: int | None = None
+) -> Case:
     """A wrong answer that must fail with a message containing ``says``."""
     return Case(name, False, replace or {}, code, says, step)
 
 
-def right(name: str, *, replace: dict[str, str] | None = None, code: str | None = None,
-          step: int | None = None) -> Case:
+def right(
+    name: str, *, replace: dict[str, str] | None = None, code: str | None = None, step: int | None = None
+) -> Case:
     """A different but correct answer that must pass."""
     return Case(name, True, replace or {}, code, None, step)

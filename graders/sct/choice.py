@@ -1,4 +1,5 @@
 """Multiple-choice exercises: ``multiple_choice``."""
+
 from __future__ import annotations
 
 from graders.compare import show
@@ -15,9 +16,12 @@ class _MultipleChoice(Check):
     def judge(self, got, want, ctx):
         options = sorted(set(self.messages) | {want})
         if isinstance(got, bool) or not isinstance(got, int) or not 1 <= got <= max(options):
-            return Fail(f"Set `{self.name}` to the number of one option, 1 to {max(options)}.",
-                        expected=f"a whole number from 1 to {max(options)}", got=show(got),
-                        line=ctx.assignment_line(self.name))
+            return Fail(
+                f"Set `{self.name}` to the number of one option, 1 to {max(options)}.",
+                expected=f"a whole number from 1 to {max(options)}",
+                got=show(got),
+                line=ctx.assignment_line(self.name),
+            )
         if got != want:
             return Fail(self.messages.get(got, f"Option {got} is not the right answer."))
         return None

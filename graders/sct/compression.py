@@ -15,6 +15,7 @@ holds (``no_pruning_leftovers``, ``stored_as``) and that the original was left a
 compares it with the solution's; the usual slips (no ``T * T`` factor, ``reduction="mean"``)
 change it by a known ratio, and are named.
 """
+
 from __future__ import annotations
 
 import copy
@@ -46,10 +47,13 @@ class _Size(SubCheck):
             return None
         ratio = got["size"] / got["base_size"]
         if ratio > self.at_most:
-            return Fail(f"{self.file} is {got['size'] / 1024:.0f} kB, {ratio:.0%} of the original's "
-                        f"{got['base_size'] / 1024:.0f} kB: compression should leave at most {self.at_most:.0%}. "
-                        "Did you save the compressed model, or the original?",
-                        expected=f"at most {self.at_most:.0%} of {self.baseline}", got=f"{ratio:.0%}")
+            return Fail(
+                f"{self.file} is {got['size'] / 1024:.0f} kB, {ratio:.0%} of the original's "
+                f"{got['base_size'] / 1024:.0f} kB: compression should leave at most {self.at_most:.0%}. "
+                "Did you save the compressed model, or the original?",
+                expected=f"at most {self.at_most:.0%} of {self.baseline}",
+                got=f"{ratio:.0%}",
+            )
         return None
 
 
@@ -69,8 +73,9 @@ class _Agreement(SubCheck):
         x, _ = cifar_batch(self.n)
         with torch.no_grad():
             try:
-                reference = as_logits(copy.deepcopy(original).eval()(x) if isinstance(original, torch.nn.Module)
-                                      else original(x)).argmax(1)
+                reference = as_logits(
+                    copy.deepcopy(original).eval()(x) if isinstance(original, torch.nn.Module) else original(x)
+                ).argmax(1)
             except Exception as err:  # the original was changed; original_unchanged says how
                 return {"reference_error": learner_error(err)}
             if isinstance(model, torch.nn.Module):
@@ -83,20 +88,27 @@ class _Agreement(SubCheck):
     def judge(self, got, want, ctx):
         if got.get("predict_error"):
             err = got["predict_error"]
-            return Fail(f"Calling `{self.model}` on a batch of CIFAR-10 images raised {err['type']}: "
-                        f"{err['message']}", line=err.get("line"))
+            return Fail(
+                f"Calling `{self.model}` on a batch of CIFAR-10 images raised {err['type']}: {err['message']}",
+                line=err.get("line"),
+            )
         if got.get("reference_error"):
             err = got["reference_error"]
-            return Fail(f"Calling the original `{self.original}` raised {err['type']}: {err['message']}. Was it "
-                        "changed? Compress a copy and leave the original as it was.")
+            return Fail(
+                f"Calling the original `{self.original}` raised {err['type']}: {err['message']}. Was it "
+                "changed? Compress a copy and leave the original as it was."
+            )
         if "agreement" not in got:
             return None
         floor = resolve(self.at_least, (want or {}).get("agreement"))
         floor = None if floor is None else floor - self.tolerance
         if floor is not None and got["agreement"] < floor - 1e-9:
-            return Fail(f"`{self.model}` agrees with the original model on {got['agreement']:.1%} of {self.n} "
-                        f"CIFAR-10 test images; it should agree on at least {floor:.1%}.",
-                        expected=f"at least {floor:.1%}", got=f"{got['agreement']:.1%}")
+            return Fail(
+                f"`{self.model}` agrees with the original model on {got['agreement']:.1%} of {self.n} "
+                f"CIFAR-10 test images; it should agree on at least {floor:.1%}.",
+                expected=f"at least {floor:.1%}",
+                got=f"{got['agreement']:.1%}",
+            )
         return None
 
 
@@ -116,8 +128,11 @@ class _Sparsity(SubCheck):
     def judge(self, got, want, ctx):
         value = resolve(self.value, want)
         if got is not None and value is not None and abs(got - value) > self.tolerance:
-            return Fail(f"{got:.1%} of the weights of `{self.model}` are zero; pruning should leave {value:.0%} "
-                        "zeros.", expected=f"{value:.0%} zeros", got=f"{got:.1%} zeros")
+            return Fail(
+                f"{got:.1%} of the weights of `{self.model}` are zero; pruning should leave {value:.0%} zeros.",
+                expected=f"{value:.0%} zeros",
+                got=f"{got:.1%} zeros",
+            )
         return None
 
 
@@ -131,9 +146,13 @@ class _NoLeftovers(SubCheck):
     def judge(self, got, want, ctx):
         extra = [k for k in got if k.endswith(("_orig", "_mask"))]
         if extra:
-            return Fail(f"The saved state dict still holds pruning's {extra[0]} and its mask, so the file is twice "
-                        "the size: call prune.remove(module, \"weight\") on each pruned layer before saving, which "
-                        "makes the pruning permanent.", expected="weight", got=", ".join(extra[:2]))
+            return Fail(
+                f"The saved state dict still holds pruning's {extra[0]} and its mask, so the file is twice "
+                'the size: call prune.remove(module, "weight") on each pruned layer before saving, which '
+                "makes the pruning permanent.",
+                expected="weight",
+                got=", ".join(extra[:2]),
+            )
         return None
 
 
@@ -146,8 +165,11 @@ class _StoredAs(SubCheck):
 
     def judge(self, got, want, ctx):
         if got and got != [self.dtype]:
-            return Fail(f"The weights in {self.file} are stored as {', '.join(got)}; they should be {self.dtype}.",
-                        expected=self.dtype, got=", ".join(got))
+            return Fail(
+                f"The weights in {self.file} are stored as {', '.join(got)}; they should be {self.dtype}.",
+                expected=self.dtype,
+                got=", ".join(got),
+            )
         return None
 
 
@@ -161,14 +183,19 @@ class _OriginalUnchanged(SubCheck):
         if subject.original is None or not os.path.exists(subject.baseline):
             return None
         saved, now = torch.load(subject.baseline, weights_only=True), subject.original.state_dict()
-        return set(saved) == set(now) and all(type(now[k]) is torch.Tensor and now[k].dtype == v.dtype
-                                              and torch.equal(now[k], v) for k, v in saved.items())
+        return set(saved) == set(now) and all(
+            type(now[k]) is torch.Tensor and now[k].dtype == v.dtype and torch.equal(now[k], v)
+            for k, v in saved.items()
+        )
 
     def judge(self, got, want, ctx):
         if got is False:
-            return Fail(f"`{self.original}` was changed: compress a copy (copy.deepcopy({self.original})), so the "
-                        "original stays the reference every variant is compared with.",
-                        expected=f"{self.original} as in {self.baseline}", got="changed weights")
+            return Fail(
+                f"`{self.original}` was changed: compress a copy (copy.deepcopy({self.original})), so the "
+                "original stays the reference every variant is compared with.",
+                expected=f"{self.original} as in {self.baseline}",
+                got="changed weights",
+            )
         return None
 
 
@@ -182,9 +209,13 @@ class _OriginalWithoutGradients(SubCheck):
 
     def judge(self, got, want, ctx):
         if got:
-            return Fail(f"The parameters of `{self.original}` got gradients ({', '.join(got)}): its outputs were "
-                        "computed with a graph, and backward went through it. Compute them inside torch.no_grad(), "
-                        "so only the model being trained learns.", expected="no gradients", got="gradients")
+            return Fail(
+                f"The parameters of `{self.original}` got gradients ({', '.join(got)}): its outputs were "
+                "computed with a graph, and backward went through it. Compute them inside torch.no_grad(), "
+                "so only the model being trained learns.",
+                expected="no gradients",
+                got="gradients",
+            )
         return None
 
 
@@ -197,8 +228,10 @@ class _Compressed(Family):
         import torch
 
         path, base = os.path.join(run.workdir, self.file or ""), os.path.join(run.workdir, self.baseline)
-        facts: dict = {"exists": self.file is not None and os.path.exists(path),
-                       "base_size": os.path.getsize(base) if os.path.exists(base) else None}
+        facts: dict = {
+            "exists": self.file is not None and os.path.exists(path),
+            "base_size": os.path.getsize(base) if os.path.exists(base) else None,
+        }
         if facts["exists"]:
             facts["size"] = os.path.getsize(path)
             if not self.file.endswith(".onnx"):
@@ -206,8 +239,13 @@ class _Compressed(Family):
                     state = torch.load(path, weights_only=False, map_location="cpu")
                     if isinstance(state, dict):
                         facts["keys"] = [str(k) for k in state][:200]
-                        facts["dtypes"] = sorted({str(v.dtype).replace("torch.", "") for v in state.values()
-                                                  if isinstance(v, torch.Tensor) and v.is_floating_point()})
+                        facts["dtypes"] = sorted(
+                            {
+                                str(v.dtype).replace("torch.", "")
+                                for v in state.values()
+                                if isinstance(v, torch.Tensor) and v.is_floating_point()
+                            }
+                        )
                 except Exception as err:
                     facts["load_error"] = f"{type(err).__name__}: {err}"
         original, _ = lookup(run.ns, self.original)
@@ -221,8 +259,12 @@ class _Compressed(Family):
 
     def judge_subject(self, got, want, ctx):
         if self.file is not None and not got["exists"]:
-            return Fail(f"No file {self.file} was written: save the compressed model to it, so its size on disk "
-                        "can be measured.", expected=self.file, got="no such file")
+            return Fail(
+                f"No file {self.file} was written: save the compressed model to it, so its size on disk "
+                "can be measured.",
+                expected=self.file,
+                got="no such file",
+            )
         if got.get("load_error"):
             return Fail(f"{self.file} does not load with torch.load: {got['load_error']}")
         if got.get("model_missing"):
@@ -260,8 +302,9 @@ class _Compressed(Family):
         return self.add(_OriginalWithoutGradients(self.original, msg))
 
 
-def compressed(file: str | None, *, model: str | None = None, original: str = "model", baseline: str = "model.pt",
-               n: int = 256) -> _Compressed:
+def compressed(
+    file: str | None, *, model: str | None = None, original: str = "model", baseline: str = "model.pt", n: int = 256
+) -> _Compressed:
     """Check a compressed model: the file it was saved to (None: no file), and (with
     ``model``) its predictions against ``original``'s on ``n`` CIFAR-10 test images."""
     return _Compressed(file, model, original, baseline, n)
@@ -295,28 +338,41 @@ class _DistillationLoss(Check):
             return Fail(f"Your code does not define the function `{self.name}`.")
         if got.get("error"):
             err = got["error"]
-            return Fail(f"Calling {self.name}(student_logits, teacher_logits) raised {err['type']}: "
-                        f"{err['message']}", line=err.get("line"))
+            return Fail(
+                f"Calling {self.name}(student_logits, teacher_logits) raised {err['type']}: {err['message']}",
+                line=err.get("line"),
+            )
         if got["value"] is None:
-            return Fail(f"{self.name} should return the loss as a tensor holding one number; it returned a "
-                        f"{got.get('type')}.")
+            return Fail(
+                f"{self.name} should return the loss as a tensor holding one number; it returned a {got.get('type')}."
+            )
         g, w = got["value"], want["value"]
         if abs(g - w) <= 1e-4 * max(1.0, abs(w)):
             return None
-        t2, c = self.temperature ** 2, self.classes
+        t2, c = self.temperature**2, self.classes
         ratio = g / w if w else float("nan")
         if abs(ratio - 1 / t2) < 1e-3:
-            return Fail(f"The loss is {t2:g} times too small: multiply the KL divergence by T * T. Dividing the "
-                        "logits by T shrinks the gradients by T squared, and T * T restores their size.",
-                        expected=f"{w:.4f}", got=f"{g:.4f}")
+            return Fail(
+                f"The loss is {t2:g} times too small: multiply the KL divergence by T * T. Dividing the "
+                "logits by T shrinks the gradients by T squared, and T * T restores their size.",
+                expected=f"{w:.4f}",
+                got=f"{g:.4f}",
+            )
         if abs(ratio - 1 / c) < 1e-3 or abs(ratio - 1 / (c * t2)) < 1e-3:
-            return Fail("The loss is averaged over every element instead of every image: use "
-                        "reduction=\"batchmean\", the KL divergence's true value; \"mean\" also divides by "
-                        f"the {c} classes.", expected=f"{w:.4f}", got=f"{g:.4f}")
-        return Fail(f"{self.name} gives {g:.4f} where the temperature-scaled KL divergence is {w:.4f}: "
-                    "F.kl_div takes the student's log-probabilities first (log_softmax of its logits / T) and "
-                    "the teacher's probabilities second (softmax of its logits / T).",
-                    expected=f"{w:.4f}", got=f"{g:.4f}")
+            return Fail(
+                "The loss is averaged over every element instead of every image: use "
+                'reduction="batchmean", the KL divergence\'s true value; "mean" also divides by '
+                f"the {c} classes.",
+                expected=f"{w:.4f}",
+                got=f"{g:.4f}",
+            )
+        return Fail(
+            f"{self.name} gives {g:.4f} where the temperature-scaled KL divergence is {w:.4f}: "
+            "F.kl_div takes the student's log-probabilities first (log_softmax of its logits / T) and "
+            "the teacher's probabilities second (softmax of its logits / T).",
+            expected=f"{w:.4f}",
+            got=f"{g:.4f}",
+        )
 
 
 def distillation_loss(name: str = "distillation_loss", temperature: float = 4.0, classes: int = 10) -> Check:

@@ -1,4 +1,5 @@
 """Combinators and escape hatches: ``correct`` (right either way) and ``custom``."""
+
 from __future__ import annotations
 
 from typing import Callable

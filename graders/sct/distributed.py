@@ -11,6 +11,7 @@ shard, whether they ended with the same tensors, and whether those are the solut
     ranks(folder="ranks").processes(2).own_shards().agree("state_dict")
     ranks("results").processes(2).own_shards().agree("grads").averaged("grads")
 """
+
 from __future__ import annotations
 
 import glob
@@ -32,9 +33,13 @@ def _tensors(records: list[dict], key: str) -> list[dict]:
         if isinstance(value, torch.Tensor):
             value = [value]
         parts = [torch.as_tensor(v).detach().float().cpu() for v in (value or [])]
-        out.append({"rank": record.get("rank", i),
-                    "tensor": torch.cat([p.flatten() for p in parts]) if parts else torch.zeros(0),
-                    "shapes": "; ".join(str(tuple(p.shape)) for p in parts)})
+        out.append(
+            {
+                "rank": record.get("rank", i),
+                "tensor": torch.cat([p.flatten() for p in parts]) if parts else torch.zeros(0),
+                "shapes": "; ".join(str(tuple(p.shape)) for p in parts),
+            }
+        )
     return out
 
 
@@ -50,8 +55,11 @@ class _Processes(SubCheck):
         ranks = sorted(set(got))
         if len(ranks) != n:
             word = "process" if len(ranks) == 1 else "processes"
-            return Fail(f"{len(ranks)} {word} trained; this run should have {n}, one per device.",
-                        expected=f"{n} ranks", got=f"ranks {ranks}")
+            return Fail(
+                f"{len(ranks)} {word} trained; this run should have {n}, one per device.",
+                expected=f"{n} ranks",
+                got=f"ranks {ranks}",
+            )
         return None
 
 
@@ -60,9 +68,15 @@ class _OwnShards(SubCheck):
         self.msg = msg
 
     def probe(self, run, records):
-        return [{"rank": r.get("rank", i), "images": None if r.get("images") is None else
-                 [float(v) if not isinstance(v, (int, str)) else v for v in r["images"]]}
-                for i, r in enumerate(records)]
+        return [
+            {
+                "rank": r.get("rank", i),
+                "images": None
+                if r.get("images") is None
+                else [float(v) if not isinstance(v, (int, str)) else v for v in r["images"]],
+            }
+            for i, r in enumerate(records)
+        ]
 
     def judge(self, got, want, ctx):
         return _shard_fail(got, want or [])
@@ -101,8 +115,12 @@ class _Ranks(Family):
                 try:
                     records.append(torch.load(p, weights_only=True))
                 except Exception as err:
-                    return None, {"exists": True, "valid": False, "unreadable": os.path.basename(p),
-                                  "type": f"{type(err).__name__}"}
+                    return None, {
+                        "exists": True,
+                        "valid": False,
+                        "unreadable": os.path.basename(p),
+                        "type": f"{type(err).__name__}",
+                    }
         else:
             records = run.ns.get(self.variable)
             if records is None:
@@ -116,17 +134,26 @@ class _Ranks(Family):
         if not got["exists"]:
             return Fail(f"Your code does not define `{self.variable}`: assign what run_ranks returns to it.")
         if not got["valid"] and got.get("unreadable"):
-            return Fail(f"{self.folder}/{got['unreadable']} does not load as plain data (torch.load with "
-                        "weights_only=True): the records RankRecorder writes always do, so it was written by "
-                        "other code.", detail=got["type"])
+            return Fail(
+                f"{self.folder}/{got['unreadable']} does not load as plain data (torch.load with "
+                "weights_only=True): the records RankRecorder writes always do, so it was written by "
+                "other code.",
+                detail=got["type"],
+            )
         if not got["valid"]:
-            return Fail(f"{what} should be a list with one dict per rank, as run_ranks returns when each rank "
-                        f"returns a dict; got a {got['type']}.")
+            return Fail(
+                f"{what} should be a list with one dict per rank, as run_ranks returns when each rank "
+                f"returns a dict; got a {got['type']}."
+            )
         if not got["count"]:
-            return Fail("No process recorded any training: a Trainer that is created but never fitted trains "
-                        "nothing; call trainer.fit(model, ...)." if self.folder else
-                        f"{what} is empty: no rank returned anything.", expected="one record per rank",
-                        got="none")
+            return Fail(
+                "No process recorded any training: a Trainer that is created but never fitted trains "
+                "nothing; call trainer.fit(model, ...)."
+                if self.folder
+                else f"{what} is empty: no rank returned anything.",
+                expected="one record per rank",
+                got="none",
+            )
         return None
 
     def processes(self, n=SOLUTION, msg: str | None = None) -> "_Ranks":
@@ -157,14 +184,20 @@ def _shard_fail(records, want_records) -> Fail | None:
     shared = [i for i, owners in seen.items() if len(owners) > 1]
     if shared:
         share = 100 * len(shared) / len(seen)
-        return Fail(f"The ranks trained on the same images ({len(shared)} of {len(seen)}, {share:.0f}%): each "
-                    "process should see its own shard of the data, which a DistributedSampler gives it.",
-                    expected="disjoint shards", got=f"{len(shared)} images seen by more than one rank")
+        return Fail(
+            f"The ranks trained on the same images ({len(shared)} of {len(seen)}, {share:.0f}%): each "
+            "process should see its own shard of the data, which a DistributedSampler gives it.",
+            expected="disjoint shards",
+            got=f"{len(shared)} images seen by more than one rank",
+        )
     if want_records:
         total = sum(len(set(r["images"])) for r in want_records)
         if len(seen) != total:
-            return Fail(f"Together the ranks trained on {len(seen)} images; they should cover all {total}.",
-                        expected=f"{total} images", got=f"{len(seen)} images")
+            return Fail(
+                f"Together the ranks trained on {len(seen)} images; they should cover all {total}.",
+                expected=f"{total} images",
+                got=f"{len(seen)} images",
+            )
     return None
 
 
@@ -173,15 +206,21 @@ def _agree_fail(records, key, atol) -> Fail | None:
 
     for r in records[1:]:
         if r["shapes"] != records[0]["shapes"]:
-            return Fail(f"Rank {r['rank']} has tensors of other shapes under '{key}' than rank 0.",
-                        expected=records[0]["shapes"], got=r["shapes"])
+            return Fail(
+                f"Rank {r['rank']} has tensors of other shapes under '{key}' than rank 0.",
+                expected=records[0]["shapes"],
+                got=r["shapes"],
+            )
         a, b = records[0]["tensor"], r["tensor"]
         if not torch.allclose(a, b, atol=atol, rtol=0):
             diff = (a - b).abs().max().item()
-            return Fail(f"The ranks ended with different {key} (largest difference {diff:.3g}): every rank "
-                        "must apply the same update, so the gradients have to be combined across ranks "
-                        "with an all-reduce before the step.", expected="the same tensors on every rank",
-                        got=f"rank {records[0]['rank']} and rank {r['rank']} differ")
+            return Fail(
+                f"The ranks ended with different {key} (largest difference {diff:.3g}): every rank "
+                "must apply the same update, so the gradients have to be combined across ranks "
+                "with an all-reduce before the step.",
+                expected="the same tensors on every rank",
+                got=f"rank {records[0]['rank']} and rank {r['rank']} differ",
+            )
     return None
 
 
@@ -191,23 +230,35 @@ def _averaged_fail(records, want_records, key, atol) -> Fail | None:
     if not want_records:
         return None
     if records[0]["shapes"] != want_records[0]["shapes"]:
-        return Fail(f"'{key}' should hold one tensor per parameter of the model, as in the solution.",
-                    expected=want_records[0]["shapes"], got=records[0]["shapes"] or "nothing")
+        return Fail(
+            f"'{key}' should hold one tensor per parameter of the model, as in the solution.",
+            expected=want_records[0]["shapes"],
+            got=records[0]["shapes"] or "nothing",
+        )
     g, w = records[0]["tensor"], want_records[0]["tensor"]
     if torch.allclose(g, w, atol=atol, rtol=1e-4):
         return None
     world = len(want_records)
     ratio = (g @ w / (w @ w)).item() if w.abs().sum() else float("nan")
     if abs(ratio - world) < 1e-3 * world:
-        return Fail(f"'{key}' is {world} times the average: all_reduce with SUM adds up the ranks' tensors, so "
-                    "divide by the world size to average them.", expected="the average over ranks",
-                    got=f"{ratio:.3g} x the average")
+        return Fail(
+            f"'{key}' is {world} times the average: all_reduce with SUM adds up the ranks' tensors, so "
+            "divide by the world size to average them.",
+            expected="the average over ranks",
+            got=f"{ratio:.3g} x the average",
+        )
     if abs(ratio - 1 / world) < 1e-3:
-        return Fail(f"'{key}' is the average divided by {world} once more: divide the sum by the world size "
-                    "once.", expected="the average over ranks", got=f"{ratio:.3g} x the average")
-    return Fail(f"'{key}' on rank 0 is not the average of the ranks' tensors that the solution computes "
-                f"(largest difference {(g - w).abs().max().item():.3g}).", expected="the averaged tensors",
-                got="different values")
+        return Fail(
+            f"'{key}' is the average divided by {world} once more: divide the sum by the world size once.",
+            expected="the average over ranks",
+            got=f"{ratio:.3g} x the average",
+        )
+    return Fail(
+        f"'{key}' on rank 0 is not the average of the ranks' tensors that the solution computes "
+        f"(largest difference {(g - w).abs().max().item():.3g}).",
+        expected="the averaged tensors",
+        got="different values",
+    )
 
 
 def ranks(name: str | None = None, *, folder: str | None = None) -> _Ranks:

@@ -7,6 +7,7 @@ batch dimension fixed at export time shows up as the failure it causes; an ONNX 
 operators say what a quantizer really did (``ops``). A session is judged on how it was
 opened: its threads, and the file it runs (``opens``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -82,12 +83,20 @@ class _Reproduces(SubCheck):
         name = got["name"]
         for entry in got["batches"]:
             if "error" in entry:
-                default = Fail(f"The model in '{name}' fails on a batch of {entry['n']} images: its batch size "
-                               "was fixed when it was exported. Export with a dynamic batch dimension.",
-                               detail=entry["error"])
+                default = Fail(
+                    f"The model in '{name}' fails on a batch of {entry['n']} images: its batch size "
+                    "was fixed when it was exported. Export with a dynamic batch dimension.",
+                    detail=entry["error"],
+                )
                 return fail_with(self.batch_msg, default)
-            fail = mismatch(f"the output of '{name}' on {entry['n']} images", entry["got"], entry["want"],
-                            atol=self.atol, rtol=1e-4, check_requires_grad=False)
+            fail = mismatch(
+                f"the output of '{name}' on {entry['n']} images",
+                entry["got"],
+                entry["want"],
+                atol=self.atol,
+                rtol=1e-4,
+                check_requires_grad=False,
+            )
             if fail:
                 fail.message += f" It should reproduce `{self.model}` in eval mode."
                 return fail_with(self.outputs_msg, fail)
@@ -114,12 +123,18 @@ class _Ops(SubCheck):
             return Fail("Only an ONNX file has operators to check.")
         present = [op for op in self.lacks if op in got]
         if present:
-            return Fail(f"The ONNX graph holds {present[0]} nodes, which it should not.",
-                        expected=f"no {', '.join(self.lacks)}", got=", ".join(got))
+            return Fail(
+                f"The ONNX graph holds {present[0]} nodes, which it should not.",
+                expected=f"no {', '.join(self.lacks)}",
+                got=", ".join(got),
+            )
         missing = [op for op in self.has if op not in got]
         if missing:
-            return Fail(f"The ONNX graph has no {missing[0]} node.", expected=", ".join(self.has),
-                        got=", ".join(got) or "no nodes")
+            return Fail(
+                f"The ONNX graph has no {missing[0]} node.",
+                expected=", ".join(self.has),
+                got=", ".join(got) or "no nodes",
+            )
         return None
 
 
@@ -142,16 +157,23 @@ class _ExportedFile(Family):
 
     def judge_subject(self, got, want, ctx):
         if not got["found"]:
-            return Fail(f"No file matching '{self.pattern}' was written.", expected=f"a file {self.pattern}",
-                        got="no such file")
+            return Fail(
+                f"No file matching '{self.pattern}' was written.", expected=f"a file {self.pattern}", got="no such file"
+            )
         if "load_error" in got:
             name, err = got["found"][-1], got["load_error"]
             how = "ONNX Runtime" if name.endswith(".onnx") else "torch.export.load"
             return Fail(f"'{name}' does not load with {how}: {err['type']}: {err['message']}")
         return None
 
-    def reproduces(self, model: str, batches: tuple[int, ...] = (1, 5), atol: float = 1e-4,
-                   msg: str | None = None, batch_msg: str | None = None) -> "_ExportedFile":
+    def reproduces(
+        self,
+        model: str,
+        batches: tuple[int, ...] = (1, 5),
+        atol: float = 1e-4,
+        msg: str | None = None,
+        batch_msg: str | None = None,
+    ) -> "_ExportedFile":
         """Loaded as production loads it, the file gives ``model``'s eval-mode outputs on
         real CIFAR-10 test images at every batch size in ``batches`` (``batch_msg`` speaks
         to a batch size that fails, ``msg`` to outputs that differ)."""
@@ -185,11 +207,13 @@ class _OneThread(SubCheck):
 
     def judge(self, got, want, ctx):
         if got["threads"] != 1 or got["spinning"] != "0":
-            return Fail(f"`{self.name}` uses ONNX Runtime's default threads, which spin while idle and slow down "
-                        "PyTorch in the same process. Create it with SessionOptions that set "
-                        "intra_op_num_threads = 1 and the config entry session.intra_op.allow_spinning = \"0\".",
-                        expected="intra_op_num_threads=1, allow_spinning='0'",
-                        got=f"intra_op_num_threads={got['threads']}, allow_spinning={got['spinning']!r}")
+            return Fail(
+                f"`{self.name}` uses ONNX Runtime's default threads, which spin while idle and slow down "
+                "PyTorch in the same process. Create it with SessionOptions that set "
+                'intra_op_num_threads = 1 and the config entry session.intra_op.allow_spinning = "0".',
+                expected="intra_op_num_threads=1, allow_spinning='0'",
+                got=f"intra_op_num_threads={got['threads']}, allow_spinning={got['spinning']!r}",
+            )
         return None
 
 
@@ -203,8 +227,11 @@ class _Opens(SubCheck):
 
     def judge(self, got, want, ctx):
         if got is not None and got != self.file:
-            return Fail(f"`{self.name}` runs {got}, not {self.file}: open the session on {self.file}.",
-                        expected=self.file, got=got)
+            return Fail(
+                f"`{self.name}` runs {got}, not {self.file}: open the session on {self.file}.",
+                expected=self.file,
+                got=got,
+            )
         return None
 
 
@@ -222,9 +249,16 @@ class _OrtSession(Family):
         if not got["exists"]:
             return missing_fail(self.name, got)
         if not got["is_session"]:
-            return fail_with(None, Fail(f"`{self.name}` should be an onnxruntime.InferenceSession.",
-                                        expected="InferenceSession", got=got["types"][0].split(".")[-1]),
-                             ctx, self.name)
+            return fail_with(
+                None,
+                Fail(
+                    f"`{self.name}` should be an onnxruntime.InferenceSession.",
+                    expected="InferenceSession",
+                    got=got["types"][0].split(".")[-1],
+                ),
+                ctx,
+                self.name,
+            )
         return None
 
     def opens(self, file: str, msg: str | None = None) -> "_OrtSession":

@@ -1,4 +1,5 @@
 """Files the learner's code writes (checkpoints, state dicts, exported models): ``file``."""
+
 from __future__ import annotations
 
 import copy
@@ -6,7 +7,7 @@ import glob
 import os
 
 from graders.compare import mismatch
-from graders.sct.api import Check, cifar_batch, Fail, fail_with
+from graders.sct.api import Check, Fail, cifar_batch, fail_with
 
 
 class _File(Check):
@@ -56,15 +57,24 @@ class _File(Check):
 
     def judge(self, got, want, ctx):
         if not got["found"]:
-            return Fail(f"No file matching '{self.pattern}' was written.", expected=f"a file {self.pattern}",
-                        got="no such file")
+            return Fail(
+                f"No file matching '{self.pattern}' was written.", expected=f"a file {self.pattern}", got="no such file"
+            )
         if "load_error" in got:
             err = got["load_error"]
-            return fail_with(self.msgs.get("loads"), Fail(f"'{got['found'][-1]}' does not load as a {self.kind}: "
-                                                      f"{err['type']}: {err['message']}"))
+            return fail_with(
+                self.msgs.get("loads"),
+                Fail(f"'{got['found'][-1]}' does not load as a {self.kind}: {err['type']}: {err['message']}"),
+            )
         if self.model:
-            fail = mismatch(f"the output of the model loaded from '{got['found'][-1]}'", got["file_out"],
-                            got["model_out"], atol=self.atol, rtol=1e-4, check_requires_grad=False)
+            fail = mismatch(
+                f"the output of the model loaded from '{got['found'][-1]}'",
+                got["file_out"],
+                got["model_out"],
+                atol=self.atol,
+                rtol=1e-4,
+                check_requires_grad=False,
+            )
             if fail:
                 fail.message += f" It should give the same outputs as `{self.model}`."
                 return fail_with(self.msgs.get("matches"), fail)

@@ -4,6 +4,7 @@ A model loaded for inference must be a real ``nn.Module`` (not a pickled object 
 unknown origin), in eval mode (dropout off, batch norm on its running statistics) and
 hold exactly the weights that were saved; then it gives the saved model's outputs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,8 +22,10 @@ from graders.sct.api import (
     missing_fail,
 )
 
-_EVAL_HELP = ("dropout drops activations at random and batch norm normalises with each batch's own statistics, "
-              "so the same image gets different predictions. Call .eval() before inference.")
+_EVAL_HELP = (
+    "dropout drops activations at random and batch norm normalises with each batch's own statistics, "
+    "so the same image gets different predictions. Call .eval() before inference."
+)
 
 
 class _InEvalMode(SubCheck):
@@ -34,8 +37,11 @@ class _InEvalMode(SubCheck):
 
     def judge(self, got, want, ctx):
         if got:
-            return Fail(f"`{self.name}` is still in training mode: " + _EVAL_HELP,
-                        expected="training=False everywhere", got="training=True in " + ", ".join(got[:3]))
+            return Fail(
+                f"`{self.name}` is still in training mode: " + _EVAL_HELP,
+                expected="training=False everywhere",
+                got="training=True in " + ", ".join(got[:3]),
+            )
         return None
 
 
@@ -68,13 +74,17 @@ class _WeightsLoad(SubCheck):
 
     def judge(self, got, want, ctx):
         if got and got["type"] in ("FileNotFoundError", "IsADirectoryError"):
-            return Fail(f"Your code did not write '{self.path}': save the weights there with "
-                        "torch.save(model.state_dict(), path), so that a new process can load them.",
-                        detail=f"{got['type']}: {got['message'][:400]}")
+            return Fail(
+                f"Your code did not write '{self.path}': save the weights there with "
+                "torch.save(model.state_dict(), path), so that a new process can load them.",
+                detail=f"{got['type']}: {got['message'][:400]}",
+            )
         if got:
-            return Fail(f"'{self.path}' does not load as a dict of tensors with torch.load(weights_only=True), as a "
-                        "state dict always does: a pickled model does not. Save model.state_dict().",
-                        detail=f"{got['type']}: {got['message'][:400]}")
+            return Fail(
+                f"'{self.path}' does not load as a dict of tensors with torch.load(weights_only=True), as a "
+                "state dict always does: a pickled model does not. Save model.state_dict().",
+                detail=f"{got['type']}: {got['message'][:400]}",
+            )
         return None
 
 
@@ -89,19 +99,29 @@ class _MatchesWeights(SubCheck):
         if saved is None:
             return None  # _WeightsLoad said why
         mine = obj.state_dict()
-        return {"missing": sorted(set(saved) - set(mine))[:5], "unexpected": sorted(set(mine) - set(saved))[:5],
-                "differ": [k for k in saved if k in mine and (saved[k].shape != mine[k].shape
-                                                               or not torch.equal(saved[k], mine[k].cpu()))][:5]}
+        return {
+            "missing": sorted(set(saved) - set(mine))[:5],
+            "unexpected": sorted(set(mine) - set(saved))[:5],
+            "differ": [
+                k
+                for k in saved
+                if k in mine and (saved[k].shape != mine[k].shape or not torch.equal(saved[k], mine[k].cpu()))
+            ][:5],
+        }
 
     def judge(self, got, want, ctx):
         if got["missing"] or got["unexpected"]:
-            return Fail(f"`{self.name}` does not have the layers saved in '{self.path}'.",
-                        expected=", ".join(got["missing"]) or "no other parameters",
-                        got=", ".join(got["unexpected"]) or "none of them")
+            return Fail(
+                f"`{self.name}` does not have the layers saved in '{self.path}'.",
+                expected=", ".join(got["missing"]) or "no other parameters",
+                got=", ".join(got["unexpected"]) or "none of them",
+            )
         if got["differ"]:
-            return Fail(f"`{self.name}` does not hold the weights saved in '{self.path}': "
-                        f"{', '.join(got['differ'][:3])} differ. Load the file's state dict into it with "
-                        "load_state_dict.")
+            return Fail(
+                f"`{self.name}` does not hold the weights saved in '{self.path}': "
+                f"{', '.join(got['differ'][:3])} differ. Load the file's state dict into it with "
+                "load_state_dict."
+            )
         return None
 
 
@@ -125,10 +145,13 @@ class _Reproduces(SubCheck):
     def judge(self, got, want, ctx):
         if "error" in got:
             err = got["error"]
-            return Fail(f"Calling `{self.name}` on a batch of CIFAR-10 images raised {err['type']}: {err['message']}",
-                        line=err.get("line"))
-        fail = mismatch(f"{self.name}(images)", got["got"], got["want"], atol=self.atol, rtol=1e-4,
-                        check_requires_grad=False)
+            return Fail(
+                f"Calling `{self.name}` on a batch of CIFAR-10 images raised {err['type']}: {err['message']}",
+                line=err.get("line"),
+            )
+        fail = mismatch(
+            f"{self.name}(images)", got["got"], got["want"], atol=self.atol, rtol=1e-4, check_requires_grad=False
+        )
         if fail:
             fail.message += f" It should give the outputs of `{self.reference}` in eval mode."
         return fail
@@ -152,16 +175,25 @@ class _InferenceModel(Family):
         if not got["exists"]:
             return missing_fail(self.name, got)
         if not got["is_module"]:
-            return fail_with(None, Fail(f"`{self.name}` should be a torch.nn.Module ready for inference.",
-                                        expected="an nn.Module", got=got["types"][0].split(".")[-1]), ctx, self.name)
+            return fail_with(
+                None,
+                Fail(
+                    f"`{self.name}` should be a torch.nn.Module ready for inference.",
+                    expected="an nn.Module",
+                    got=got["types"][0].split(".")[-1],
+                ),
+                ctx,
+                self.name,
+            )
         return None
 
     def in_eval_mode(self, msg: str | None = None) -> "_InferenceModel":
         """The module and every submodule have ``training == False``."""
         return self.add(_InEvalMode(self.name, msg))
 
-    def matches_weights(self, path: str, key: str | None = None, prefix: str = "",
-                        msg: str | None = None) -> "_InferenceModel":
+    def matches_weights(
+        self, path: str, key: str | None = None, prefix: str = "", msg: str | None = None
+    ) -> "_InferenceModel":
         """Its ``state_dict`` equals the tensors saved in ``path`` (loaded with
         ``weights_only=True``); ``key`` picks a dict inside the file (``"state_dict"`` of a
         Lightning checkpoint) and ``prefix`` is stripped from the saved names (``"net."``)."""

@@ -1,6 +1,7 @@
 """``LightningModule`` behaviour on a batch: ``lightning_module``, a family whose chained
 methods each add a sub-check (hooks, the loss ``training_step`` returns, the optimizers
 ``configure_optimizers`` returns, a one-batch trial run)."""
+
 from __future__ import annotations
 
 import copy
@@ -20,8 +21,16 @@ from graders.sct.api import (
     resolve,
 )
 
-_LIGHTNING_HOOKS = ("training_step", "validation_step", "test_step", "predict_step", "configure_optimizers",
-                    "forward", "on_train_epoch_end", "on_validation_epoch_end")
+_LIGHTNING_HOOKS = (
+    "training_step",
+    "validation_step",
+    "test_step",
+    "predict_step",
+    "configure_optimizers",
+    "forward",
+    "on_train_epoch_end",
+    "on_validation_epoch_end",
+)
 
 
 class _LightningSubject:
@@ -48,11 +57,14 @@ class _LightningSubject:
                 out = copy.deepcopy(self.obj).train().training_step(self.batch(), 0)
                 loss = out["loss"] if isinstance(out, dict) and "loss" in out else out
                 tensor = isinstance(loss, torch.Tensor)
-                self._loss = {"type": type(out).__name__, "is_tensor": tensor,
-                              "shape": tuple(loss.shape) if tensor else None,
-                              "grad": bool(getattr(loss, "requires_grad", False)),
-                              "finite": bool(torch.isfinite(loss).all()) if tensor else None,
-                              "value": float(loss.detach().float().mean()) if tensor and loss.numel() else None}
+                self._loss = {
+                    "type": type(out).__name__,
+                    "is_tensor": tensor,
+                    "shape": tuple(loss.shape) if tensor else None,
+                    "grad": bool(getattr(loss, "requires_grad", False)),
+                    "finite": bool(torch.isfinite(loss).all()) if tensor else None,
+                    "value": float(loss.detach().float().mean()) if tensor and loss.numel() else None,
+                }
             except Exception as err:
                 self._loss = {"loss_error": learner_error(err)}
         return self._loss
@@ -69,10 +81,13 @@ class _LightningSubject:
                 opts = [o for o in flat if isinstance(o, torch.optim.Optimizer)]
                 own = {id(p) for p in self.obj.parameters() if p.requires_grad}
                 optimized = {id(p) for o in opts for g in o.param_groups for p in g["params"]}
-                self._optimizers = {"optimizers": [type(o).__name__ for o in opts],
-                                    "returned": type(result).__name__,
-                                    "lrs": [g.get("lr") for o in opts for g in o.param_groups],
-                                    "foreign": len(optimized - own), "left_out": len(own - optimized)}
+                self._optimizers = {
+                    "optimizers": [type(o).__name__ for o in opts],
+                    "returned": type(result).__name__,
+                    "lrs": [g.get("lr") for o in opts for g in o.param_groups],
+                    "foreign": len(optimized - own),
+                    "left_out": len(own - optimized),
+                }
             except Exception as err:
                 self._optimizers = {"optimizers_error": learner_error(err)}
         return self._optimizers
@@ -85,14 +100,20 @@ class _Hooks(SubCheck):
     def probe(self, run, subject):
         import pytorch_lightning as pl
 
-        return [h for h in _LIGHTNING_HOOKS
-                if getattr(type(subject.obj), h, None) is not getattr(pl.LightningModule, h, None)]
+        return [
+            h
+            for h in _LIGHTNING_HOOKS
+            if getattr(type(subject.obj), h, None) is not getattr(pl.LightningModule, h, None)
+        ]
 
     def judge(self, got, want, ctx):
         missing = [h for h in self.names if h not in got]
         if missing:
-            return Fail(f"`{self.name}`'s class does not define `{missing[0]}`, which Lightning needs here.",
-                        expected=", ".join(self.names), got=", ".join(got) or "none")
+            return Fail(
+                f"`{self.name}`'s class does not define `{missing[0]}`, which Lightning needs here.",
+                expected=", ".join(self.names),
+                got=", ".join(got) or "none",
+            )
         return None
 
 
@@ -107,14 +128,22 @@ class _StepLoss(SubCheck):
         if "loss_error" in got:
             return error_fail("`training_step` on one batch", got["loss_error"])
         if not got["is_tensor"]:
-            return Fail("`training_step` should return the loss tensor (or a dict with a 'loss' key).",
-                        expected="a scalar tensor", got=got["type"])
+            return Fail(
+                "`training_step` should return the loss tensor (or a dict with a 'loss' key).",
+                expected="a scalar tensor",
+                got=got["type"],
+            )
         if got["shape"] != ():
-            return Fail("`training_step` should return a single number: reduce the loss to a scalar.",
-                        expected="shape ()", got=f"shape {got['shape']}")
+            return Fail(
+                "`training_step` should return a single number: reduce the loss to a scalar.",
+                expected="shape ()",
+                got=f"shape {got['shape']}",
+            )
         if not got["grad"]:
-            return Fail("The loss from `training_step` does not carry gradients: was it detached, or computed "
-                        "under torch.no_grad()?")
+            return Fail(
+                "The loss from `training_step` does not carry gradients: was it detached, or computed "
+                "under torch.no_grad()?"
+            )
         if not got["finite"]:
             return Fail("The loss from `training_step` is not finite (NaN or infinity).")
         return None
@@ -140,9 +169,16 @@ class _LossValue(SubCheck):
         expected = resolve(self.value, want and want.get("value"))
         value = got.get("value")
         if value is not None and expected is not None and abs(value - expected) > self.atol:
-            return _in_hook(Fail(f"`training_step` returns a loss of {value:.4f} on a batch where the exercise's "
-                                 f"loss is {expected:.4f}: it is not the loss the exercise asks for.",
-                                 expected=f"{expected:.4f}", got=f"{value:.4f}"), "training_step", ctx)
+            return _in_hook(
+                Fail(
+                    f"`training_step` returns a loss of {value:.4f} on a batch where the exercise's "
+                    f"loss is {expected:.4f}: it is not the loss the exercise asks for.",
+                    expected=f"{expected:.4f}",
+                    got=f"{value:.4f}",
+                ),
+                "training_step",
+                ctx,
+            )
         return None
 
 
@@ -150,8 +186,11 @@ def _no_optimizer(got) -> Fail | None:
     if "optimizers_error" in got:
         return error_fail("`configure_optimizers()`", got["optimizers_error"])
     if not got["optimizers"]:
-        return Fail("`configure_optimizers` should return an optimizer, such as torch.optim.Adam(...).",
-                    expected="a torch.optim.Optimizer", got=got["returned"])
+        return Fail(
+            "`configure_optimizers` should return an optimizer, such as torch.optim.Adam(...).",
+            expected="a torch.optim.Optimizer",
+            got=got["returned"],
+        )
     return None
 
 
@@ -174,20 +213,33 @@ class _SameOptimizer(_Optimizers):
     def _compare(got, want) -> Fail | None:
         wtypes = (want or {}).get("optimizers")
         if wtypes and got["optimizers"] != wtypes:
-            return Fail(f"`configure_optimizers` returns {', '.join(got['optimizers'])}; the exercise asks for "
-                        f"{', '.join(wtypes)}. Each optimizer follows its own update rule, so the training would "
-                        "differ.", expected=", ".join(wtypes), got=", ".join(got["optimizers"]))
+            return Fail(
+                f"`configure_optimizers` returns {', '.join(got['optimizers'])}; the exercise asks for "
+                f"{', '.join(wtypes)}. Each optimizer follows its own update rule, so the training would "
+                "differ.",
+                expected=", ".join(wtypes),
+                got=", ".join(got["optimizers"]),
+            )
         if got["foreign"]:
-            return Fail("`configure_optimizers` optimizes parameters that are not this module's own (a new model's, "
-                        "say), so training never changes the module: pass self.parameters().",
-                        expected="the module's parameters", got=f"{got['foreign']} other tensors")
+            return Fail(
+                "`configure_optimizers` optimizes parameters that are not this module's own (a new model's, "
+                "say), so training never changes the module: pass self.parameters().",
+                expected="the module's parameters",
+                got=f"{got['foreign']} other tensors",
+            )
         if got["left_out"]:
-            return Fail(f"`configure_optimizers` leaves {got['left_out']} of the module's trainable parameters out, "
-                        "so they never train: pass self.parameters().", expected="every trainable parameter",
-                        got=f"{got['left_out']} left out")
+            return Fail(
+                f"`configure_optimizers` leaves {got['left_out']} of the module's trainable parameters out, "
+                "so they never train: pass self.parameters().",
+                expected="every trainable parameter",
+                got=f"{got['left_out']} left out",
+            )
         if want and want.get("lrs") and got["lrs"] != want["lrs"]:
-            return Fail(f"The optimizer's learning rate is {got['lrs'][0]}; the exercise asks for "
-                        f"{want['lrs'][0]}.", expected=f"lr={want['lrs'][0]}", got=f"lr={got['lrs'][0]}")
+            return Fail(
+                f"The optimizer's learning rate is {got['lrs'][0]}; the exercise asks for {want['lrs'][0]}.",
+                expected=f"lr={want['lrs'][0]}",
+                got=f"lr={got['lrs'][0]}",
+            )
         return None
 
 
@@ -200,10 +252,23 @@ class _FastDevRun(SubCheck):
         import torch
 
         try:
-            loader = run.ns[subject.loader] if subject.loader else torch.utils.data.DataLoader(
-                torch.utils.data.TensorDataset(*cifar_batch(subject.size)), batch_size=subject.size)
-            t = pl.Trainer(fast_dev_run=True, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                           enable_progress_bar=False, enable_model_summary=False, default_root_dir=run.workdir)
+            loader = (
+                run.ns[subject.loader]
+                if subject.loader
+                else torch.utils.data.DataLoader(
+                    torch.utils.data.TensorDataset(*cifar_batch(subject.size)), batch_size=subject.size
+                )
+            )
+            t = pl.Trainer(
+                fast_dev_run=True,
+                accelerator="cpu",
+                devices=1,
+                logger=False,
+                enable_checkpointing=False,
+                enable_progress_bar=False,
+                enable_model_summary=False,
+                default_root_dir=run.workdir,
+            )
             t.fit(copy.deepcopy(subject.obj), train_dataloaders=loader)
             return None
         except Exception as err:
@@ -233,9 +298,16 @@ class _LightningModule(Family):
         if not got["exists"]:
             return missing_fail(self.name, got)
         if not got["is_lm"]:
-            return fail_with(None, Fail(f"`{self.name}` should be a LightningModule (subclass pl.LightningModule).",
-                                        expected="LightningModule", got=got["types"][0].split(".")[-1]),
-                             ctx, self.name)
+            return fail_with(
+                None,
+                Fail(
+                    f"`{self.name}` should be a LightningModule (subclass pl.LightningModule).",
+                    expected="LightningModule",
+                    got=got["types"][0].split(".")[-1],
+                ),
+                ctx,
+                self.name,
+            )
         return None
 
     def hooks(self, *names: str, msg: str | None = None) -> "_LightningModule":

@@ -4,6 +4,7 @@ A metric is judged on what it is (its class and settings, such as ``average``), 
 lives (registered on the model, so it moves and resets with it) and what it computed
 from the batches it saw, against the solution's metric.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -35,8 +36,11 @@ class _Kind(SubCheck):
 
     def judge(self, got, want, ctx):
         if not type_matches(got, self.cls):
-            return Fail(f"`{self.name}` should be a {type_label(self.cls)}.", expected=type_label(self.cls),
-                        got=got[0].split(".")[-1])
+            return Fail(
+                f"`{self.name}` should be a {type_label(self.cls)}.",
+                expected=type_label(self.cls),
+                got=got[0].split(".")[-1],
+            )
         return None
 
 
@@ -51,8 +55,12 @@ class _Settings(SubCheck):
         for key, value in self.expected.items():
             expected = resolve(value, want and want.get(key))
             if got.get(key) != expected:
-                return Fail(f"`{self.name}` has the wrong `{key}` setting.", expected=f"{key}={expected!r}",
-                            got=f"{key}={got.get(key)!r}", line=ctx.assignment_line(self.name) or ctx.keyword_line(key))
+                return Fail(
+                    f"`{self.name}` has the wrong `{key}` setting.",
+                    expected=f"{key}={expected!r}",
+                    got=f"{key}={got.get(key)!r}",
+                    line=ctx.assignment_line(self.name) or ctx.keyword_line(key),
+                )
         return None
 
 
@@ -66,15 +74,20 @@ class _AttachedTo(SubCheck):
 
     def judge(self, got, want, ctx):
         if not got:
-            return Fail(f"`{self.name}` is not an attribute of `{self.model}`: make it one in __init__ "
-                        f"(self.name = Metric(...)), so it moves to the model's device and resets with it.")
+            return Fail(
+                f"`{self.name}` is not an attribute of `{self.model}`: make it one in __init__ "
+                f"(self.name = Metric(...)), so it moves to the model's device and resets with it."
+            )
         return None
 
 
 def _never_updated(name: str, expected) -> Fail:
-    return Fail(f"`{name}` never saw a batch: call its update (or the metric itself) with the predictions and labels "
-                "of every batch before compute().", expected=f"{expected} updates" if expected else None,
-                got="0 updates")
+    return Fail(
+        f"`{name}` never saw a batch: call its update (or the metric itself) with the predictions and labels "
+        "of every batch before compute().",
+        expected=f"{expected} updates" if expected else None,
+        got="0 updates",
+    )
 
 
 class _Updates(SubCheck):
@@ -89,8 +102,11 @@ class _Updates(SubCheck):
         if not got:
             return _never_updated(self.name, expected)
         if got != expected:
-            return Fail(f"`{self.name}` saw {got} batches; it should see every batch of the loader, one update per "
-                        "batch.", expected=f"{expected} updates", got=f"{got} updates")
+            return Fail(
+                f"`{self.name}` saw {got} batches; it should see every batch of the loader, one update per batch.",
+                expected=f"{expected} updates",
+                got=f"{got} updates",
+            )
         return None
 
 
@@ -109,8 +125,14 @@ class _Value(SubCheck):
     def judge(self, got, want, ctx):
         if not got["updated"]:
             return _never_updated(self.name, (want or {}).get("updates"))
-        return mismatch(f"{self.name}.compute()", got["value"], want and want.get("value"), atol=self.atol, rtol=0,
-                        check_requires_grad=False)
+        return mismatch(
+            f"{self.name}.compute()",
+            got["value"],
+            want and want.get("value"),
+            atol=self.atol,
+            rtol=0,
+            check_requires_grad=False,
+        )
 
 
 class _Metric(Family):
@@ -127,9 +149,16 @@ class _Metric(Family):
         if not got["exists"]:
             return missing_fail(self.name, got)
         if not got["is_metric"]:
-            return fail_with(None, Fail(f"`{self.name}` should be a torchmetrics metric.",
-                                        expected="a torchmetrics.Metric", got=got["types"][0].split(".")[-1]),
-                             ctx, self.name)
+            return fail_with(
+                None,
+                Fail(
+                    f"`{self.name}` should be a torchmetrics metric.",
+                    expected="a torchmetrics.Metric",
+                    got=got["types"][0].split(".")[-1],
+                ),
+                ctx,
+                self.name,
+            )
         return None
 
     def kind(self, cls: str | type, msg: str | None = None) -> "_Metric":

@@ -1,5 +1,6 @@
 """``nn.Module`` structure and behaviour on CIFAR-10: ``module``, a family whose chained
 methods each add a sub-check (``lightning``: the LightningModule family)."""
+
 from __future__ import annotations
 
 import copy
@@ -41,8 +42,10 @@ class _Subject:
             try:
                 with torch.no_grad():
                     out = copy.deepcopy(self.obj).eval()(x)
-                self._forward = {"shape": tuple(out.shape) if isinstance(out, torch.Tensor) else None,
-                                 "type": type(out).__name__}
+                self._forward = {
+                    "shape": tuple(out.shape) if isinstance(out, torch.Tensor) else None,
+                    "type": type(out).__name__,
+                }
             except Exception as err:
                 self._forward = {"forward_error": learner_error(err)}
         return self._forward
@@ -58,9 +61,11 @@ class _Layers(SubCheck):
     def judge(self, got, want, ctx):
         missing = [t for t in self.types if not type_matches(got, t)]
         if missing:
-            return Fail(f"`{self.name}` should contain a {type_label(missing[0])} layer.",
-                        expected=", ".join(type_label(t) for t in self.types),
-                        got=", ".join(sorted({layer.split('.')[-1] for layer in got[1:]})) or "no layers")
+            return Fail(
+                f"`{self.name}` should contain a {type_label(missing[0])} layer.",
+                expected=", ".join(type_label(t) for t in self.types),
+                got=", ".join(sorted({layer.split(".")[-1] for layer in got[1:]})) or "no layers",
+            )
         return None
 
 
@@ -93,15 +98,20 @@ class _Initial(SubCheck):
         if list(got) != list(want):
             missing = [n for n in want if n not in got]
             extra = [n for n in got if n not in want]
-            return Fail(f"`{self.name}` has other parameters than expected"
-                        + (f": `{missing[0]}` is missing." if missing else f": `{extra[0]}` is not expected."),
-                        expected=", ".join(want) or "no parameters", got=", ".join(got) or "no parameters")
+            return Fail(
+                f"`{self.name}` has other parameters than expected"
+                + (f": `{missing[0]}` is missing." if missing else f": `{extra[0]}` is not expected."),
+                expected=", ".join(want) or "no parameters",
+                got=", ".join(got) or "no parameters",
+            )
         for pname, value in want.items():
             fail = mismatch(f"{self.name}.{pname}", got[pname], value, check_requires_grad=False)
             if fail:
                 if fail.message.endswith("has the right shape but the wrong values."):
-                    fail.message = (f"`{self.name}.{pname}` starts with the wrong values: how a parameter is "
-                                    "initialised decides what the layer does before it has learnt anything.")
+                    fail.message = (
+                        f"`{self.name}.{pname}` starts with the wrong values: how a parameter is "
+                        "initialised decides what the layer does before it has learnt anything."
+                    )
                 return fail
         return None
 
@@ -123,8 +133,11 @@ class _OnABatch(SubCheck):
     def judge(self, got, want, ctx):
         if "forward_error" in got:
             err = got["forward_error"]
-            return Fail(f"Calling `{self.name}` on a CIFAR-10 batch of shape {(self.batch, 3, 32, 32)} raised "
-                        f"{err['type']}: {err['message']}", line=err.get("line"))
+            return Fail(
+                f"Calling `{self.name}` on a CIFAR-10 batch of shape {(self.batch, 3, 32, 32)} raised "
+                f"{err['type']}: {err['message']}",
+                line=err.get("line"),
+            )
         return self.judge_measured(got, want)
 
     def judge_measured(self, got, want) -> Fail | None:
@@ -142,8 +155,11 @@ class _OutputShape(_OnABatch):
     def judge_measured(self, got, want):
         expected = resolve(self.shape, want and want.get("shape"))
         if got["shape"] != tuple(expected):
-            return Fail(f"`{self.name}` gives the wrong output shape for a batch of shape {(self.batch, 3, 32, 32)}.",
-                        expected=str(tuple(expected)), got=str(got["shape"] or got["type"]))
+            return Fail(
+                f"`{self.name}` gives the wrong output shape for a batch of shape {(self.batch, 3, 32, 32)}.",
+                expected=str(tuple(expected)),
+                got=str(got["shape"] or got["type"]),
+            )
         return None
 
 
@@ -153,22 +169,31 @@ class _GradientsFlow(_OnABatch):
         model = copy.deepcopy(subject.obj).train()
         _loss(model(x), y).backward()
         named = list(model.named_parameters())
-        return {"no_grad": [n for n, p in named if p.requires_grad and p.grad is None],
-                "zero_grad": [n for n, p in named if p.requires_grad and p.grad is not None
-                              and not p.grad.abs().sum().item()],
-                "trainable": [n for n, p in named if p.requires_grad]}
+        return {
+            "no_grad": [n for n, p in named if p.requires_grad and p.grad is None],
+            "zero_grad": [
+                n for n, p in named if p.requires_grad and p.grad is not None and not p.grad.abs().sum().item()
+            ],
+            "trainable": [n for n, p in named if p.requires_grad],
+        }
 
     def judge_measured(self, got, want):
         if got["no_grad"]:
-            return Fail(f"After a backward pass, {len(got['no_grad'])} of {len(got['trainable'])} parameters of "
-                        f"`{self.name}` have no gradient: the forward pass does not use them.",
-                        expected="every parameter gets a gradient", got=", ".join(got["no_grad"][:5]))
+            return Fail(
+                f"After a backward pass, {len(got['no_grad'])} of {len(got['trainable'])} parameters of "
+                f"`{self.name}` have no gradient: the forward pass does not use them.",
+                expected="every parameter gets a gradient",
+                got=", ".join(got["no_grad"][:5]),
+            )
         if got["zero_grad"]:
-            return Fail(f"After a backward pass, {len(got['zero_grad'])} of {len(got['trainable'])} parameters of "
-                        f"`{self.name}` get a gradient of exactly zero: the forward pass uses them, but their "
-                        "effect vanishes, for example a factor or weight that starts at zero, or an output that a "
-                        "later step discards.", expected="every parameter gets a non-zero gradient",
-                        got=", ".join(got["zero_grad"][:5]))
+            return Fail(
+                f"After a backward pass, {len(got['zero_grad'])} of {len(got['trainable'])} parameters of "
+                f"`{self.name}` get a gradient of exactly zero: the forward pass uses them, but their "
+                "effect vanishes, for example a factor or weight that starts at zero, or an output that a "
+                "later step discards.",
+                expected="every parameter gets a non-zero gradient",
+                got=", ".join(got["zero_grad"][:5]),
+            )
         return None
 
 
@@ -189,8 +214,9 @@ class _Trains(_OnABatch):
 
     def judge_measured(self, got, want):
         if not got["changed"]:
-            return Fail(f"One optimizer step did not change any weight of `{self.name}`: are all its parameters "
-                        "frozen?")
+            return Fail(
+                f"One optimizer step did not change any weight of `{self.name}`: are all its parameters frozen?"
+            )
         return None
 
 
@@ -222,8 +248,16 @@ class _Module(Family):
         if not got["exists"]:
             return missing_fail(self.name, got)
         if not got["is_module"]:
-            return fail_with(None, Fail(f"`{self.name}` should be a torch.nn.Module.", expected="an nn.Module",
-                                        got=got["types"][0].split(".")[-1]), ctx, self.name)
+            return fail_with(
+                None,
+                Fail(
+                    f"`{self.name}` should be a torch.nn.Module.",
+                    expected="an nn.Module",
+                    got=got["types"][0].split(".")[-1],
+                ),
+                ctx,
+                self.name,
+            )
         return None
 
     def layers(self, *types: str | type, msg: str | None = None) -> "_Module":
@@ -256,4 +290,3 @@ class _Module(Family):
 def module(name: str, batch: int = 8) -> _Module:
     """Check an ``nn.Module``: ``module("model").layers(nn.Conv2d).output_shape().trains()``."""
     return _Module(name, batch)
-

@@ -8,6 +8,7 @@ happens while the learner's code runs (``run.phase == "code"``), so neither the 
 nor the grader's own probes count. A setting or a result can be typed in; a call that
 never happened cannot be recorded.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,8 +75,7 @@ def _record_ort_runs(run, rec: dict) -> None:
     def session_run(self, output_names, input_feed, *args, **kwargs):
         result = original(self, output_names, input_feed, *args, **kwargs)
         if run.phase == "code" and len(rec["ort_runs"]) < _CAP:
-            rows = [int(getattr(v, "shape", (0,))[0]) for v in (input_feed or {}).values()
-                    if getattr(v, "shape", None)]
+            rows = [int(getattr(v, "shape", (0,))[0]) for v in (input_feed or {}).values() if getattr(v, "shape", None)]
             rec["ort_runs"].append({"session": id(self), "rows": rows[0] if rows else None})
         return result
 
@@ -96,19 +96,29 @@ class _LoadedFile(Check):
 
     def judge(self, got, want, ctx):
         if not got["loads"]:
-            return fail_with(self.msgs.get("unread"), Fail(
-                f"Your code never read '{self.path}' with torch.load: the weights must come from the saved file, "
-                "as they would in a new process, not from the objects still in memory."))
+            return fail_with(
+                self.msgs.get("unread"),
+                Fail(
+                    f"Your code never read '{self.path}' with torch.load: the weights must come from the saved file, "
+                    "as they would in a new process, not from the objects still in memory."
+                ),
+            )
         if self.weights_only and any(entry["weights_only"] is False for entry in got["loads"]):
-            return fail_with(self.msgs.get("unsafe"), Fail(
-                f"Your code loads '{self.path}' with weights_only=False, which unpickles whatever the file holds and "
-                "can run code from it. A state dict is plain tensors: load it with weights_only=True (the default), "
-                "which refuses anything else.", line=ctx.keyword_line("weights_only")))
+            return fail_with(
+                self.msgs.get("unsafe"),
+                Fail(
+                    f"Your code loads '{self.path}' with weights_only=False, which unpickles whatever the file holds and "
+                    "can run code from it. A state dict is plain tensors: load it with weights_only=True (the default), "
+                    "which refuses anything else.",
+                    line=ctx.keyword_line("weights_only"),
+                ),
+            )
         return None
 
 
-def loaded_file(path: str, weights_only: bool = True, *, unread_msg: str | None = None,
-                unsafe_msg: str | None = None) -> Check:
+def loaded_file(
+    path: str, weights_only: bool = True, *, unread_msg: str | None = None, unsafe_msg: str | None = None
+) -> Check:
     """The learner's code read ``path`` (relative to the run's folder) with ``torch.load``,
     and, with ``weights_only=True``, never passed ``weights_only=False`` for it."""
     return _LoadedFile(path, weights_only, {"unread": unread_msg, "unsafe": unsafe_msg})
@@ -132,24 +142,45 @@ class _Predicted(Check):
             return missing_fail(self.name, got)
         calls = got["calls"]
         if not calls:
-            return fail_with(self.msgs.get("never"), Fail(
-                f"Your code never called `{self.name}` on the images: its predictions must come from that model."),
-                ctx, self.name)
+            return fail_with(
+                self.msgs.get("never"),
+                Fail(f"Your code never called `{self.name}` on the images: its predictions must come from that model."),
+                ctx,
+                self.name,
+            )
         if self.grad is False and all(call["grad"] for call in calls):
-            return fail_with(self.msgs.get("grad"), Fail(
-                f"`{self.name}` predicted while autograd recorded every operation for a backward pass that never "
-                "comes: that costs memory and time. Predict inside `with torch.inference_mode():` (or "
-                "torch.no_grad()).", expected="a forward pass without gradients", got="gradients tracked"))
+            return fail_with(
+                self.msgs.get("grad"),
+                Fail(
+                    f"`{self.name}` predicted while autograd recorded every operation for a backward pass that never "
+                    "comes: that costs memory and time. Predict inside `with torch.inference_mode():` (or "
+                    "torch.no_grad()).",
+                    expected="a forward pass without gradients",
+                    got="gradients tracked",
+                ),
+            )
         if self.rows is not None and not any(call["rows"] == self.rows for call in calls):
             sizes = sorted({call["rows"] for call in calls if call["rows"] is not None})
-            return fail_with(self.msgs.get("rows"), Fail(
-                f"`{self.name}` never ran on all {self.rows} images at once: pass the whole batch.",
-                expected=f"a batch of {self.rows}", got="batches of " + ", ".join(map(str, sizes)) if sizes else "none"))
+            return fail_with(
+                self.msgs.get("rows"),
+                Fail(
+                    f"`{self.name}` never ran on all {self.rows} images at once: pass the whole batch.",
+                    expected=f"a batch of {self.rows}",
+                    got="batches of " + ", ".join(map(str, sizes)) if sizes else "none",
+                ),
+            )
         return None
 
 
-def predicted(name: str, rows: int | None = None, grad: bool | None = None, *, never_msg: str | None = None,
-              grad_msg: str | None = None, rows_msg: str | None = None) -> Check:
+def predicted(
+    name: str,
+    rows: int | None = None,
+    grad: bool | None = None,
+    *,
+    never_msg: str | None = None,
+    grad_msg: str | None = None,
+    rows_msg: str | None = None,
+) -> Check:
     """The model ``name`` (as bound after the code ran) ran forward in the learner's code:
     with ``grad=False``, at least one pass without gradients (inference mode or no_grad);
     with ``rows``, at least one pass on a batch of that many rows."""
@@ -177,10 +208,15 @@ class _BuiltAnew(Check):
         if not got.get("exists"):
             return missing_fail(self.name, got)
         if got["same"]:
-            return fail_with(self.msg, Fail(
-                f"`{self.name}` is `{self.given}` itself (or shares its weights), not a new model: nothing shows that "
-                "the saved file can rebuild it. Build a new one in code and load the saved weights into it."),
-                ctx, self.name)
+            return fail_with(
+                self.msg,
+                Fail(
+                    f"`{self.name}` is `{self.given}` itself (or shares its weights), not a new model: nothing shows that "
+                    "the saved file can rebuild it. Build a new one in code and load the saved weights into it."
+                ),
+                ctx,
+                self.name,
+            )
         return None
 
 
@@ -207,18 +243,28 @@ class _OrtRan(Check):
         if not got.get("exists"):
             return missing_fail(self.session, got)
         if not got["rows"]:
-            return fail_with(self.msgs.get("never"), Fail(
-                f"`{self.session}` never ran: the outputs must come from ONNX Runtime, session.run(None, "
-                "{...}), not from the PyTorch model. Only a run of the session shows that the file works."))
+            return fail_with(
+                self.msgs.get("never"),
+                Fail(
+                    f"`{self.session}` never ran: the outputs must come from ONNX Runtime, session.run(None, "
+                    "{...}), not from the PyTorch model. Only a run of the session shows that the file works."
+                ),
+            )
         if self.rows is not None and self.rows not in got["rows"]:
-            return fail_with(self.msgs.get("rows"), Fail(
-                f"`{self.session}` never ran on all {self.rows} images at once: pass the whole batch as one array.",
-                expected=f"a batch of {self.rows}", got="batches of " + ", ".join(str(r) for r in got["rows"])))
+            return fail_with(
+                self.msgs.get("rows"),
+                Fail(
+                    f"`{self.session}` never ran on all {self.rows} images at once: pass the whole batch as one array.",
+                    expected=f"a batch of {self.rows}",
+                    got="batches of " + ", ".join(str(r) for r in got["rows"]),
+                ),
+            )
         return None
 
 
-def ort_ran(session: str = "session", rows: int | None = None, *, never_msg: str | None = None,
-            rows_msg: str | None = None) -> Check:
+def ort_ran(
+    session: str = "session", rows: int | None = None, *, never_msg: str | None = None, rows_msg: str | None = None
+) -> Check:
     """The ONNX Runtime session ``session`` ran in the learner's code (on a batch of
     ``rows``, when given): outputs computed with PyTorch, or from part of the batch, fail."""
     return _OrtRan(session, rows, {"never": never_msg, "rows": rows_msg})

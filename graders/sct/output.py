@@ -1,4 +1,5 @@
 """What the learner's code printed: ``printed``."""
+
 from __future__ import annotations
 
 from graders.compare import show
@@ -15,8 +16,14 @@ class _Printed(Check):
     def judge(self, got, want, ctx):
         if self.contains is not None:
             if self.contains not in got:
-                return fail_with(self.msg, Fail("Your code's printed output is missing something.",
-                                            expected=f"output containing {self.contains!r}", got=show(got.strip())))
+                return fail_with(
+                    self.msg,
+                    Fail(
+                        "Your code's printed output is missing something.",
+                        expected=f"output containing {self.contains!r}",
+                        got=show(got.strip()),
+                    ),
+                )
             return None
         got_lines, want_lines = got.strip().splitlines(), want.strip().splitlines()
         if [l.rstrip() for l in got_lines] == [l.rstrip() for l in want_lines]:
@@ -24,8 +31,14 @@ class _Printed(Check):
         for i, (g, w) in enumerate(zip(got_lines, want_lines), 1):
             if g.rstrip() != w.rstrip():
                 return fail_with(self.msg, Fail(f"Line {i} of your printed output differs.", expected=w, got=g))
-        return fail_with(self.msg, Fail("Your code printed a different number of lines.",
-                                    expected=f"{len(want_lines)} lines", got=f"{len(got_lines)} lines"))
+        return fail_with(
+            self.msg,
+            Fail(
+                "Your code printed a different number of lines.",
+                expected=f"{len(want_lines)} lines",
+                got=f"{len(got_lines)} lines",
+            ),
+        )
 
 
 def printed(contains: str | None = None, msg: str | None = None) -> Check:

@@ -10,6 +10,7 @@ is seen::
     training_record().computed_in("bfloat16").weights_in("float32").channels_last()
     training_record().optimizer_steps(SOLUTION).batches(SOLUTION)
 """
+
 from __future__ import annotations
 
 from graders.sct import recorder
@@ -26,9 +27,12 @@ class _ComputedIn(SubCheck):
     def judge(self, got, want, ctx):
         expected = resolve(self.dtype, (want or [None])[0])
         if got != [expected]:
-            return Fail(f"The forward pass computed in {', '.join(got) or 'nothing'}; this run should compute in "
-                        f"{expected}. Set the Trainer's precision, e.g. precision=\"bf16-mixed\" on a CPU.",
-                        expected=expected, got=", ".join(got) or "no training step")
+            return Fail(
+                f"The forward pass computed in {', '.join(got) or 'nothing'}; this run should compute in "
+                f'{expected}. Set the Trainer\'s precision, e.g. precision="bf16-mixed" on a CPU.',
+                expected=expected,
+                got=", ".join(got) or "no training step",
+            )
         return None
 
 
@@ -41,10 +45,13 @@ class _WeightsIn(SubCheck):
 
     def judge(self, got, want, ctx):
         if got != self.dtype:
-            return Fail(f"The weights were stored in {got} while training. Mixed precision keeps {self.dtype} "
-                        "weights and computes in a lower precision; a \"-true\" precision casts the weights "
-                        "themselves, and small updates get lost.", expected=f"{self.dtype} weights",
-                        got=f"{got} weights")
+            return Fail(
+                f"The weights were stored in {got} while training. Mixed precision keeps {self.dtype} "
+                'weights and computes in a lower precision; a "-true" precision casts the weights '
+                "themselves, and small updates get lost.",
+                expected=f"{self.dtype} weights",
+                got=f"{got} weights",
+            )
         return None
 
 
@@ -64,10 +71,12 @@ class _Steps(SubCheck):
         if steps == n_batches and n_batches != expected:
             why = " That is one step per batch: nothing was accumulated."
         elif isinstance(expected, int) and steps < expected:
-            why = (" That is fewer steps than accumulating expected: accumulate_grad_batches counts batches, not "
-                   "images.")
-        return Fail(f"The optimizer stepped {steps} times over {n_batches} batches; it should step {expected} "
-                    f"times.{why}", expected=f"{expected} optimizer steps", got=f"{steps} optimizer steps")
+            why = " That is fewer steps than accumulating expected: accumulate_grad_batches counts batches, not images."
+        return Fail(
+            f"The optimizer stepped {steps} times over {n_batches} batches; it should step {expected} times.{why}",
+            expected=f"{expected} optimizer steps",
+            got=f"{steps} optimizer steps",
+        )
 
 
 class _Batches(SubCheck):
@@ -80,8 +89,11 @@ class _Batches(SubCheck):
     def judge(self, got, want, ctx):
         expected = resolve(self.sizes, want)
         if got != expected:
-            return Fail(f"The run trained on batches of {_sizes(got)}; it should train on batches of "
-                        f"{_sizes(expected)}.", expected=_sizes(expected), got=_sizes(got))
+            return Fail(
+                f"The run trained on batches of {_sizes(got)}; it should train on batches of {_sizes(expected)}.",
+                expected=_sizes(expected),
+                got=_sizes(got),
+            )
         return None
 
 
@@ -94,9 +106,12 @@ class _ChannelsLast(SubCheck):
 
     def judge(self, got, want, ctx):
         if not got:
-            return Fail("The convolution weights were not in channels-last memory format while training: "
-                        "convert the model with .to(memory_format=torch.channels_last).",
-                        expected="channels_last", got="contiguous (NCHW)")
+            return Fail(
+                "The convolution weights were not in channels-last memory format while training: "
+                "convert the model with .to(memory_format=torch.channels_last).",
+                expected="channels_last",
+                got="contiguous (NCHW)",
+            )
         return None
 
 
@@ -114,8 +129,11 @@ class _TrainingRecord(Family):
 
     def judge_subject(self, got, want, ctx):
         if not got["exists"]:
-            return Fail("No training run was recorded: call trainer.fit(model, ...) and let it run to the end.",
-                        expected="a finished fit", got="no record")
+            return Fail(
+                "No training run was recorded: call trainer.fit(model, ...) and let it run to the end.",
+                expected="a finished fit",
+                got="no record",
+            )
         return None
 
     def computed_in(self, dtype=SOLUTION, msg: str | None = None) -> "_TrainingRecord":

@@ -17,11 +17,12 @@ before any process forks. The checks compare the learner's records with that log
 (``pl.Trainer``, ``RankRecorder``'s hooks, ``course.core.distributed``), or trained a
 class that overrides the recorder's hooks.
 """
+
 from __future__ import annotations
 
+import fcntl
 import glob
 import hashlib
-import fcntl
 import json
 import os
 import sys
@@ -81,8 +82,15 @@ def _install(run) -> None:
         result = real_save(obj, f, *args, **kwargs)
         if isinstance(f, (str, os.PathLike)) and os.path.basename(os.fspath(f)).startswith("rank-"):
             full = os.path.realpath(os.fspath(f))
-            log({"event": "saved", "pid": os.getpid(), "path": full, "sha256": _sha256(full),
-                 "by_recorder": sys._getframe(1).f_code is recorder_code})
+            log(
+                {
+                    "event": "saved",
+                    "pid": os.getpid(),
+                    "path": full,
+                    "sha256": _sha256(full),
+                    "by_recorder": sys._getframe(1).f_code is recorder_code,
+                }
+            )
         return result
 
     real_all_reduce = dist.all_reduce
@@ -133,7 +141,8 @@ def _snapshot_guarded(run) -> None:
     from course.core import distributed
 
     run.records["process_group_guarded"] = {
-        "Trainer": dict(vars(pl.Trainer)), "RankRecorder": dict(vars(distributed.RankRecorder)),
+        "Trainer": dict(vars(pl.Trainer)),
+        "RankRecorder": dict(vars(distributed.RankRecorder)),
         "distributed": dict(vars(distributed)),
     }
 
@@ -182,8 +191,11 @@ class _ProcessGroup(Check):
 
     def probe(self, run):
         entries = _read(run)
-        info: dict = {"joined": [{k: e.get(k) for k in ("pid", "rank", "world_size")}
-                                 for e in entries if e.get("event") == "joined"]}
+        info: dict = {
+            "joined": [
+                {k: e.get(k) for k in ("pid", "rank", "world_size")} for e in entries if e.get("event") == "joined"
+            ]
+        }
         saved = {e["path"]: e for e in entries if e.get("event") == "saved" and isinstance(e.get("path"), str)}
         shards: dict = {}
         for e in entries:
@@ -196,9 +208,15 @@ class _ProcessGroup(Check):
                 files = []
                 for path in sorted(glob.glob(os.path.join(run.workdir, opts["folder"], "rank-*.pt"))):
                     entry = saved.get(os.path.realpath(path))
-                    files.append({"name": os.path.relpath(path, run.workdir), "sha256": _sha256(path),
-                                  "saved_by": entry and entry.get("pid"), "saved_sha256": entry and entry.get("sha256"),
-                                  "by_recorder": bool(entry and entry.get("by_recorder"))})
+                    files.append(
+                        {
+                            "name": os.path.relpath(path, run.workdir),
+                            "sha256": _sha256(path),
+                            "saved_by": entry and entry.get("pid"),
+                            "saved_sha256": entry and entry.get("sha256"),
+                            "by_recorder": bool(entry and entry.get("by_recorder")),
+                        }
+                    )
                 info["files"] = files
             elif kind == "untouched":
                 info["touched"] = _touched(run, opts["model"])
@@ -217,14 +235,21 @@ class _ProcessGroup(Check):
             elif kind == "all_reduced":
                 missing = sorted(e["rank"] for e in joined if e["pid"] not in got["all_reduce_pids"])
                 if missing:
-                    fail = Fail(f"Rank {', '.join(map(str, missing))} never called all_reduce: every rank must take "
-                                "part in the all-reduce, or the others wait for it and the gradients are not "
-                                "combined.", expected="an all_reduce on every rank", got="none on some ranks")
+                    fail = Fail(
+                        f"Rank {', '.join(map(str, missing))} never called all_reduce: every rank must take "
+                        "part in the all-reduce, or the others wait for it and the gradients are not "
+                        "combined.",
+                        expected="an all_reduce on every rank",
+                        got="none on some ranks",
+                    )
             elif kind == "untouched" and got["touched"]:
-                fail = Fail("Your code changed what records the run: " + ", ".join(got["touched"][:4]) + ". The "
-                            "check reads what each process really did, so leave the Trainer and the recorder as "
-                            "the course gives them.", expected="the course's Trainer and RankRecorder",
-                            got="changed")
+                fail = Fail(
+                    "Your code changed what records the run: " + ", ".join(got["touched"][:4]) + ". The "
+                    "check reads what each process really did, so leave the Trainer and the recorder as "
+                    "the course gives them.",
+                    expected="the course's Trainer and RankRecorder",
+                    got="changed",
+                )
             if fail:
                 if opts["msg"]:
                     fail.message = opts["msg"]
@@ -237,30 +262,42 @@ def _joined_fail(joined: list[dict], n: int) -> Fail | None:
     sizes = sorted({e["world_size"] for e in joined})
     ranks = sorted({e["rank"] for e in joined})
     if not joined:
-        return Fail(f"No process joined a process group: {n} processes must each call "
-                    "torch.distributed.init_process_group (Lightning does it for devices=2 with a ddp strategy) "
-                    "before they can combine anything. Records made without a group show nothing that ran.",
-                    expected=f"{n} processes in one group", got="none")
+        return Fail(
+            f"No process joined a process group: {n} processes must each call "
+            "torch.distributed.init_process_group (Lightning does it for devices=2 with a ddp strategy) "
+            "before they can combine anything. Records made without a group show nothing that ran.",
+            expected=f"{n} processes in one group",
+            got="none",
+        )
     if len(pids) != n or sizes != [n] or ranks != list(range(n)):
-        return Fail(f"{len(pids)} process{'es' if len(pids) != 1 else ''} joined a process group of size "
-                    f"{', '.join(map(str, sizes))}; this run needs {n} processes, ranks 0 to {n - 1}, in one group "
-                    f"of {n} (world_size={n}).", expected=f"{n} processes, world_size={n}",
-                    got=f"{len(pids)} process{'es' if len(pids) != 1 else ''}, ranks {ranks}, world_size {sizes}")
+        return Fail(
+            f"{len(pids)} process{'es' if len(pids) != 1 else ''} joined a process group of size "
+            f"{', '.join(map(str, sizes))}; this run needs {n} processes, ranks 0 to {n - 1}, in one group "
+            f"of {n} (world_size={n}).",
+            expected=f"{n} processes, world_size={n}",
+            got=f"{len(pids)} process{'es' if len(pids) != 1 else ''}, ranks {ranks}, world_size {sizes}",
+        )
     return None
 
 
 def _sharded_fail(joined: list[dict], shards: dict) -> Fail | None:
     without = sorted(e["rank"] for e in joined if str(e["pid"]) not in shards)
     if without:
-        return Fail(f"Rank {', '.join(map(str, without))} took no shard from a DistributedSampler: build one with "
-                    "num_replicas=world_size and rank=rank, and take the images it gives.",
-                    expected="a DistributedSampler on every rank", got="none on some ranks")
+        return Fail(
+            f"Rank {', '.join(map(str, without))} took no shard from a DistributedSampler: build one with "
+            "num_replicas=world_size and rank=rank, and take the images it gives.",
+            expected="a DistributedSampler on every rank",
+            got="none on some ranks",
+        )
     pids = [str(e["pid"]) for e in joined]
     shared = set(shards[pids[0]]).intersection(*[set(shards[p]) for p in pids[1:]]) if len(pids) > 1 else set()
     if shared:
-        return Fail(f"The ranks' samplers gave them the same {len(shared)} images: give each sampler the rank "
-                    "of its own process, rank=rank, and the number of processes, num_replicas=world_size.",
-                    expected="disjoint shards", got=f"{len(shared)} images in every shard")
+        return Fail(
+            f"The ranks' samplers gave them the same {len(shared)} images: give each sampler the rank "
+            "of its own process, rank=rank, and the number of processes, num_replicas=world_size.",
+            expected="disjoint shards",
+            got=f"{len(shared)} images in every shard",
+        )
     return None
 
 
@@ -269,15 +306,25 @@ def _files_fail(files: list[dict], joined: list[dict] | None) -> Fail | None:
     for f in files:
         name = f["name"]
         if not f["by_recorder"] or (joined is not None and f["saved_by"] not in rank_of):
-            return Fail(f"{name} was not written by a process of the training run: only the ranks that trained "
-                        "write their records, at the end of training.", expected="a record written by its rank",
-                        got="a file written elsewhere")
+            return Fail(
+                f"{name} was not written by a process of the training run: only the ranks that trained "
+                "write their records, at the end of training.",
+                expected="a record written by its rank",
+                got="a file written elsewhere",
+            )
         if f["sha256"] != f["saved_sha256"]:
-            return Fail(f"{name} changed after its rank wrote it: the records are what each process did, read "
-                        "as the run left them.", expected="the file as its rank wrote it", got="a changed file")
+            return Fail(
+                f"{name} changed after its rank wrote it: the records are what each process did, read "
+                "as the run left them.",
+                expected="the file as its rank wrote it",
+                got="a changed file",
+            )
         if joined is not None and not name.endswith(f"rank-{rank_of[f['saved_by']]}.pt"):
-            return Fail(f"{name} was written by the process of rank {rank_of[f['saved_by']]}.",
-                        expected="each rank's own record", got="a record under another rank's name")
+            return Fail(
+                f"{name} was written by the process of rank {rank_of[f['saved_by']]}.",
+                expected="each rank's own record",
+                got="a record under another rank's name",
+            )
     return None
 
 
@@ -288,14 +335,23 @@ def _touched(run, model: str) -> list[str]:
 
     before = run.records.get("process_group_guarded") or {}
     touched = []
-    for label, obj in (("pl.Trainer", pl.Trainer), ("RankRecorder", distributed.RankRecorder),
-                       ("course.core.distributed", distributed)):
-        now, then = vars(obj), before.get(label.split(".")[-1] if label != "course.core.distributed"
-                                          else "distributed", {})
-        touched += [f"{label}.{k}" for k in set(then) | set(now) if now.get(k) is not then.get(k)
-                    and not k.startswith("__")]
-    touched += [f"{label}" for label in getattr(run, "rebound", []) or []
-                if label.startswith(("Trainer.", "RankRecorder.", "course.core.distributed."))]
+    for label, obj in (
+        ("pl.Trainer", pl.Trainer),
+        ("RankRecorder", distributed.RankRecorder),
+        ("course.core.distributed", distributed),
+    ):
+        now, then = (
+            vars(obj),
+            before.get(label.split(".")[-1] if label != "course.core.distributed" else "distributed", {}),
+        )
+        touched += [
+            f"{label}.{k}" for k in set(then) | set(now) if now.get(k) is not then.get(k) and not k.startswith("__")
+        ]
+    touched += [
+        f"{label}"
+        for label in getattr(run, "rebound", []) or []
+        if label.startswith(("Trainer.", "RankRecorder.", "course.core.distributed."))
+    ]
     try:
         obj = eval(model, run.ns)  # noqa: S307 - in the sandbox, on the learner's namespace
     except Exception:

@@ -19,6 +19,7 @@ remove it before it runs. It observes three things, each in one place:
 It keeps plain Python objects in ``run.records["recorder"]`` (a ``Recording``); the probes
 of the three families turn what they need into plain data.
 """
+
 from __future__ import annotations
 
 KEY = "recorder"  # in run.records
@@ -48,9 +49,21 @@ class Recording:
 
 
 def _new_fit(trainer, model) -> dict:
-    return {"model": model, "datamodule": trainer.datamodule, "train_loader": None, "val_loaders": [],
-            "batch_sizes": [], "backward": 0, "optimizer_steps": 0, "val_batches": 0, "epochs": 0,
-            "dtypes": set(), "param_dtype": None, "channels_last": False, "finished": False}
+    return {
+        "model": model,
+        "datamodule": trainer.datamodule,
+        "train_loader": None,
+        "val_loaders": [],
+        "batch_sizes": [],
+        "backward": 0,
+        "optimizer_steps": 0,
+        "val_batches": 0,
+        "epochs": 0,
+        "dtypes": set(),
+        "param_dtype": None,
+        "channels_last": False,
+        "finished": False,
+    }
 
 
 def install(run) -> Recording:
@@ -69,13 +82,16 @@ def install(run) -> Recording:
         if rec.fit is not None:
             rec.fit["optimizer_steps"] += 1
         if run.phase == "code":
-            rec.steps.append((type(optimizer).__name__, [g.get("lr") for g in optimizer.param_groups],
-                              id(optimizer)))
+            rec.steps.append((type(optimizer).__name__, [g.get("lr") for g in optimizer.param_groups], id(optimizer)))
 
     def on_forward(module, args, output):
         # the last floating output of a layer of the fitted model in a batch: its logits
-        if rec.batch_modules is not None and id(module) in rec.batch_modules \
-                and isinstance(output, torch.Tensor) and output.is_floating_point():
+        if (
+            rec.batch_modules is not None
+            and id(module) in rec.batch_modules
+            and isinstance(output, torch.Tensor)
+            and output.is_floating_point()
+        ):
             rec.batch_dtype = output.dtype
 
     register_optimizer_step_post_hook(on_step)
@@ -106,8 +122,11 @@ def install(run) -> Recording:
             rec.batch_modules = {id(m) for m in pl_module.modules() if any(True for _ in m.parameters())}
             rec.batch_dtype = None
             convs = [p for p in pl_module.parameters() if p.dim() == 4]
-            rec.fit["channels_last"] = bool(convs) and convs[0].is_contiguous(memory_format=torch.channels_last) \
+            rec.fit["channels_last"] = (
+                bool(convs)
+                and convs[0].is_contiguous(memory_format=torch.channels_last)
                 and not convs[0].is_contiguous()
+            )
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             fit = rec.fit

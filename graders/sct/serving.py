@@ -6,6 +6,7 @@ answers are compared with the solution app's answers to the same requests, and b
 input (a text file, an empty or truncated upload, pixels of the wrong shape) must get a
 4xx answer with a message, never a 500.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +14,7 @@ import io
 import json
 
 from graders.compare import mismatch, show
-from graders.sct.api import Check, class_names, Fail, fail_with, lookup, missing_fail
+from graders.sct.api import Check, Fail, class_names, fail_with, lookup, missing_fail
 
 # Bad requests, by name: what each sends and how a message describes it.
 _BAD_UPLOADS = {
@@ -23,9 +24,14 @@ _BAD_UPLOADS = {
 }
 _BAD_JSON = {
     "wrong_shape": ("pixels of shape (28, 28, 3)", lambda pixels: {"pixels": [row[:28] for row in pixels[:28]]}),
-    "flat": ("a flat list of 3,072 numbers", lambda pixels: {"pixels": [v for row in pixels for px in row for v in px]}),
-    "out_of_range": ("pixel values above 255", lambda pixels: {"pixels": [[[v + 300 for v in px] for px in row]
-                                                                          for row in pixels]}),
+    "flat": (
+        "a flat list of 3,072 numbers",
+        lambda pixels: {"pixels": [v for row in pixels for px in row for v in px]},
+    ),
+    "out_of_range": (
+        "pixel values above 255",
+        lambda pixels: {"pixels": [[[v + 300 for v in px] for px in row] for row in pixels]},
+    ),
 }
 
 
@@ -73,8 +79,9 @@ class _Endpoint(Check):
         self.images, self.msgs["predicts"] = images, msg
         return self
 
-    def rejects(self, *bad: str, status: int | None = None, carries: str | None = None,
-                msg: str | None = None) -> "_Endpoint":
+    def rejects(
+        self, *bad: str, status: int | None = None, carries: str | None = None, msg: str | None = None
+    ) -> "_Endpoint":
         """Each bad request gets a 4xx answer whose JSON says what is wrong. Uploads:
         ``"text"``, ``"empty"``, ``"truncated"``; JSON: ``"wrong_shape"``, ``"flat"``,
         ``"out_of_range"``. ``status`` asks for that status exactly (422 where the text says
@@ -109,10 +116,15 @@ class _Endpoint(Check):
         images = load_arrays("test")[0][: max(self.images, 1)]
         log = io.StringIO()
         # A failing request logs its traceback: keep it for the message, out of "your code printed".
-        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log), \
-                TestClient(app, raise_server_exceptions=False) as client:
-            good = [(f"image.png", _png(img), "image/png") if self.upload else {self.json_field: img.tolist()}
-                    for img in images[: self.images]]
+        with (
+            contextlib.redirect_stdout(log),
+            contextlib.redirect_stderr(log),
+            TestClient(app, raise_server_exceptions=False) as client,
+        ):
+            good = [
+                ("image.png", _png(img), "image/png") if self.upload else {self.json_field: img.tolist()}
+                for img in images[: self.images]
+            ]
             info["answers"] = [_answer(self._post(client, payload)) for payload in good]
             sample = _png(images[0]) if self.upload else images[0].tolist()
             bad = []
@@ -121,9 +133,17 @@ class _Endpoint(Check):
                 payload = make(sample)
                 if self.json_field and self.json_field != "pixels":
                     payload = {self.json_field: payload["pixels"]}
-                bad.append({"name": name, "describe": describe, **_answer(self._post(client, payload)),
-                            "raised": _raised(self.carries, payload[1] if self.upload else
-                                              payload.get(self.json_field, payload.get("pixels")))})
+                bad.append(
+                    {
+                        "name": name,
+                        "describe": describe,
+                        **_answer(self._post(client, payload)),
+                        "raised": _raised(
+                            self.carries,
+                            payload[1] if self.upload else payload.get(self.json_field, payload.get("pixels")),
+                        ),
+                    }
+                )
             info["bad"] = bad
         info["log"] = log.getvalue()[-1500:]
         return info
@@ -132,14 +152,22 @@ class _Endpoint(Check):
         if not got["exists"]:
             return missing_fail(self.app, got)
         if not got["is_app"]:
-            return fail_with(None, Fail(f"`{self.app}` should be a FastAPI app.", expected="FastAPI",
-                                    got=got["types"][0].split(".")[-1]), ctx, self.app)
+            return fail_with(
+                None,
+                Fail(f"`{self.app}` should be a FastAPI app.", expected="FastAPI", got=got["types"][0].split(".")[-1]),
+                ctx,
+                self.app,
+            )
         what = "a PNG of" if self.upload else "the pixels of"
         for i, (mine, theirs) in enumerate(zip(got["answers"], want["answers"] if want else got["answers"])):
             request = f"POST {self.path} with {what} CIFAR-10 test image {i}"
             if mine["status"] != 200:
-                fail = Fail(f"{request} answered {mine['status']} instead of 200.", expected="200 and a prediction",
-                            got=f"{mine['status']} {show(_body(mine))}", detail=_last_error(got["log"]))
+                fail = Fail(
+                    f"{request} answered {mine['status']} instead of 200.",
+                    expected="200 and a prediction",
+                    got=f"{mine['status']} {show(_body(mine))}",
+                    detail=_last_error(got["log"]),
+                )
                 return fail_with(self.msgs.get("predicts"), fail)
             fail = mismatch("the answer", _body(mine), _body(theirs), atol=1e-4, rtol=1e-4)
             if fail:
@@ -149,24 +177,43 @@ class _Endpoint(Check):
             status, body = bad["status"], _body(bad)
             request = f"POST {self.path} with {bad['describe']}"
             if status >= 500:
-                fail = Fail(f"{request} answered {status}, a server error. Bad input is the client's mistake: "
-                            "answer it with a 4xx status (HTTPException(status_code=422, detail=...)) and a message "
-                            "that says what is wrong.", expected="a 4xx status with a message",
-                            got=f"{status} {show(body)}", detail=_last_error(got["log"]))
+                fail = Fail(
+                    f"{request} answered {status}, a server error. Bad input is the client's mistake: "
+                    "answer it with a 4xx status (HTTPException(status_code=422, detail=...)) and a message "
+                    "that says what is wrong.",
+                    expected="a 4xx status with a message",
+                    got=f"{status} {show(body)}",
+                    detail=_last_error(got["log"]),
+                )
             elif not 400 <= status < 500:
-                fail = Fail(f"{request} answered {status} as if the input were fine: reject it with a 4xx status "
-                            "and a message.", expected="a 4xx status", got=f"{status} {show(body)}")
+                fail = Fail(
+                    f"{request} answered {status} as if the input were fine: reject it with a 4xx status "
+                    "and a message.",
+                    expected="a 4xx status",
+                    got=f"{status} {show(body)}",
+                )
             elif not (isinstance(body, dict) and body.get("detail")):
-                fail = Fail(f"{request} answered {status} without saying what is wrong: give the HTTPException a "
-                            "detail message.", expected="a JSON body with a 'detail'", got=show(body))
+                fail = Fail(
+                    f"{request} answered {status} without saying what is wrong: give the HTTPException a "
+                    "detail message.",
+                    expected="a JSON body with a 'detail'",
+                    got=show(body),
+                )
             elif self.status is not None and status != self.status:
-                fail = Fail(f"{request} answered {status}; the exercise asks for {self.status}. 422 (Unprocessable "
-                            "Content) says the request arrived well formed but its content cannot be used: the answer "
-                            "for input the model cannot take.", expected=str(self.status), got=str(status))
+                fail = Fail(
+                    f"{request} answered {status}; the exercise asks for {self.status}. 422 (Unprocessable "
+                    "Content) says the request arrived well formed but its content cannot be used: the answer "
+                    "for input the model cannot take.",
+                    expected=str(self.status),
+                    got=str(status),
+                )
             elif bad.get("raised") and bad["raised"] not in str(body.get("detail")):
-                fail = Fail(f"{request} answered {status} with a detail that leaves out the error's own message, "
-                            "which says what is wrong with this input: put str(err) into the detail.",
-                            expected=f"a detail containing {bad['raised']!r}", got=show(body))
+                fail = Fail(
+                    f"{request} answered {status} with a detail that leaves out the error's own message, "
+                    "which says what is wrong with this input: put str(err) into the detail.",
+                    expected=f"a detail containing {bad['raised']!r}",
+                    got=show(body),
+                )
             else:
                 continue
             return fail_with(self.msgs.get("rejects"), fail)
@@ -183,8 +230,9 @@ def _raised(function: str | None, value) -> str | None:
 
     module, _, name = function.rpartition(".")
     try:
-        importlib.import_module(module).__dict__[name](value if isinstance(value, bytes)
-                                                        else np.asarray(value, dtype=np.uint8))
+        importlib.import_module(module).__dict__[name](
+            value if isinstance(value, bytes) else np.asarray(value, dtype=np.uint8)
+        )
     except Exception as err:
         return str(err)[:300] or None
     return None
@@ -196,8 +244,9 @@ def _last_error(log: str) -> str | None:
     return lines[-1].strip()[:300] if lines else None
 
 
-def endpoint(app: str = "app", path: str = "/predict", *, upload: str | None = None,
-             json_field: str | None = None) -> _Endpoint:
+def endpoint(
+    app: str = "app", path: str = "/predict", *, upload: str | None = None, json_field: str | None = None
+) -> _Endpoint:
     """Check a served model through FastAPI's TestClient: ``endpoint("app", "/predict",
     upload="file").predicts(images=4).rejects("text", "empty")`` posts image files in the
     form field ``file``; ``json_field="pixels"`` posts ``{"pixels": [[[r, g, b], ...]]}``."""

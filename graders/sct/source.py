@@ -1,4 +1,5 @@
 """What the learner's source uses or avoids: calls, methods, operators and loops."""
+
 from __future__ import annotations
 
 import ast
@@ -6,9 +7,16 @@ import fnmatch
 
 from graders.sct.api import Check, Ctx, Fail, fail_with
 
-
-_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
-              ast.FloorDiv: "//", ast.Mod: "%"}
+_OPERATORS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+}
 
 
 def _dotted(node) -> str | None:
@@ -61,8 +69,9 @@ class _Uses(Check):
         used = _usages(ctx)
         hits = [(u, line) for u, line in used if any(_spec_matches(s, u) for s in self.specs)]
         if self.avoid and hits:
-            default = Fail(f"Your code uses {_spec_label(hits[0][0])}, which this exercise asks you to avoid.",
-                           line=hits[0][1])
+            default = Fail(
+                f"Your code uses {_spec_label(hits[0][0])}, which this exercise asks you to avoid.", line=hits[0][1]
+            )
             return fail_with(self.msg, default)
         if not self.avoid and not hits:
             labels = " or ".join(_spec_label(s) for s in self.specs)

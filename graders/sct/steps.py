@@ -1,5 +1,6 @@
 """``optimizer_steps()``: the optimizer steps a plain PyTorch loop really took, from the
 recorder (``recorder``) that ``before`` installs."""
+
 from __future__ import annotations
 
 from graders.sct import recorder
@@ -18,26 +19,38 @@ class _OptimizerSteps(Check):
         steps = run.records[recorder.KEY].steps
         # plain strings: this probe may sit inside another check's (correct), and the wire
         # format keeps only a few levels of nesting
-        return {"count": len(steps), "kinds": sorted({f"{kind}(lr={lrs[0] if lrs else None})"
-                                                      for kind, lrs, _ in steps})}
+        return {
+            "count": len(steps),
+            "kinds": sorted({f"{kind}(lr={lrs[0] if lrs else None})" for kind, lrs, _ in steps}),
+        }
 
     def judge(self, got, want, ctx):
         count = resolve(self.count, want and want["count"])
         wkinds = want and want["kinds"]
         if got["count"] and wkinds and got["kinds"] != wkinds:
-            fail = Fail(f"Your code steps the optimizer {', '.join(got['kinds'])}; the exercise's run steps "
-                        f"{', '.join(wkinds)}. Use the optimizer the exercise asks for.",
-                        expected=", ".join(wkinds), got=", ".join(got["kinds"]))
+            fail = Fail(
+                f"Your code steps the optimizer {', '.join(got['kinds'])}; the exercise's run steps "
+                f"{', '.join(wkinds)}. Use the optimizer the exercise asks for.",
+                expected=", ".join(wkinds),
+                got=", ".join(got["kinds"]),
+            )
             return fail_with(self.msg, fail)
         if got["count"] != count:
             if got["count"] == 0:
-                fail = Fail("Your code never called optimizer.step(), so no weight changed: call it after "
-                            "loss.backward(), once per batch.", expected=f"{count} optimizer steps", got="none")
+                fail = Fail(
+                    "Your code never called optimizer.step(), so no weight changed: call it after "
+                    "loss.backward(), once per batch.",
+                    expected=f"{count} optimizer steps",
+                    got="none",
+                )
             else:
-                fail = Fail(f"Your code took {plural(got['count'], 'optimizer step')}; the exercise's run takes "
-                            f"{count}, one per batch (or per step of the loop). Check what your loop goes over "
-                            "and how often it steps.", expected=f"{count} optimizer steps",
-                            got=plural(got["count"], "optimizer step"))
+                fail = Fail(
+                    f"Your code took {plural(got['count'], 'optimizer step')}; the exercise's run takes "
+                    f"{count}, one per batch (or per step of the loop). Check what your loop goes over "
+                    "and how often it steps.",
+                    expected=f"{count} optimizer steps",
+                    got=plural(got["count"], "optimizer step"),
+                )
             return fail_with(self.msg, fail)
         return None
 

@@ -15,6 +15,7 @@ really trained and returned its own result::
 
     study("study").direction("maximize").trials(3).searched("lr").values(atol=1e-6)
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,11 @@ class _RunCount(SubCheck):
     def judge(self, got, want, ctx):
         n = resolve(self.n, want or 0)
         if got != n:
-            return Fail(f"The experiment '{self.experiment}' holds {got} runs; it should hold {n}.",
-                        expected=f"{n} runs", got=f"{got} runs")
+            return Fail(
+                f"The experiment '{self.experiment}' holds {got} runs; it should hold {n}.",
+                expected=f"{n} runs",
+                got=f"{got} runs",
+            )
         return None
 
 
@@ -51,8 +55,11 @@ class _RunsLogged(SubCheck):
             missing = [m for m in self.names if m not in logged]
             if missing:
                 what = "hyperparameter" if self.kind == "params" else "metric"
-                return Fail(f"Run {i} of '{self.experiment}' has no {what} '{missing[0]}'.",
-                            expected=", ".join(self.names), got=", ".join(logged) or "none")
+                return Fail(
+                    f"Run {i} of '{self.experiment}' has no {what} '{missing[0]}'.",
+                    expected=", ".join(self.names),
+                    got=", ".join(logged) or "none",
+                )
         return None
 
 
@@ -66,8 +73,11 @@ class _RunsFinished(SubCheck):
     def judge(self, got, want, ctx):
         unfinished = [status for status in got if status != "FINISHED"]
         if unfinished:
-            return Fail(f"A run of '{self.experiment}' ended as {unfinished[0]}: let trainer.fit finish, which "
-                        "closes the run.", expected="FINISHED", got=unfinished[0])
+            return Fail(
+                f"A run of '{self.experiment}' ended as {unfinished[0]}: let trainer.fit finish, which closes the run.",
+                expected="FINISHED",
+                got=unfinished[0],
+            )
         return None
 
 
@@ -79,7 +89,7 @@ class _MlflowRuns(Family):
         self.uri, self.experiment = uri, experiment
 
     def find(self, run):
-        path = os.path.join(run.workdir, self.uri[len("sqlite:///"):])
+        path = os.path.join(run.workdir, self.uri[len("sqlite:///") :])
         facts = {"store": os.path.exists(path), "file_store": os.path.isdir(os.path.join(run.workdir, "mlruns"))}
         if not facts["store"]:
             return None, facts
@@ -92,32 +102,52 @@ class _MlflowRuns(Family):
         if experiment is None:
             return None, facts
         runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
-        runs = [{"status": r.info.status, "params": dict(r.data.params),
-                 "metrics": {k: float(v) for k, v in r.data.metrics.items()}} for r in runs]
+        runs = [
+            {
+                "status": r.info.status,
+                "params": dict(r.data.params),
+                "metrics": {k: float(v) for k, v in r.data.metrics.items()},
+            }
+            for r in runs
+        ]
         facts["empty"] = bool(runs) and all(not r["params"] and not r["metrics"] for r in runs)
         return (None if facts["empty"] else runs), facts
 
     def judge_subject(self, got, want, ctx):
         if not got["store"]:
-            where = (" Your code wrote to ./mlruns, MLflow's deprecated file store, instead." if got["file_store"]
-                     else "")
-            return Fail(f"Nothing was written to the tracking store {self.uri}.{where} Give MLFlowLogger "
-                        f"tracking_uri=\"{self.uri}\".", expected=f"runs in {self.uri}", got="no store")
+            where = (
+                " Your code wrote to ./mlruns, MLflow's deprecated file store, instead." if got["file_store"] else ""
+            )
+            return Fail(
+                f"Nothing was written to the tracking store {self.uri}.{where} Give MLFlowLogger "
+                f'tracking_uri="{self.uri}".',
+                expected=f"runs in {self.uri}",
+                got="no store",
+            )
         if not got["found"]:
             others = [e for e in got["experiments"] if e != "Default"]
             names = ", ".join(others) or "none"
             if others:
-                return Fail(f"The store has no experiment named '{self.experiment}': the run went to "
-                            f"'{others[0]}'. Name the experiment experiment_name=\"{self.experiment}\", so the run "
-                            "is found where the project keeps it.", expected=f"experiment '{self.experiment}'",
-                            got=f"experiments: {names}")
-            return Fail(f"The store has no experiment named '{self.experiment}': no logger wrote to it. Give the "
-                        f"Trainer the MLFlowLogger (logger=...), with experiment_name=\"{self.experiment}\".",
-                        expected=f"experiment '{self.experiment}'", got=f"experiments: {names}")
+                return Fail(
+                    f"The store has no experiment named '{self.experiment}': the run went to "
+                    f"'{others[0]}'. Name the experiment experiment_name=\"{self.experiment}\", so the run "
+                    "is found where the project keeps it.",
+                    expected=f"experiment '{self.experiment}'",
+                    got=f"experiments: {names}",
+                )
+            return Fail(
+                f"The store has no experiment named '{self.experiment}': no logger wrote to it. Give the "
+                f'Trainer the MLFlowLogger (logger=...), with experiment_name="{self.experiment}".',
+                expected=f"experiment '{self.experiment}'",
+                got=f"experiments: {names}",
+            )
         if got["empty"]:
-            return Fail(f"A run was opened in '{self.experiment}' but nothing was logged to it: give the logger to "
-                        "the Trainer (logger=...), which sends it the hyperparameters and the metrics.",
-                        expected="hyperparameters and metrics", got="an empty run")
+            return Fail(
+                f"A run was opened in '{self.experiment}' but nothing was logged to it: give the logger to "
+                "the Trainer (logger=...), which sends it the hyperparameters and the metrics.",
+                expected="hyperparameters and metrics",
+                got="an empty run",
+            )
         return None
 
     def runs(self, n=SOLUTION, msg: str | None = None) -> "_MlflowRuns":
@@ -156,9 +186,12 @@ class _Direction(SubCheck):
     def judge(self, got, want, ctx):
         expected = resolve(self.value, (want or [None])[0])
         if got != [expected]:
-            return Fail(f"The study tries to {got[0]} its objective, but the objective returns a value to "
-                        f"{expected}.", expected=f"direction=\"{expected}\"", got=f"direction=\"{got[0]}\"",
-                        line=ctx.keyword_line("direction"))
+            return Fail(
+                f"The study tries to {got[0]} its objective, but the objective returns a value to {expected}.",
+                expected=f'direction="{expected}"',
+                got=f'direction="{got[0]}"',
+                line=ctx.keyword_line("direction"),
+            )
         return None
 
 
@@ -174,8 +207,12 @@ class _Trials(SubCheck):
         if got["done"] != n:
             failed = got["all"] - got["done"]
             extra = f" ({failed} trials failed or were pruned)" if failed else ""
-            return Fail(f"{got['done']} trials completed{extra}; the study should run {n}.",
-                        expected=f"{n} complete trials", got=f"{got['done']}", line=ctx.keyword_line("n_trials"))
+            return Fail(
+                f"{got['done']} trials completed{extra}; the study should run {n}.",
+                expected=f"{n} complete trials",
+                got=f"{got['done']}",
+                line=ctx.keyword_line("n_trials"),
+            )
         return None
 
 
@@ -205,8 +242,11 @@ def _trials(s) -> list[dict]:
     trials = []
     for t in s.trials:
         # text and flat dicts: the wire keeps four levels of nesting
-        space = {k: f"{type(d).__name__}({getattr(d, 'low', None)}, {getattr(d, 'high', None)}, "
-                    f"step={getattr(d, 'step', None)})" for k, d in t.distributions.items()}
+        space = {
+            k: f"{type(d).__name__}({getattr(d, 'low', None)}, {getattr(d, 'high', None)}, "
+            f"step={getattr(d, 'step', None)})"
+            for k, d in t.distributions.items()
+        }
         logs = {k: bool(getattr(d, "log", False)) for k, d in t.distributions.items()}
         trials.append({"state": t.state.name, "value": t.value, "params": dict(t.params), "space": space, "log": logs})
     return trials
@@ -231,8 +271,9 @@ class _Study(Family):
         if not got["exists"]:
             return Fail(f"Your code does not define `{self.variable}`: create it with optuna.create_study(...).")
         if not got["is_study"]:
-            return Fail(f"`{self.variable}` should be an optuna Study, from optuna.create_study(...); got a "
-                        f"{got['type']}.")
+            return Fail(
+                f"`{self.variable}` should be an optuna Study, from optuna.create_study(...); got a {got['type']}."
+            )
         return None
 
     def direction(self, value=SOLUTION, msg: str | None = None) -> "_Study":
@@ -257,35 +298,54 @@ def _space_fail(param, done, want_done) -> Fail | None:
         return Fail("No trial completed, so nothing was searched.")
     got = done[0]["space"].get(param)
     if got is None:
-        return Fail(f"The trials never suggested '{param}': call trial.suggest_float(\"{param}\", ...) in the "
-                    "objective and use the value it returns.", expected=f"a parameter '{param}'",
-                    got=", ".join(done[0]["space"]) or "no parameters")
+        return Fail(
+            f"The trials never suggested '{param}': call trial.suggest_float(\"{param}\", ...) in the "
+            "objective and use the value it returns.",
+            expected=f"a parameter '{param}'",
+            got=", ".join(done[0]["space"]) or "no parameters",
+        )
     if not want_done:
         return None
     want, got_log, want_log = want_done[0]["space"].get(param), done[0]["log"][param], want_done[0]["log"].get(param)
     if got == want and got_log != want_log:
-        return Fail(f"Search '{param}' on a log scale (log={want_log}): a learning rate matters by its order of "
-                    "magnitude, and a uniform search from 1e-4 to 1e-1 spends nine trials in ten above 0.01.",
-                    expected=f"log={want_log}", got=f"log={got_log}")
+        return Fail(
+            f"Search '{param}' on a log scale (log={want_log}): a learning rate matters by its order of "
+            "magnitude, and a uniform search from 1e-4 to 1e-1 spends nine trials in ten above 0.01.",
+            expected=f"log={want_log}",
+            got=f"log={got_log}",
+        )
     if got != want:
-        return Fail(f"'{param}' was searched over another space than the one the exercise asks for.",
-                    expected=f"{want}, log={want_log}", got=f"{got}, log={got_log}")
+        return Fail(
+            f"'{param}' was searched over another space than the one the exercise asks for.",
+            expected=f"{want}, log={want_log}",
+            got=f"{got}, log={got_log}",
+        )
     return None
 
 
 def _values_fail(done, want_done, atol) -> Fail | None:
     for i, (g, w) in enumerate(zip(done, want_done)):
         if g["params"] != w["params"]:
-            return Fail(f"Trial {i} tried {g['params']}, the solution's {w['params']}: seed the sampler as the "
-                        "sample code does, so the search can be compared.", expected=str(w["params"]),
-                        got=str(g["params"]))
+            return Fail(
+                f"Trial {i} tried {g['params']}, the solution's {w['params']}: seed the sampler as the "
+                "sample code does, so the search can be compared.",
+                expected=str(w["params"]),
+                got=str(g["params"]),
+            )
         if g["value"] is None or abs(g["value"] - w["value"]) > atol:
             values = sorted({round(t["value"], 6) for t in done if t["value"] is not None})
-            same = " Every trial returned the same value: does the objective train a model with the suggested " \
-                   "value and return its own result?" if len(values) == 1 and len(done) > 1 else ""
-            return Fail(f"Trial {i} returned {g['value']!r}; training with {w['params']} gives {w['value']!r}."
-                        f"{same} The objective should return the validation accuracy of the model it trained.",
-                        expected=f"{w['value']!r}", got=f"{g['value']!r}")
+            same = (
+                " Every trial returned the same value: does the objective train a model with the suggested "
+                "value and return its own result?"
+                if len(values) == 1 and len(done) > 1
+                else ""
+            )
+            return Fail(
+                f"Trial {i} returned {g['value']!r}; training with {w['params']} gives {w['value']!r}."
+                f"{same} The objective should return the validation accuracy of the model it trained.",
+                expected=f"{w['value']!r}",
+                got=f"{g['value']!r}",
+            )
     return None
 
 

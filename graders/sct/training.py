@@ -5,6 +5,7 @@ and judge. The Trainer's settings, its state (fitted, tested), what it logged an
 checkpointing are read here; what a fit really ran (``.ran(...)``) is judged in ``ran``
 from the recorder (``recorder``) that ``before`` puts on every Trainer, because settings can
 say one thing and a run do another."""
+
 from __future__ import annotations
 
 import os
@@ -13,11 +14,30 @@ from graders.sct import recorder
 from graders.sct.api import SOLUTION, Fail, Family, SubCheck, class_names, fail_with, resolve  # noqa: F401
 from graders.sct.ran import Ran
 
-_FAST_DEV_RUN_OVERRIDES = ("max_epochs", "max_steps", "limit_train_batches", "limit_val_batches", "val_check_interval",
-                           "log_every_n_steps", "num_sanity_val_steps")
-_TRAINER_FIELDS = ("max_epochs", "min_epochs", "max_steps", "limit_train_batches", "limit_val_batches",
-                   "log_every_n_steps", "check_val_every_n_epoch", "accumulate_grad_batches",
-                   "gradient_clip_val", "fast_dev_run", "num_devices", "precision", "default_root_dir")
+_FAST_DEV_RUN_OVERRIDES = (
+    "max_epochs",
+    "max_steps",
+    "limit_train_batches",
+    "limit_val_batches",
+    "val_check_interval",
+    "log_every_n_steps",
+    "num_sanity_val_steps",
+)
+_TRAINER_FIELDS = (
+    "max_epochs",
+    "min_epochs",
+    "max_steps",
+    "limit_train_batches",
+    "limit_val_batches",
+    "log_every_n_steps",
+    "check_val_every_n_epoch",
+    "accumulate_grad_batches",
+    "gradient_clip_val",
+    "fast_dev_run",
+    "num_devices",
+    "precision",
+    "default_root_dir",
+)
 
 
 def trainer_facts(run, t) -> dict:
@@ -46,10 +66,13 @@ class _TrialRunFirst(SubCheck):
 
     def judge(self, got, want, ctx):
         if got and not want:
-            return Fail(f"The Trainer `{self.name}` runs with fast_dev_run=True, a one-batch trial run that "
-                        f"overrides {self.keys[0]} and still reports an epoch: remove it to train for real.",
-                        expected="fast_dev_run=False", got=f"fast_dev_run={got!r}",
-                        line=ctx.keyword_line("fast_dev_run"))
+            return Fail(
+                f"The Trainer `{self.name}` runs with fast_dev_run=True, a one-batch trial run that "
+                f"overrides {self.keys[0]} and still reports an epoch: remove it to train for real.",
+                expected="fast_dev_run=False",
+                got=f"fast_dev_run={got!r}",
+                line=ctx.keyword_line("fast_dev_run"),
+            )
         return None
 
 
@@ -67,17 +90,27 @@ class _Settings(SubCheck):
             if key in ("callbacks", "loggers"):
                 missing = [c for c in expected if c not in actual]
                 if missing:
-                    return Fail(f"The Trainer `{self.name}` is missing the {missing[0]} in its {key}.",
-                                expected=f"{key} including {', '.join(expected)}", got=", ".join(actual) or "none")
+                    return Fail(
+                        f"The Trainer `{self.name}` is missing the {missing[0]} in its {key}.",
+                        expected=f"{key} including {', '.join(expected)}",
+                        got=", ".join(actual) or "none",
+                    )
             elif actual != expected:
-                return Fail(f"The Trainer `{self.name}` has the wrong `{key}` setting.",
-                            expected=f"{key}={expected!r}", got=f"{key}={actual!r}", line=ctx.keyword_line(key))
+                return Fail(
+                    f"The Trainer `{self.name}` has the wrong `{key}` setting.",
+                    expected=f"{key}={expected!r}",
+                    got=f"{key}={actual!r}",
+                    line=ctx.keyword_line(key),
+                )
         return None
 
 
 def _state(t) -> dict:
-    return {"fn": str(t.state.fn.value) if t.state.fn else None, "finished": t.state.finished,
-            "status": str(t.state.status.value)}
+    return {
+        "fn": str(t.state.fn.value) if t.state.fn else None,
+        "finished": t.state.finished,
+        "status": str(t.state.status.value),
+    }
 
 
 class _Fitted(SubCheck):
@@ -89,8 +122,11 @@ class _Fitted(SubCheck):
 
     def judge(self, got, want, ctx):
         if got["fn"] != "fit" or not got["finished"]:
-            return Fail(f"The Trainer `{self.name}` was never fitted: call {self.name}.fit(model, ...).",
-                        expected="a finished fit", got=f"state {got['status']}")
+            return Fail(
+                f"The Trainer `{self.name}` was never fitted: call {self.name}.fit(model, ...).",
+                expected="a finished fit",
+                got=f"state {got['status']}",
+            )
         return None
 
 
@@ -103,15 +139,21 @@ class _Tested(SubCheck):
 
     def judge(self, got, want, ctx):
         if got["fn"] != "test" or not got["finished"]:
-            return Fail(f"The Trainer `{self.name}` did not run a test: call {self.name}.test(model, test_loader). "
-                        "It runs test_step on every test batch once; fit and validate never call it.",
-                        expected="a finished test", got=f"state {got['status']}")
+            return Fail(
+                f"The Trainer `{self.name}` did not run a test: call {self.name}.test(model, test_loader). "
+                "It runs test_step on every test batch once; fit and validate never call it.",
+                expected="a finished test",
+                got=f"state {got['status']}",
+            )
         return None
 
 
 def _never_logged(metric: str, logged) -> Fail:
-    return Fail(f"The metric '{metric}' was never logged: call self.log('{metric}', ...) in the step that "
-                "computes it.", expected=metric, got=", ".join(sorted(set(logged))) or "nothing logged")
+    return Fail(
+        f"The metric '{metric}' was never logged: call self.log('{metric}', ...) in the step that computes it.",
+        expected=metric,
+        got=", ".join(sorted(set(logged))) or "nothing logged",
+    )
 
 
 class _Logged(SubCheck):
@@ -143,8 +185,12 @@ class _MetricValues(SubCheck):
             if g is None:
                 return _never_logged(metric, got)
             if w is not None and abs(g - w) > self.atol:
-                return Fail(f"The logged '{metric}' is {g:.4f}, but the exercise's run logs {w:.4f}: it is not "
-                            "computed the way the exercise asks.", expected=f"{w:.4f}", got=f"{g:.4f}")
+                return Fail(
+                    f"The logged '{metric}' is {g:.4f}, but the exercise's run logs {w:.4f}: it is not "
+                    "computed the way the exercise asks.",
+                    expected=f"{w:.4f}",
+                    got=f"{g:.4f}",
+                )
         return None
 
 
@@ -156,9 +202,14 @@ class _Checkpointing(SubCheck):
         ckpt = t.checkpoint_callback
         if ckpt is None:
             return None
-        return {"monitor": ckpt.monitor, "mode": ckpt.mode, "save_top_k": ckpt.save_top_k, "filename": ckpt.filename,
-                "save_last": ckpt.save_last, "best_model_path": os.path.relpath(ckpt.best_model_path, run.workdir)
-                if ckpt.best_model_path else ""}
+        return {
+            "monitor": ckpt.monitor,
+            "mode": ckpt.mode,
+            "save_top_k": ckpt.save_top_k,
+            "filename": ckpt.filename,
+            "save_last": ckpt.save_last,
+            "best_model_path": os.path.relpath(ckpt.best_model_path, run.workdir) if ckpt.best_model_path else "",
+        }
 
     def judge(self, got, want, ctx):
         if got is None:
@@ -166,8 +217,12 @@ class _Checkpointing(SubCheck):
         for key, value in self.expected.items():
             expected = resolve(value, want and want.get(key))
             if got.get(key) != expected:
-                return Fail(f"The ModelCheckpoint callback has the wrong `{key}`.", expected=f"{key}={expected!r}",
-                            got=f"{key}={got.get(key)!r}", line=ctx.keyword_line(key))
+                return Fail(
+                    f"The ModelCheckpoint callback has the wrong `{key}`.",
+                    expected=f"{key}={expected!r}",
+                    got=f"{key}={got.get(key)!r}",
+                    line=ctx.keyword_line(key),
+                )
         return None
 
 
@@ -190,10 +245,14 @@ class _KeptPrecision(SubCheck):
 
     def judge(self, got, want, ctx):
         if got["requested"] is not None and got["requested"] != got["precision"]:
-            return Fail(f"The Trainer `{self.name}` was asked for precision={got['requested']!r} and runs with "
-                        f"{got['precision']!r}: Lightning fell back because this device does not support it. "
-                        "Choose the precision by device.", expected=f"precision={got['requested']!r}",
-                        got=f"precision={got['precision']!r}", line=ctx.keyword_line("precision"))
+            return Fail(
+                f"The Trainer `{self.name}` was asked for precision={got['requested']!r} and runs with "
+                f"{got['precision']!r}: Lightning fell back because this device does not support it. "
+                "Choose the precision by device.",
+                expected=f"precision={got['requested']!r}",
+                got=f"precision={got['precision']!r}",
+                line=ctx.keyword_line("precision"),
+            )
         return None
 
 
@@ -212,8 +271,12 @@ class _Trainer(Family):
         if not got["exists"]:
             return Fail(f"Your code does not define `{self.name}`.", expected="a pl.Trainer", got="no such variable")
         if not got["is_trainer"]:
-            return fail_with(None, Fail(f"`{self.name}` should be a pl.Trainer.", expected="Trainer",
-                                        got=got["types"][0].split(".")[-1]), ctx, self.name)
+            return fail_with(
+                None,
+                Fail(f"`{self.name}` should be a pl.Trainer.", expected="Trainer", got=got["types"][0].split(".")[-1]),
+                ctx,
+                self.name,
+            )
         return None
 
     def settings(self, msg: str | None = None, **expected) -> "_Trainer":
@@ -246,8 +309,18 @@ class _Trainer(Family):
         warning) from one the device does not support, such as "16-mixed" on a CPU."""
         return self.add(_KeptPrecision(self.name, msg))
 
-    def ran(self, *, train_batches=None, optimizer_steps=None, val_batches=None, train_loader=None,
-            val_loader=None, model=None, epochs=None, msg: str | None = None) -> "_Trainer":
+    def ran(
+        self,
+        *,
+        train_batches=None,
+        optimizer_steps=None,
+        val_batches=None,
+        train_loader=None,
+        val_loader=None,
+        model=None,
+        epochs=None,
+        msg: str | None = None,
+    ) -> "_Trainer":
         """What the Trainer really ran in ``fit``, observed by the recorder (``recorder``) that is
         on every Trainer before the set-up runs, whatever its settings say. Each argument is a
         value or ``SOLUTION`` (the solution's run): ``train_batches`` (training batches run),
@@ -263,8 +336,15 @@ class _Trainer(Family):
                                    train_batches=SOLUTION, optimizer_steps=SOLUTION,
                                    val_batches=SOLUTION)
         """
-        expected = {"model": model, "train_loader": train_loader, "val_loader": val_loader, "epochs": epochs,
-                    "train_batches": train_batches, "optimizer_steps": optimizer_steps, "val_batches": val_batches}
+        expected = {
+            "model": model,
+            "train_loader": train_loader,
+            "val_loader": val_loader,
+            "epochs": epochs,
+            "train_batches": train_batches,
+            "optimizer_steps": optimizer_steps,
+            "val_batches": val_batches,
+        }
         return self.add(Ran(self.name, {k: v for k, v in expected.items() if v is not None}, msg))
 
     def metric_values(self, *metrics: str, atol: float = 1e-4, msg: str | None = None) -> "_Trainer":

@@ -1,5 +1,6 @@
 """Values of the learner's namespace: ``variable`` and ``expression``, and where a tensor
 came from (``computed_with``)."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,11 @@ class _InstanceOf(SubCheck):
 
     def judge(self, got, want, ctx):
         if not type_matches(got, self.cls):
-            return Fail(f"`{self.name}` should be a {type_label(self.cls)}.", expected=type_label(self.cls),
-                        got=got[0].split(".")[-1])
+            return Fail(
+                f"`{self.name}` should be a {type_label(self.cls)}.",
+                expected=type_label(self.cls),
+                got=got[0].split(".")[-1],
+            )
         return None
 
 
@@ -50,8 +54,11 @@ class _AtMost(SubCheck):
 
     def judge(self, got, want, ctx):
         if type(got) not in (int, float) or not got <= self.bound:
-            return Fail(f"`{self.name}` should be a number of at most {self.bound}; got {got!r}.",
-                        expected=f"at most {self.bound}", got=repr(got))
+            return Fail(
+                f"`{self.name}` should be a number of at most {self.bound}; got {got!r}.",
+                expected=f"at most {self.bound}",
+                got=repr(got),
+            )
         return None
 
 
@@ -70,9 +77,12 @@ class _ComputedWith(SubCheck):
         if got is not None and not set(got) & {_normalise(op) for op in self.ops}:
             wanted = " or ".join(f"`{op}`" for op in self.ops)
             came = ", ".join(got[:8]) if got else "no operation of your code (a copy or a constant)"
-            return Fail(f"`{self.name}` was not computed with {wanted} in your code: it must come from that "
-                        "operation on the inputs, not from a value copied or typed in.",
-                        expected=f"made by {wanted}", got=f"made by {came}")
+            return Fail(
+                f"`{self.name}` was not computed with {wanted} in your code: it must come from that "
+                "operation on the inputs, not from a value copied or typed in.",
+                expected=f"made by {wanted}",
+                got=f"made by {came}",
+            )
         return None
 
 
@@ -113,19 +123,40 @@ class _Value(Family):
             return None
         if self.is_expression:
             return Fail(f"Evaluating `{self.name}` after your code failed: {got.get('error')}.")
-        return Fail(f"Your code does not define `{self.name}`. Did you assign to it?",
-                    expected=f"a variable named {self.name}", got="no such variable")
+        return Fail(
+            f"Your code does not define `{self.name}`. Did you assign to it?",
+            expected=f"a variable named {self.name}",
+            got="no such variable",
+        )
 
     def instance_of(self, cls: str | type, msg: str | None = None) -> "_Value":
         return self.add(_InstanceOf(self.name, cls, msg))
 
-    def equals(self, value=SOLUTION, *, rtol: float | None = None, atol: float | None = None,
-               check_dtype: bool = True, check_device: bool = True, check_requires_grad: bool = True,
-               msg: str | None = None) -> "_Value":
+    def equals(
+        self,
+        value=SOLUTION,
+        *,
+        rtol: float | None = None,
+        atol: float | None = None,
+        check_dtype: bool = True,
+        check_device: bool = True,
+        check_requires_grad: bool = True,
+        msg: str | None = None,
+    ) -> "_Value":
         """Equal to ``value`` (default: the solution's). Tensors and arrays: shape, dtype, device
         and requires_grad first, then values through torch.testing.assert_close (``rtol``/``atol``)."""
-        return self.add(_Equals(self.name, value, msg, rtol=rtol, atol=atol, check_dtype=check_dtype,
-                                check_device=check_device, check_requires_grad=check_requires_grad))
+        return self.add(
+            _Equals(
+                self.name,
+                value,
+                msg,
+                rtol=rtol,
+                atol=atol,
+                check_dtype=check_dtype,
+                check_device=check_device,
+                check_requires_grad=check_requires_grad,
+            )
+        )
 
     def at_most(self, bound: float, msg: str | None = None) -> "_Value":
         """A Python number (a NumPy scalar crosses as one; a tensor is not) no larger than
@@ -142,8 +173,15 @@ class _Value(Family):
         when its values are right. Example: ``variable("C_torch").equals().computed_with("matmul", "mm")``."""
         return self.add(_ComputedWith(self.name, ops, msg))
 
-    def counterfactual(self, perturb: str, describe: str, *, rtol: float | None = None, atol: float | None = None,
-                       msg: str | None = None) -> "_Value":
+    def counterfactual(
+        self,
+        perturb: str,
+        describe: str,
+        *,
+        rtol: float | None = None,
+        atol: float | None = None,
+        msg: str | None = None,
+    ) -> "_Value":
         """Run the set-up again, then ``perturb`` (Python code that changes the inputs, e.g.
         ``"x = x.flip(0)"``), then the learner's code, in a fresh namespace; the value must
         equal the solution's under the same perturbation. A result typed in, pasted from an
@@ -194,19 +232,25 @@ def _judge_counterfactual(check: _Counterfactual, got: dict, want: dict | None) 
     name, describe = check.name, check.describe
     if got["error"]:
         err = got["error"]
-        return Fail(f"Run again with {describe}, your code raised {err['type']}: {err['message']}",
-                    line=err.get("line"))
+        return Fail(
+            f"Run again with {describe}, your code raised {err['type']}: {err['message']}", line=err.get("line")
+        )
     if not want or want["error"]:
         return None
     fail = mismatch(name, got["again"], want["again"], rtol=check.rtol, atol=check.atol, check_requires_grad=False)
     if fail is None:
         return None
-    unchanged = mismatch(name, got["again"], got["value"], rtol=check.rtol, atol=check.atol,
-                         check_requires_grad=False) is None
+    unchanged = (
+        mismatch(name, got["again"], got["value"], rtol=check.rtol, atol=check.atol, check_requires_grad=False) is None
+    )
     if unchanged:
-        return Fail(f"`{name}` stays the same when the inputs change ({describe}): your code does not "
-                    "compute it from them. A value typed in, or copied from an earlier output, is right for one "
-                    "input only.", expected=fail.expected, got=fail.got)
+        return Fail(
+            f"`{name}` stays the same when the inputs change ({describe}): your code does not "
+            "compute it from them. A value typed in, or copied from an earlier output, is right for one "
+            "input only.",
+            expected=fail.expected,
+            got=fail.got,
+        )
     fail.message = f"With {describe}, " + fail.message[0].lower() + fail.message[1:]
     return fail
 

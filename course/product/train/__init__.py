@@ -27,6 +27,7 @@ run), ``export`` (test measurement, ONNX), ``card`` (model.json, MODEL_CARD.md),
 ``progress`` (what it prints), ``command`` (the options). Importing this package costs only
 argparse: ``course`` reads the options before it knows whether torch is needed.
 """
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """model.json (every fact of a trained model) and MODEL_CARD.md, generated from it."""
+
 from __future__ import annotations
 
 import json
@@ -41,20 +42,26 @@ def build_meta(training: dict, evaluation: dict, parameters: int, out: Path, fli
         "created_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "classes": list(CLASSES),
         "input": {"name": "image", "shape": ["N", 3, 32, 32], "dtype": "float32"},
-        "output": {"name": "probs", "shape": ["N", 10],
-                   "meaning": "class probabilities" + (", averaged with the mirror image" if flip_tta else "")},
+        "output": {
+            "name": "probs",
+            "shape": ["N", 10],
+            "meaning": "class probabilities" + (", averaged with the mirror image" if flip_tta else ""),
+        },
         "flip_tta": bool(flip_tta),
         "preprocess": {"function": "course.core.preprocess.to_model_input", "mean": list(MEAN), "std": list(STD)},
         "architecture": {
             "description": f"residual CNN (ResNet-9 layout, widths {WIDTHS}): conv-BN-ReLU stem, three stages "
-                           "of conv-BN-ReLU + 2x2 max-pool, a residual pair of conv-BN-ReLU after stages 2 and 3, "
-                           "global max-pool, linear layer, logits scaled by 0.125",
+            "of conv-BN-ReLU + 2x2 max-pool, a residual pair of conv-BN-ReLU after stages 2 and 3, "
+            "global max-pool, linear layer, logits scaled by 0.125",
             "parameters": parameters,
         },
         "training": training,
         "evaluation": evaluation,
-        "onnx": {"file": MODEL_FILE, "bytes": onnx_path.stat().st_size,
-                 "opset": int(onnx.load(str(onnx_path)).opset_import[0].version)},
+        "onnx": {
+            "file": MODEL_FILE,
+            "bytes": onnx_path.stat().st_size,
+            "opset": int(onnx.load(str(onnx_path)).opset_import[0].version),
+        },
         "versions": versions(),
     }
 
@@ -75,9 +82,11 @@ def _training_lines(t: dict) -> list[str]:
         f"- Schedule: {t['epochs_from']}.",
     ]
     if processes["world_size"] > 1:
-        lines.append(f"- Processes: {processes['world_size']} ({processes['num_nodes']} node(s) x "
-                     f"{processes['devices']} device(s), strategy {processes['strategy']}), "
-                     f"{processes['per_process_batch']} images per process per step.")
+        lines.append(
+            f"- Processes: {processes['world_size']} ({processes['num_nodes']} node(s) x "
+            f"{processes['devices']} device(s), strategy {processes['strategy']}), "
+            f"{processes['per_process_batch']} images per process per step."
+        )
     return lines + [
         f"- Device: {t['device']}; {t['threads']} torch threads; load average at the start "
         f"{t['load_start']}, at the end {t['load_end']}.",
@@ -119,9 +128,12 @@ def write_model_card(meta: dict, path: Path) -> None:
         "## Accuracy on the test set",
         f"- PyTorch (fp32, the exported model): {ev['test_accuracy_torch']:.4f}",
         f"- ONNX Runtime (the served file): {ev['test_accuracy_onnx']:.4f}",
-        (f"- Averaged with the mirror image (not exported; `course train --flip-tta` exports it, at twice "
-         f"the cost per request): {ev['test_accuracy_flip_tta']:.4f}" if not meta["flip_tta"] else
-         f"- Without averaging with the mirror image: {ev['test_accuracy_no_flip']:.4f}"),
+        (
+            f"- Averaged with the mirror image (not exported; `course train --flip-tta` exports it, at twice "
+            f"the cost per request): {ev['test_accuracy_flip_tta']:.4f}"
+            if not meta["flip_tta"]
+            else f"- Without averaging with the mirror image: {ev['test_accuracy_no_flip']:.4f}"
+        ),
         f"- ONNX vs PyTorch on {ev['onnx_check']['images']:,} real test images: largest probability difference "
         f"{ev['onnx_check']['max_abs_diff']:.2e}, same top class for {ev['onnx_check']['argmax_agreement']:.4f}.",
         "",

@@ -1,5 +1,6 @@
 """The data: uint8 tensors in memory, each global batch shared out among the processes,
 whole-batch augmentation."""
+
 from __future__ import annotations
 
 import os
@@ -58,12 +59,13 @@ class GlobalBatches:
         share = self.batch_size // self.world
         for step in range(len(self)):
             start = step * self.batch_size + self.rank * share
-            yield order[start:start + share].tolist()
+            yield order[start : start + share].tolist()
         self.epoch += 1
 
 
-def make_datamodule(train_images, train_labels, val_images, val_labels, batch_size: int, seed: int,
-                    rank: int = 0, world: int = 1):
+def make_datamodule(
+    train_images, train_labels, val_images, val_labels, batch_size: int, seed: int, rank: int = 0, world: int = 1
+):
     """``batch_size`` is the global batch; this process gets its share of it."""
     import pytorch_lightning as pl
     import torch
@@ -84,13 +86,15 @@ def make_datamodule(train_images, train_labels, val_images, val_labels, batch_si
             self.generator = torch.Generator().manual_seed(seed)  # the same on every process (see augment)
 
         def train_dataloader(self):
-            return DataLoader(self.train, sampler=GlobalBatches(len(self.train), batch_size, seed, rank, world),
-                              batch_size=None)
+            return DataLoader(
+                self.train, sampler=GlobalBatches(len(self.train), batch_size, seed, rank, world), batch_size=None
+            )
 
         def val_dataloader(self):  # each process validates its own contiguous share, in batches of 500
             mine = np.array_split(np.arange(len(self.val)), world)[rank]
-            return DataLoader(self.val, sampler=[c.tolist() for c in np.array_split(mine, -(-len(mine) // 500))],
-                              batch_size=None)
+            return DataLoader(
+                self.val, sampler=[c.tolist() for c in np.array_split(mine, -(-len(mine) // 500))], batch_size=None
+            )
 
         def on_before_batch_transfer(self, batch, dataloader_idx):
             images, labels = batch
@@ -126,6 +130,7 @@ def load_data(subset: bool, download: bool):
             "directory holding cifar10_train.npz and cifar10_test.npz (on the course machines: "
             f"export {data.ENV_DIR}=/work/shared/cifar10), or pass --download on a machine with internet "
             "(torchvision fetches the official release, 170 MB). `course train --subset` trains on the "
-            "shipped 3,000-image subset instead, to try the command.")
+            "shipped 3,000-image subset instead, to try the command."
+        )
     splits = [data.load_arrays(name) for name in data.SPLITS]
     return (*splits[0], *splits[1], *splits[2], f"{data.ENV_DIR}={directory}")

@@ -1,4 +1,5 @@
 """After the fit: the test measurement, the ONNX export and its check against PyTorch."""
+
 from __future__ import annotations
 
 import warnings
@@ -19,17 +20,26 @@ def export_onnx(served_model, path: Path) -> None:
     example = torch.zeros(2, 3, 32, 32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's progress chatter and onnxscript's notes
-        torch.onnx.export(served_model, (example,), str(path), input_names=["image"], output_names=["probs"],
-                          dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=4096)}},
-                          external_data=False, verbose=False)
+        torch.onnx.export(
+            served_model,
+            (example,),
+            str(path),
+            input_names=["image"],
+            output_names=["probs"],
+            dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=4096)}},
+            external_data=False,
+            verbose=False,
+        )
 
 
 def predict_onnx(session, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Class probabilities (N, 10) for uint8 images (N, 32, 32, 3), via the one preprocessing."""
     from course.core.preprocess import to_model_input
 
-    out = [session.run(None, {"image": to_model_input(images[i:i + batch_size])})[0]
-           for i in range(0, len(images), batch_size)]
+    out = [
+        session.run(None, {"image": to_model_input(images[i : i + batch_size])})[0]
+        for i in range(0, len(images), batch_size)
+    ]
     return np.concatenate(out)
 
 
@@ -39,8 +49,12 @@ def predict_torch(model, images: np.ndarray, batch_size: int = 500) -> np.ndarra
     from course.core.preprocess import to_model_input
 
     with torch.inference_mode():
-        return torch.cat([model(torch.from_numpy(to_model_input(images[i:i + batch_size])))
-                          for i in range(0, len(images), batch_size)]).numpy()
+        return torch.cat(
+            [
+                model(torch.from_numpy(to_model_input(images[i : i + batch_size])))
+                for i in range(0, len(images), batch_size)
+            ]
+        ).numpy()
 
 
 def per_class_accuracy(pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -63,8 +77,10 @@ def evaluate_and_export(best, x_test, y_test, out: Path, flip_tta: bool, threads
     diff = float(np.abs(probs_onnx[:n_check] - probs_torch[:n_check]).max())
     agree = float((probs_onnx[:n_check].argmax(1) == probs_torch[:n_check].argmax(1)).mean())
     if diff > 1e-3 or agree < 0.99:
-        raise SystemExit(f"course train: the ONNX export does not match PyTorch on {n_check} test images "
-                         f"(largest probability difference {diff:.2e}, top class agreement {agree:.4f})")
+        raise SystemExit(
+            f"course train: the ONNX export does not match PyTorch on {n_check} test images "
+            f"(largest probability difference {diff:.2e}, top class agreement {agree:.4f})"
+        )
     pred = probs_onnx.argmax(1)
     other_name = "test_accuracy_flip_tta" if not flip_tta else "test_accuracy_no_flip"
     return {

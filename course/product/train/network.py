@@ -1,4 +1,5 @@
 """The network: a narrow ResNet-9, its LightningModule, and the served wrapper."""
+
 from __future__ import annotations
 
 WIDTHS = (32, 64, 128)
@@ -9,8 +10,7 @@ MOMENTUM_RANGE = (0.85, 0.95)  # one-cycle lowers momentum while the learning ra
 def _conv_bn(c_in: int, c_out: int):
     from torch import nn
 
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                         nn.ReLU(inplace=True))
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
 def build_net(widths=WIDTHS):
@@ -30,10 +30,17 @@ def build_net(widths=WIDTHS):
     w1, w2, w3 = widths
     return nn.Sequential(
         _conv_bn(3, w1 // 2),
-        _conv_bn(w1 // 2, w1), nn.MaxPool2d(2),
-        _conv_bn(w1, w2), nn.MaxPool2d(2), Residual(w2),
-        _conv_bn(w2, w3), nn.MaxPool2d(2), Residual(w3),
-        nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(w3, 10, bias=False),
+        _conv_bn(w1 // 2, w1),
+        nn.MaxPool2d(2),
+        _conv_bn(w1, w2),
+        nn.MaxPool2d(2),
+        Residual(w2),
+        _conv_bn(w2, w3),
+        nn.MaxPool2d(2),
+        Residual(w3),
+        nn.AdaptiveMaxPool2d(1),
+        nn.Flatten(),
+        nn.Linear(w3, 10, bias=False),
     )
 
 
@@ -45,8 +52,15 @@ def make_module(**hparams):
     from torchmetrics.classification import MulticlassAccuracy
 
     class CifarNet(pl.LightningModule):
-        def __init__(self, widths=WIDTHS, lr: float = 0.2, weight_decay: float = 5e-4,
-                     momentum: float = 0.9, label_smoothing: float = 0.1, logit_scale: float = 0.125):
+        def __init__(
+            self,
+            widths=WIDTHS,
+            lr: float = 0.2,
+            weight_decay: float = 5e-4,
+            momentum: float = 0.9,
+            label_smoothing: float = 0.1,
+            logit_scale: float = 0.125,
+        ):
             super().__init__()
             self.save_hyperparameters()
             self.net = build_net(tuple(widths)).to(memory_format=torch.channels_last)
@@ -90,9 +104,12 @@ def _optimizers(module):
     decay, no_decay = [], []
     for p in module.parameters():
         (decay if p.ndim > 1 else no_decay).append(p)
-    return torch.optim.SGD([{"params": decay, "weight_decay": hp.weight_decay},
-                            {"params": no_decay, "weight_decay": 0.0}],
-                           lr=hp.lr, momentum=hp.momentum, nesterov=True)
+    return torch.optim.SGD(
+        [{"params": decay, "weight_decay": hp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=hp.lr,
+        momentum=hp.momentum,
+        nesterov=True,
+    )
 
 
 class Served:

@@ -6,6 +6,7 @@ node itself (the same command with ``LOCAL_RANK`` set), and under ``torchrun`` o
 ``srun`` it joins the processes those launchers started (Lightning reads their
 environment variables). Every process runs this same command; only rank 0 prints and
 writes files."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,16 +33,23 @@ class Plan:
         if self.world == 1:
             return f"1 process on {self.accelerator}; batch {self.batch_size}, peak learning rate {lr}"
         backend = {"cpu": "gloo", "gpu": "NCCL"}.get(self.accelerator, "the default backend")
-        return (f"{self.world} processes ({self.num_nodes} node(s) x {self.devices} {self.accelerator} device(s), "
-                f"strategy {self.strategy}, {backend}); global batch {self.batch_size} = {self.world} x "
-                f"{self.per_process_batch} images per process; peak learning rate {lr}, as for one process: "
-                f"the processes' gradients are averaged, so each step is the one-process step on the same "
-                f"{self.batch_size} images (BatchNorm statistics are per process, over {self.per_process_batch})")
+        return (
+            f"{self.world} processes ({self.num_nodes} node(s) x {self.devices} {self.accelerator} device(s), "
+            f"strategy {self.strategy}, {backend}); global batch {self.batch_size} = {self.world} x "
+            f"{self.per_process_batch} images per process; peak learning rate {lr}, as for one process: "
+            f"the processes' gradients are averaged, so each step is the one-process step on the same "
+            f"{self.batch_size} images (BatchNorm statistics are per process, over {self.per_process_batch})"
+        )
 
     def as_dict(self) -> dict:
-        return {"world_size": self.world, "devices": self.devices, "num_nodes": self.num_nodes,
-                "strategy": self.strategy, "accelerator": self.accelerator,
-                "per_process_batch": self.per_process_batch}
+        return {
+            "world_size": self.world,
+            "devices": self.devices,
+            "num_nodes": self.num_nodes,
+            "strategy": self.strategy,
+            "accelerator": self.accelerator,
+            "per_process_batch": self.per_process_batch,
+        }
 
 
 def plan(args) -> Plan:
@@ -56,11 +64,15 @@ def plan(args) -> Plan:
     world = args.devices * args.num_nodes
     strategy = args.strategy or ("ddp" if world > 1 else "auto")
     if strategy == "fsdp" and accelerator != "gpu":
-        raise SystemExit("course train: --strategy fsdp needs GPUs (Lightning runs FSDP on CUDA only); "
-                         "on the CPU, --strategy ddp (the default) trains on several processes")
+        raise SystemExit(
+            "course train: --strategy fsdp needs GPUs (Lightning runs FSDP on CUDA only); "
+            "on the CPU, --strategy ddp (the default) trains on several processes"
+        )
     if args.batch_size % world:
-        raise SystemExit(f"course train: the global batch {args.batch_size} does not split evenly over {world} "
-                         f"processes; choose a --batch-size that is a multiple of {world}")
+        raise SystemExit(
+            f"course train: the global batch {args.batch_size} does not split evenly over {world} "
+            f"processes; choose a --batch-size that is a multiple of {world}"
+        )
     return Plan(accelerator, args.devices, args.num_nodes, strategy, args.batch_size)
 
 

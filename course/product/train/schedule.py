@@ -1,5 +1,6 @@
 """The learning-rate schedule and the time budget: a one-cycle schedule that follows the
 wall clock (the same on every process), and the measurements that size it."""
+
 from __future__ import annotations
 
 import time
@@ -62,8 +63,9 @@ def make_one_cycle(peak_lr: float, total_steps: int | None = None):
     return OneCycle()
 
 
-def measure_speed(hparams: dict, batch_size: int, precision: str, device, steps: int = 5,
-                  seconds: float = 2.0) -> float:
+def measure_speed(
+    hparams: dict, batch_size: int, precision: str, device, steps: int = 5, seconds: float = 2.0
+) -> float:
     """Training images/second of this recipe here and now (a throwaway copy of the net),
     with the current number of torch threads: ``steps`` steps after a warm-up one, or as
     many as ``seconds`` allow (at least one), so a slow choice costs little to try."""

@@ -1,4 +1,5 @@
 """SCT for 2.4.2, Read an image row by row with an LSTM."""
+
 import torch
 from torch import nn
 
@@ -20,11 +21,14 @@ def _behaviour(run):
             last_row = model(changed)
     except Exception as err:
         return {"error": f"{type(err).__name__}: {err}"}
-    return {"error": None,
-            "independent": full.shape[0] == 8 and alone.shape == full[4:].shape
-            and torch.allclose(full[4:], alone, atol=1e-5),
-            "sees_last_row": not torch.allclose(full, last_row, atol=1e-6),
-            "rows": _reads_rows(model, x, full)}
+    return {
+        "error": None,
+        "independent": full.shape[0] == 8
+        and alone.shape == full[4:].shape
+        and torch.allclose(full[4:], alone, atol=1e-5),
+        "sees_last_row": not torch.allclose(full, last_row, atol=1e-6),
+        "rows": _reads_rows(model, x, full),
+    }
 
 
 def _reads_rows(model, x, full):
@@ -59,29 +63,43 @@ def _behaviour_right(got, want, ctx):
         return None  # the module check says what is wrong
     if got["error"]:
         if "mat1 and mat2" in got["error"]:
-            return ("The linear head does not match the LSTM: it gets the LSTM's output, hidden_size values per "
-                    "image, so nn.Linear(hidden, 10). (" + got["error"] + ")")
+            return (
+                "The linear head does not match the LSTM: it gets the LSTM's output, hidden_size values per "
+                "image, so nn.Linear(hidden, 10). (" + got["error"] + ")"
+            )
         if "view size is not compatible" in got["error"]:
-            return ("view needs the tensor's memory in order, and permute only changes how it is read: use "
-                    "reshape, which copies when it must. (" + got["error"] + ")")
+            return (
+                "view needs the tensor's memory in order, and permute only changes how it is read: use "
+                "reshape, which copies when it must. (" + got["error"] + ")"
+            )
         if "input_size" in got["error"] or "input.size(-1)" in got["error"]:
-            return ("The LSTM's input_size does not match a row: each time step is one row of 32 pixels with "
-                    "3 colours, so input_size=96. (" + got["error"] + ")")
+            return (
+                "The LSTM's input_size does not match a row: each time step is one row of 32 pixels with "
+                "3 colours, so input_size=96. (" + got["error"] + ")"
+            )
         return "Calling `rnn` on a CIFAR-10 batch raised " + got["error"]
     if not got["independent"]:
-        return ("The prediction for an image changes when other images are in the batch: the LSTM reads across "
-                "the batch as if it were time. nn.LSTM expects (sequence, batch, features) unless you pass "
-                "batch_first=True, and rows has the shape (batch, 32, 96).")
+        return (
+            "The prediction for an image changes when other images are in the batch: the LSTM reads across "
+            "the batch as if it were time. nn.LSTM expects (sequence, batch, features) unless you pass "
+            "batch_first=True, and rows has the shape (batch, 32, 96)."
+        )
     if not got["sees_last_row"]:
-        return ("Changing the bottom row of the images does not change the predictions, so the model decides "
-                "before it has read the whole image: classify from the output after the last row, out[:, -1].")
+        return (
+            "Changing the bottom row of the images does not change the predictions, so the model decides "
+            "before it has read the whole image: classify from the output after the last row, out[:, -1]."
+        )
     if got["rows"] == "readout":
-        return ("The LSTM reads the rows, but the prediction is not made from its output after the last row: "
-                "classify from out[:, -1], the summary of the whole image.")
+        return (
+            "The LSTM reads the rows, but the prediction is not made from its output after the last row: "
+            "classify from out[:, -1], the summary of the whole image."
+        )
     if got["rows"] == "other":
-        return ("The time steps are not the image's rows: reshaping (N, 3, 32, 32) straight to (N, 32, 96) "
-                "regroups memory in channel order, so a step holds parts of several rows of one colour. Move the "
-                "rows forward first, x.permute(0, 2, 1, 3), then reshape to (N, 32, 96).")
+        return (
+            "The time steps are not the image's rows: reshaping (N, 3, 32, 32) straight to (N, 32, 96) "
+            "regroups memory in channel order, so a step holds parts of several rows of one colour. Move the "
+            "rows forward first, x.permute(0, 2, 1, 3), then reshape to (N, 32, 96)."
+        )
     return None
 
 
@@ -93,25 +111,49 @@ sct = SCT(
 _ROWS = "rows = x.permute(0, 2, 1, 3).reshape(x.shape[0], 32, 96)"
 
 cases = [
-    wrong("leaves the LSTM in its default (sequence, batch) layout",
-          replace={"batch_first=True": "batch_first=False"}, says="batch_first=True"),
+    wrong(
+        "leaves the LSTM in its default (sequence, batch) layout",
+        replace={"batch_first=True": "batch_first=False"},
+        says="batch_first=True",
+    ),
     wrong("classifies after the first row", replace={"out[:, -1]": "out[:, 0]"}, says="out[:, -1]"),
-    wrong("takes one pixel's colours as the input size", replace={"input_size=96": "input_size=3"},
-          says="input_size=96"),
-    wrong("takes a row of one colour as the input size", replace={"input_size=96": "input_size=32"},
-          says="input_size=96"),
-    wrong("reshapes without moving the rows forward", replace={_ROWS: "rows = x.reshape(x.shape[0], 32, 96)"},
-          says="The time steps are not the image's rows"),
-    wrong("views a permuted tensor", replace={_ROWS: "rows = x.permute(0, 2, 1, 3).view(x.shape[0], 32, 96)"},
-          says="use reshape"),
-    wrong("sizes the head for a row instead of the hidden state", replace={"nn.Linear(hidden, 10)": "nn.Linear(96, 10)"},
-          says="nn.Linear(hidden, 10)"),
-    wrong("averages the outputs over the rows", replace={"out[:, -1]": "out.mean(dim=1)"},
-          says="the prediction is not made from its output after the last row"),
+    wrong(
+        "takes one pixel's colours as the input size", replace={"input_size=96": "input_size=3"}, says="input_size=96"
+    ),
+    wrong(
+        "takes a row of one colour as the input size", replace={"input_size=96": "input_size=32"}, says="input_size=96"
+    ),
+    wrong(
+        "reshapes without moving the rows forward",
+        replace={_ROWS: "rows = x.reshape(x.shape[0], 32, 96)"},
+        says="The time steps are not the image's rows",
+    ),
+    wrong(
+        "views a permuted tensor",
+        replace={_ROWS: "rows = x.permute(0, 2, 1, 3).view(x.shape[0], 32, 96)"},
+        says="use reshape",
+    ),
+    wrong(
+        "sizes the head for a row instead of the hidden state",
+        replace={"nn.Linear(hidden, 10)": "nn.Linear(96, 10)"},
+        says="nn.Linear(hidden, 10)",
+    ),
+    wrong(
+        "averages the outputs over the rows",
+        replace={"out[:, -1]": "out.mean(dim=1)"},
+        says="the prediction is not made from its output after the last row",
+    ),
     wrong("reads the image with a plain RNN", replace={"nn.LSTM(": "nn.RNN("}, says="should contain a LSTM layer"),
-    right("classifies from the final hidden state",
-          replace={"out, _ = self.lstm(rows)": "_, (h, _) = self.lstm(rows)", "self.head(out[:, -1])": "self.head(h[-1])"}),
-    right("puts each pixel's colours together in a row",
-          replace={_ROWS: "rows = x.permute(0, 2, 3, 1).reshape(x.shape[0], 32, 96)"}),
+    right(
+        "classifies from the final hidden state",
+        replace={
+            "out, _ = self.lstm(rows)": "_, (h, _) = self.lstm(rows)",
+            "self.head(out[:, -1])": "self.head(h[-1])",
+        },
+    ),
+    right(
+        "puts each pixel's colours together in a row",
+        replace={_ROWS: "rows = x.permute(0, 2, 3, 1).reshape(x.shape[0], 32, 96)"},
+    ),
     right("flattens the rows with flatten", replace={_ROWS: "rows = x.transpose(1, 2).flatten(2)"}),
 ]

@@ -1,49 +1,88 @@
 """SCT for 3.2.2, From a Lightning checkpoint to a plain module."""
+
 from graders.sct import SCT, inference_model, right, variable, wrong
 from graders.sct.observed import built_anew, loaded_file
 
 sct = SCT(
-    variable("net").instance_of("SmallCNN", msg="`net` should be a plain SmallCNN, the nn.Module inside LitCNN: "
-                                                "inference needs neither Lightning nor the training code."),
-    built_anew("net", "model", msg="`net` is the trained `model` still in memory (or shares its weights), so the "
-               "checkpoint was never used: a serving process starts with the file only. Build a new SmallCNN() and "
-               "load the checkpoint's weights into it."),
+    variable("net").instance_of(
+        "SmallCNN",
+        msg="`net` should be a plain SmallCNN, the nn.Module inside LitCNN: "
+        "inference needs neither Lightning nor the training code.",
+    ),
+    built_anew(
+        "net",
+        "model",
+        msg="`net` is the trained `model` still in memory (or shares its weights), so the "
+        "checkpoint was never used: a serving process starts with the file only. Build a new SmallCNN() and "
+        "load the checkpoint's weights into it.",
+    ),
     inference_model("net").in_eval_mode(),
     inference_model("net").matches_weights(
-        "trained.ckpt", key="state_dict", prefix="net.",
+        "trained.ckpt",
+        key="state_dict",
+        prefix="net.",
         msg="`net` does not hold the checkpoint's weights. load_state_dict(..., strict=False) skips every name that "
-            "does not match instead of failing: drop the 'net.' prefix so that the names match, and load strictly."),
-    loaded_file("trained.ckpt", unread_msg=(
-        "Your code never read 'trained.ckpt': the weights must come from the checkpoint, as they would in a serving "
-        "process, not from a model still in memory. torch.load(\"trained.ckpt\", weights_only=True) opens it."),
+        "does not match instead of failing: drop the 'net.' prefix so that the names match, and load strictly.",
+    ),
+    loaded_file(
+        "trained.ckpt",
+        unread_msg=(
+            "Your code never read 'trained.ckpt': the weights must come from the checkpoint, as they would in a serving "
+            'process, not from a model still in memory. torch.load("trained.ckpt", weights_only=True) opens it.'
+        ),
         unsafe_msg="Load the checkpoint with weights_only=True: its weights are tensors in plain dicts, which the "
-                   "safe loader reads, and weights_only=False would run whatever code a file carries."),
+        "safe loader reads, and weights_only=False would run whatever code a file carries.",
+    ),
     variable("probs").equals(atol=1e-6, rtol=1e-5),
-    errors={r'Unexpected key\(s\) in state_dict: "net\.':
-            "The checkpoint's names start with 'net.', because LitCNN keeps the network in self.net, while SmallCNN's "
-            "own names do not: remove the prefix with k.removeprefix(\"net.\") before load_state_dict.",
-            r"KeyError: .?'?(net\.|features)": "A Lightning checkpoint keeps the weights under checkpoint[\"state_dict\"]."},
+    errors={
+        r'Unexpected key\(s\) in state_dict: "net\.': "The checkpoint's names start with 'net.', because LitCNN keeps the network in self.net, while SmallCNN's "
+        'own names do not: remove the prefix with k.removeprefix("net.") before load_state_dict.',
+        r"KeyError: .?'?(net\.|features)": 'A Lightning checkpoint keeps the weights under checkpoint["state_dict"].',
+    },
 )
 
 cases = [
-    wrong("loads the checkpoint's names as they are",
-          replace={'k.removeprefix("net.")': "k"}, says="The checkpoint's names start with 'net.'"),
-    wrong("hides the mismatch with strict=False",
-          replace={'k.removeprefix("net.")': "k", "net.load_state_dict(state)": "net.load_state_dict(state, strict=False)"},
-          says="strict=False"),
+    wrong(
+        "loads the checkpoint's names as they are",
+        replace={'k.removeprefix("net.")': "k"},
+        says="The checkpoint's names start with 'net.'",
+    ),
+    wrong(
+        "hides the mismatch with strict=False",
+        replace={
+            'k.removeprefix("net.")': "k",
+            "net.load_state_dict(state)": "net.load_state_dict(state, strict=False)",
+        },
+        says="strict=False",
+    ),
     wrong("forgets eval()", replace={"net.eval()\n": ""}, says="still in training mode"),
-    wrong("keeps the whole LightningModule",
-          code='net = LitCNN.load_from_checkpoint("trained.ckpt").eval()\nwith torch.inference_mode():\n'
-               '    probs = net(images).softmax(dim=1)\n', says="should be a plain SmallCNN"),
-    wrong("takes the trained model from memory", replace={"net = SmallCNN()\nnet.load_state_dict(state)\n": "net = model\n"},
-          says="is the trained `model` still in memory"),
-    wrong("copies the weights from memory, never reading the checkpoint",
-          replace={'checkpoint = torch.load("trained.ckpt", weights_only=True)\n': "",
-                   'checkpoint["state_dict"].items()': "model.state_dict().items()"},
-          says="never read 'trained.ckpt'"),
-    wrong("loads the checkpoint with weights_only=False", replace={"weights_only=True": "weights_only=False"},
-          says="Load the checkpoint with weights_only=True"),
-    right("takes the network out of load_from_checkpoint",
-          code='net = LitCNN.load_from_checkpoint("trained.ckpt").net\nnet.eval()\nwith torch.inference_mode():\n'
-               '    probs = net(images).softmax(dim=1)\n'),
+    wrong(
+        "keeps the whole LightningModule",
+        code='net = LitCNN.load_from_checkpoint("trained.ckpt").eval()\nwith torch.inference_mode():\n'
+        "    probs = net(images).softmax(dim=1)\n",
+        says="should be a plain SmallCNN",
+    ),
+    wrong(
+        "takes the trained model from memory",
+        replace={"net = SmallCNN()\nnet.load_state_dict(state)\n": "net = model\n"},
+        says="is the trained `model` still in memory",
+    ),
+    wrong(
+        "copies the weights from memory, never reading the checkpoint",
+        replace={
+            'checkpoint = torch.load("trained.ckpt", weights_only=True)\n': "",
+            'checkpoint["state_dict"].items()': "model.state_dict().items()",
+        },
+        says="never read 'trained.ckpt'",
+    ),
+    wrong(
+        "loads the checkpoint with weights_only=False",
+        replace={"weights_only=True": "weights_only=False"},
+        says="Load the checkpoint with weights_only=True",
+    ),
+    right(
+        "takes the network out of load_from_checkpoint",
+        code='net = LitCNN.load_from_checkpoint("trained.ckpt").net\nnet.eval()\nwith torch.inference_mode():\n'
+        "    probs = net(images).softmax(dim=1)\n",
+    ),
 ]

@@ -1,6 +1,6 @@
 """SCT for 3.2.3, Resume an interrupted run."""
-from graders.sct import SCT, SOLUTION, custom, right, trainer, wrong
-from graders.sct import recorder
+
+from graders.sct import SCT, SOLUTION, custom, recorder, right, trainer, wrong
 
 
 def _spy_on_torch_load(run):
@@ -29,11 +29,15 @@ def _loads(run):
 def _loaded_onto_a_device(got, want, ctx):
     reads = [c for c in got if c["file"] == "trained.ckpt"]
     if not reads:
-        return ("Your code does not read trained.ckpt with torch.load: open the checkpoint yourself to see the step "
-                "and epoch it was saved at.")
+        return (
+            "Your code does not read trained.ckpt with torch.load: open the checkpoint yourself to see the step "
+            "and epoch it was saved at."
+        )
     if all(c["map_location"] is None for c in reads):
-        return ("torch.load puts every tensor back on the device it was saved from, so a checkpoint written on a GPU "
-                "fails to load on a machine without one. Pass map_location to say where the tensors go: the CPU.")
+        return (
+            "torch.load puts every tensor back on the device it was saved from, so a checkpoint written on a GPU "
+            "fails to load on a machine without one. Pass map_location to say where the tensors go: the CPU."
+        )
     return None
 
 
@@ -43,8 +47,12 @@ def _resume(run):
     if not fits:
         return {"fitted": False}
     adam = [int(s["step"]) for s in (t.optimizers[0].state.values() if t.optimizers else []) if "step" in s]
-    return {"fitted": True, "global_step": t.global_step, "new_steps": fits[-1]["optimizer_steps"],
-            "optimizer_steps": max(adam, default=0)}
+    return {
+        "fitted": True,
+        "global_step": t.global_step,
+        "new_steps": fits[-1]["optimizer_steps"],
+        "optimizer_steps": max(adam, default=0),
+    }
 
 
 def _resumed(got, want, ctx):
@@ -52,20 +60,28 @@ def _resumed(got, want, ctx):
         return "`trainer` has not trained: call its fit method with the model, the loader and the checkpoint."
     started = got["global_step"] - got["new_steps"]
     if got["new_steps"] > 0 and started == 0:
-        return (f"Your run started at step 0 and took {got['new_steps']} steps: it trained from scratch. "
-                "load_from_checkpoint (or a new model) restores the weights only, so fit starts at epoch 0 with a "
-                "fresh optimizer. Give the checkpoint to fit itself (its ckpt_path argument): the Trainer then "
-                "restores the epoch, the step and the optimizer's state too.")
+        return (
+            f"Your run started at step 0 and took {got['new_steps']} steps: it trained from scratch. "
+            "load_from_checkpoint (or a new model) restores the weights only, so fit starts at epoch 0 with a "
+            "fresh optimizer. Give the checkpoint to fit itself (its ckpt_path argument): the Trainer then "
+            "restores the epoch, the step and the optimizer's state too."
+        )
     if got["new_steps"] == 0:
-        return (f"The resumed run took no new step and stopped at step {got['global_step']}: max_epochs counts "
-                "the epochs of the whole run, and the checkpoint already holds one, so max_epochs=1 is reached "
-                "before anything trains. Ask for one epoch more than the checkpoint holds.")
+        return (
+            f"The resumed run took no new step and stopped at step {got['global_step']}: max_epochs counts "
+            "the epochs of the whole run, and the checkpoint already holds one, so max_epochs=1 is reached "
+            "before anything trains. Ask for one epoch more than the checkpoint holds."
+        )
     if got["optimizer_steps"] != got["global_step"]:
-        return (f"Adam has taken {got['optimizer_steps']} steps but the run is at step {got['global_step']}: the "
-                "optimizer's state was not restored from the checkpoint. Let fit restore it with ckpt_path.")
+        return (
+            f"Adam has taken {got['optimizer_steps']} steps but the run is at step {got['global_step']}: the "
+            "optimizer's state was not restored from the checkpoint. Let fit restore it with ckpt_path."
+        )
     if got["global_step"] != want["global_step"]:
-        return (f"Your run ends at step {got['global_step']}; resumed for one more epoch of 8 steps it ends at "
-                f"step {want['global_step']}.")
+        return (
+            f"Your run ends at step {got['global_step']}; resumed for one more epoch of 8 steps it ends at "
+            f"step {want['global_step']}."
+        )
     return None
 
 
@@ -79,17 +95,31 @@ sct = SCT(
 _FIT = 'trainer.fit(LitCNN(), train_loader, ckpt_path="trained.ckpt")'
 
 cases = [
-    wrong("loads the weights with load_from_checkpoint, then fits",
-          replace={_FIT: 'trainer.fit(LitCNN.load_from_checkpoint("trained.ckpt"), train_loader)'},
-          says="restores the weights only"),
-    wrong("starts a new run and never reads the checkpoint", replace={_FIT: "trainer.fit(LitCNN(), train_loader)"},
-          says="started at step 0"),
-    wrong("asks for one epoch, which the checkpoint already holds", replace={"max_epochs=2": "max_epochs=1"},
-          says="max_epochs counts the epochs of the whole run"),
-    wrong("loads the checkpoint onto the device it was saved from", replace={'map_location="cpu", ': ""},
-          says="Pass map_location"),
-    right("maps to a torch.device and relies on the weights_only default",
-          replace={'map_location="cpu", weights_only=True': 'map_location=torch.device("cpu")'}),
-    right("passes the loader by keyword",
-          replace={"train_loader, ckpt_path": "train_dataloaders=train_loader, ckpt_path"}),
+    wrong(
+        "loads the weights with load_from_checkpoint, then fits",
+        replace={_FIT: 'trainer.fit(LitCNN.load_from_checkpoint("trained.ckpt"), train_loader)'},
+        says="restores the weights only",
+    ),
+    wrong(
+        "starts a new run and never reads the checkpoint",
+        replace={_FIT: "trainer.fit(LitCNN(), train_loader)"},
+        says="started at step 0",
+    ),
+    wrong(
+        "asks for one epoch, which the checkpoint already holds",
+        replace={"max_epochs=2": "max_epochs=1"},
+        says="max_epochs counts the epochs of the whole run",
+    ),
+    wrong(
+        "loads the checkpoint onto the device it was saved from",
+        replace={'map_location="cpu", ': ""},
+        says="Pass map_location",
+    ),
+    right(
+        "maps to a torch.device and relies on the weights_only default",
+        replace={'map_location="cpu", weights_only=True': 'map_location=torch.device("cpu")'},
+    ),
+    right(
+        "passes the loader by keyword", replace={"train_loader, ckpt_path": "train_dataloaders=train_loader, ckpt_path"}
+    ),
 ]

@@ -1,12 +1,15 @@
 """SCT for 3.4.1, Serve predictions with FastAPI."""
+
 import ast
 
 from graders.sct import SCT, avoids, correct, custom, endpoint, right, uses, variable, wrong
 
-BLOCKING = ("`{name}` is an `async def`, so it runs on the server's one event loop, and the model call inside it "
-            "blocks that loop: while it computes, no other request (a health check included) is answered. Make it a "
-            "plain `def`, which FastAPI runs in its thread pool (read the upload with file.file.read()), or await "
-            "the model call through starlette.concurrency.run_in_threadpool.")
+BLOCKING = (
+    "`{name}` is an `async def`, so it runs on the server's one event loop, and the model call inside it "
+    "blocks that loop: while it computes, no other request (a health check included) is answered. Make it a "
+    "plain `def`, which FastAPI runs in its thread pool (read the upload with file.file.read()), or await "
+    "the model call through starlette.concurrency.run_in_threadpool."
+)
 
 
 def _blocking_async_endpoint(got, want, ctx):
@@ -14,8 +17,12 @@ def _blocking_async_endpoint(got, want, ctx):
     for node in ast.walk(ctx.tree):
         if isinstance(node, ast.AsyncFunctionDef):
             calls = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-            offloads = any(isinstance(n, ast.Call) and getattr(n.func, "attr", getattr(n.func, "id", ""))
-                           in ("run_in_threadpool", "to_thread", "run_in_executor") for n in ast.walk(node))
+            offloads = any(
+                isinstance(n, ast.Call)
+                and getattr(n.func, "attr", getattr(n.func, "id", ""))
+                in ("run_in_threadpool", "to_thread", "run_in_executor")
+                for n in ast.walk(node)
+            )
             if "classifier" in calls and not offloads:
                 return BLOCKING.format(name=node.name)
     return None
@@ -24,50 +31,86 @@ def _blocking_async_endpoint(got, want, ctx):
 sct = SCT(
     variable("app").instance_of("fastapi.FastAPI"),
     custom(judge=_blocking_async_endpoint),
-    correct(endpoint("app", "/predict", upload="file").predicts(images=4).rejects("text", "empty", "truncated", status=422,
-                                                                 carries="course.core.preprocess.decode_image"),
-            diagnose=[
-                avoids(".softmax", "torch.softmax", "torch.nn.functional.softmax",
-                       msg="The exported classifier already ends with softmax: its outputs are probabilities. "
-                           "A second softmax squashes them towards 1/10 each, so the reported probability is wrong."),
-                uses("course.core.preprocess.to_model_input",
-                     msg="Prepare the pixels with to_model_input, the preprocessing the model was trained with: "
-                         "scaled to [0, 1] and normalised per channel. Different numbers give different answers."),
-            ]),
+    correct(
+        endpoint("app", "/predict", upload="file")
+        .predicts(images=4)
+        .rejects("text", "empty", "truncated", status=422, carries="course.core.preprocess.decode_image"),
+        diagnose=[
+            avoids(
+                ".softmax",
+                "torch.softmax",
+                "torch.nn.functional.softmax",
+                msg="The exported classifier already ends with softmax: its outputs are probabilities. "
+                "A second softmax squashes them towards 1/10 each, so the reported probability is wrong.",
+            ),
+            uses(
+                "course.core.preprocess.to_model_input",
+                msg="Prepare the pixels with to_model_input, the preprocessing the model was trained with: "
+                "scaled to [0, 1] and normalised per channel. Different numbers give different answers.",
+            ),
+        ],
+    ),
 )
 
 cases = [
-    wrong("lets a bad upload crash the app",
-          replace={"    try:\n        pixels = decode_image(file.file.read())\n    except ImageError as err:\n"
-                   '        raise HTTPException(status_code=422, detail=f"not a usable image: {err}")\n':
-                   "    pixels = decode_image(file.file.read())\n"},
-          says="answered 500, a server error"),
+    wrong(
+        "lets a bad upload crash the app",
+        replace={
+            "    try:\n        pixels = decode_image(file.file.read())\n    except ImageError as err:\n"
+            '        raise HTTPException(status_code=422, detail=f"not a usable image: {err}")\n': "    pixels = decode_image(file.file.read())\n"
+        },
+        says="answered 500, a server error",
+    ),
     wrong("answers bad input with a 500", replace={"status_code=422": "status_code=500"}, says="a server error"),
-    wrong("applies softmax again", replace={"probs = classifier(torch.from_numpy(to_model_input(pixels)))[0]":
-                                            "probs = classifier(torch.from_numpy(to_model_input(pixels))).softmax(dim=1)[0]"},
-          says="already ends with softmax"),
-    wrong("scales the pixels without normalising them",
-          replace={"torch.from_numpy(to_model_input(pixels))":
-                   "torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255"},
-          says="Prepare the pixels with to_model_input"),
-    wrong("answers with the class index", replace={'"label": CLASSES[int(probs.argmax())]': '"label": int(probs.argmax())'},
-          says="should be a str"),
-    wrong("calls the model inside an async def", replace={"def predict(file: UploadFile):":
-                                                          "async def predict(file: UploadFile):",
-                                                          "file.file.read()": "await file.read()"},
-          says="blocks that loop"),
-    right("answers from a coroutine that hands the model call to a thread",
-          replace={"def predict(file: UploadFile):": "async def predict(file: UploadFile):",
-                   "file.file.read()": "await file.read()",
-                   "torch.inference_mode()": "torch.no_grad()",
-                   "probs = classifier(torch.from_numpy(to_model_input(pixels)))[0]":
-                   "probs = (await run_in_threadpool(classifier, torch.from_numpy(to_model_input(pixels))))[0]",
-                   "app = FastAPI()": "from starlette.concurrency import run_in_threadpool\napp = FastAPI()"}),
-    wrong("answers 400 where the text asks for 422", replace={"status_code=422": "status_code=400"},
-          says="the exercise asks for 422"),
-    wrong("answers with a detail that drops the error's message",
-          replace={'detail=f"not a usable image: {err}"': 'detail="not a usable image"'},
-          says="leaves out the error's own message"),
-    right("answers with the error's own message as the detail",
-          replace={'detail=f"not a usable image: {err}"': "detail=str(err)"}),
+    wrong(
+        "applies softmax again",
+        replace={
+            "probs = classifier(torch.from_numpy(to_model_input(pixels)))[0]": "probs = classifier(torch.from_numpy(to_model_input(pixels))).softmax(dim=1)[0]"
+        },
+        says="already ends with softmax",
+    ),
+    wrong(
+        "scales the pixels without normalising them",
+        replace={
+            "torch.from_numpy(to_model_input(pixels))": "torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255"
+        },
+        says="Prepare the pixels with to_model_input",
+    ),
+    wrong(
+        "answers with the class index",
+        replace={'"label": CLASSES[int(probs.argmax())]': '"label": int(probs.argmax())'},
+        says="should be a str",
+    ),
+    wrong(
+        "calls the model inside an async def",
+        replace={
+            "def predict(file: UploadFile):": "async def predict(file: UploadFile):",
+            "file.file.read()": "await file.read()",
+        },
+        says="blocks that loop",
+    ),
+    right(
+        "answers from a coroutine that hands the model call to a thread",
+        replace={
+            "def predict(file: UploadFile):": "async def predict(file: UploadFile):",
+            "file.file.read()": "await file.read()",
+            "torch.inference_mode()": "torch.no_grad()",
+            "probs = classifier(torch.from_numpy(to_model_input(pixels)))[0]": "probs = (await run_in_threadpool(classifier, torch.from_numpy(to_model_input(pixels))))[0]",
+            "app = FastAPI()": "from starlette.concurrency import run_in_threadpool\napp = FastAPI()",
+        },
+    ),
+    wrong(
+        "answers 400 where the text asks for 422",
+        replace={"status_code=422": "status_code=400"},
+        says="the exercise asks for 422",
+    ),
+    wrong(
+        "answers with a detail that drops the error's message",
+        replace={'detail=f"not a usable image: {err}"': 'detail="not a usable image"'},
+        says="leaves out the error's own message",
+    ),
+    right(
+        "answers with the error's own message as the detail",
+        replace={'detail=f"not a usable image: {err}"': "detail=str(err)"},
+    ),
 ]

@@ -1,4 +1,5 @@
 """SCT for 4.1.2, Compare runs from the store."""
+
 from graders.sct import SCT, custom, expression, right, uses, variable, wrong
 
 SCALE = 7.0  # the store's learning rates, multiplied: an answer read from the store follows them
@@ -14,9 +15,11 @@ def _order(run):
 
 def _order_right(got, want, ctx):
     if got is not None and any(a is None or b is None or a < b for a, b in zip(got, got[1:])):
-        return ("`runs` is not ordered by validation accuracy, highest first: order_by takes \"metrics.<name> "
-                "DESC\" with the metric's own name, val_acc, so that runs[0] is the best run "
-                f"(the val_acc of your runs, in order: {got}).")
+        return (
+            '`runs` is not ordered by validation accuracy, highest first: order_by takes "metrics.<name> '
+            "DESC\" with the metric's own name, val_acc, so that runs[0] is the best run "
+            f"(the val_acc of your runs, in order: {got})."
+        )
     return None
 
 
@@ -31,8 +34,9 @@ def _from_store(run):
 
     with contextlib.closing(sqlite3.connect(os.path.join(run.workdir, "mlflow.db"))) as db:
         for value, run_id in db.execute("SELECT value, run_uuid FROM params WHERE key = 'lr'").fetchall():
-            db.execute("UPDATE params SET value = ? WHERE key = 'lr' AND run_uuid = ?",
-                       (repr(float(value) * SCALE), run_id))
+            db.execute(
+                "UPDATE params SET value = ? WHERE key = 'lr' AND run_uuid = ?", (repr(float(value) * SCALE), run_id)
+            )
         db.commit()
     ns = dict(run.ns)
     try:
@@ -48,39 +52,67 @@ def _from_store_right(got, want, ctx):
     if "error" in got or not want or want.get("again") is None:
         return None  # the first run already said what is wrong
     if got["again"] is None or abs(got["again"] - want["again"]) > 1e-12 * abs(want["again"]):
-        return (f"best_lr does not come from the store: with every run's learning rate multiplied by {SCALE:g} in "
-                f"mlflow.db, your code still gave {got['again']!r} instead of {want['again']!r}. Read it from the best "
-                "run's data.params, never type in a number you saw.")
+        return (
+            f"best_lr does not come from the store: with every run's learning rate multiplied by {SCALE:g} in "
+            f"mlflow.db, your code still gave {got['again']!r} instead of {want['again']!r}. Read it from the best "
+            "run's data.params, never type in a number you saw."
+        )
     return None
+
 
 sct = SCT(
     uses(".search_runs", msg="Ask the store: client.search_runs([experiment.experiment_id], order_by=[...])."),
     expression("len(runs)").equals(msg="`runs` should hold the three runs of the sweep ({got})."),
-    variable("best_lr").instance_of(float, msg=(
-        "best_lr should be a number: MLflow returns parameters as strings, so convert with float(...).")).equals(
-        msg="best_lr is the learning rate of another run: order the runs by \"metrics.val_acc DESC\", so the run "
-            "with the highest validation accuracy comes first (expected {expected}, got {got})."),
+    variable("best_lr")
+    .instance_of(
+        float, msg=("best_lr should be a number: MLflow returns parameters as strings, so convert with float(...).")
+    )
+    .equals(
+        msg='best_lr is the learning rate of another run: order the runs by "metrics.val_acc DESC", so the run '
+        "with the highest validation accuracy comes first (expected {expected}, got {got})."
+    ),
     custom(probe=_order, judge=_order_right),
     custom(probe=_from_store, judge=_from_store_right),
-    errors={r"'NoneType' object has no attribute 'experiment_id'": (
-        "get_experiment_by_name returns None when the store has no experiment of that name, and None has no "
-        "experiment_id: the sweep's experiment is called 'lr-sweep', with a hyphen.")},
+    errors={
+        r"'NoneType' object has no attribute 'experiment_id'": (
+            "get_experiment_by_name returns None when the store has no experiment of that name, and None has no "
+            "experiment_id: the sweep's experiment is called 'lr-sweep', with a hyphen."
+        )
+    },
 )
 
 cases = [
-    wrong("orders from the lowest accuracy", replace={"metrics.val_acc DESC": "metrics.val_acc ASC"},
-          says="highest validation accuracy comes first"),
-    wrong("orders by the loss, highest first", replace={"metrics.val_acc DESC": "metrics.val_loss DESC"},
-          says="highest validation accuracy comes first"),
-    wrong("keeps the parameter as text", replace={'float(best.data.params["lr"])': 'best.data.params["lr"]'},
-          says="MLflow returns parameters as strings"),
-    wrong("types in the best learning rate", replace={'best_lr = float(best.data.params["lr"])': "best_lr = 0.01"},
-          says="best_lr does not come from the store"),
-    wrong("orders the runs by the loss, lowest last",
-          replace={'order_by=["metrics.val_acc DESC"]': 'order_by=["metrics.val_loss DESC"]',
-                   "best = runs[0]": 'best = max(runs, key=lambda run: run.data.metrics["val_acc"])'},
-          says="`runs` is not ordered by validation accuracy"),
+    wrong(
+        "orders from the lowest accuracy",
+        replace={"metrics.val_acc DESC": "metrics.val_acc ASC"},
+        says="highest validation accuracy comes first",
+    ),
+    wrong(
+        "orders by the loss, highest first",
+        replace={"metrics.val_acc DESC": "metrics.val_loss DESC"},
+        says="highest validation accuracy comes first",
+    ),
+    wrong(
+        "keeps the parameter as text",
+        replace={'float(best.data.params["lr"])': 'best.data.params["lr"]'},
+        says="MLflow returns parameters as strings",
+    ),
+    wrong(
+        "types in the best learning rate",
+        replace={'best_lr = float(best.data.params["lr"])': "best_lr = 0.01"},
+        says="best_lr does not come from the store",
+    ),
+    wrong(
+        "orders the runs by the loss, lowest last",
+        replace={
+            'order_by=["metrics.val_acc DESC"]': 'order_by=["metrics.val_loss DESC"]',
+            "best = runs[0]": 'best = max(runs, key=lambda run: run.data.metrics["val_acc"])',
+        },
+        says="`runs` is not ordered by validation accuracy",
+    ),
     wrong("misspells the experiment's name", replace={'"lr-sweep"': '"lr_sweep"'}, says="called 'lr-sweep'"),
-    right("picks the maximum in Python",
-          replace={"best = runs[0]": 'best = max(runs, key=lambda run: run.data.metrics["val_acc"])'}),
+    right(
+        "picks the maximum in Python",
+        replace={"best = runs[0]": 'best = max(runs, key=lambda run: run.data.metrics["val_acc"])'},
+    ),
 ]
