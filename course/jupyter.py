@@ -30,9 +30,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
-import html
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -42,47 +40,14 @@ from course.core.answers import MAGIC
 from course.core.blanks import Blank, blank_lines
 from course.core.exercises import ROOT, Exercise, load_course
 from course.core.quiet import quiet_lightning
+from course.display import Shown, markdown, note, show, warning
 from course.progress import Progress, ProgressCorrupt, progress_path
-from graders.feedback import WRAP
 
 __all__ = ["setup", "check", "hint", "solution"]
 
 _courses: dict[str, object] = {}
 _recorded: dict[tuple[str, int], str] = {}  # (exercise file, step) -> source of the cell as last run
 _shell = None
-
-
-class Shown:
-    """Something to display: HTML or Markdown in Jupyter, plain text anywhere else."""
-
-    def __init__(self, text: str, html_text: str | None = None, markdown: str | None = None):
-        self.text, self.html, self.markdown = text, html_text, markdown
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_html_(self):
-        return self.html
-
-    def _repr_markdown_(self):
-        return self.markdown
-
-
-def _show(item) -> None:
-    try:
-        from IPython.display import display
-    except ImportError:  # pragma: no cover - IPython comes with the course
-        print(item)
-        return
-    display(item)
-
-
-def _warning(message: str) -> Shown:
-    return Shown(
-        f"⚠ {message}",
-        f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em;{WRAP}'>"
-        f"<b style='color:#9a6700'>Progress</b>: {html.escape(message)}</div>",
-    )
 
 
 class Misuse(Exception):
@@ -97,22 +62,10 @@ def _friendly(function):
         try:
             return function(*args, **kwargs)
         except Misuse as err:
-            _show(_note(str(err)))
+            show(note(str(err)))
             return None
 
     return wrapper
-
-
-def _note(message: str) -> Shown:
-    return Shown(
-        f"⚠ {message}",
-        f"<div style='border-left:4px solid #9a6700;padding:0.4em 0.8em;"
-        f"white-space:pre-line;{WRAP}'>{_code_html(message)}</div>",
-    )
-
-
-def _code_html(text: str) -> str:
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _get_course():
@@ -149,13 +102,13 @@ def _update_progress(change) -> None:
     """Apply ``change(progress)`` and save; trouble with the file is shown, never fatal."""
 
     def on_corrupt(err: ProgressCorrupt) -> None:
-        _show(_warning(str(err)))
+        show(warning(str(err)))
 
     try:
         with Progress.update(on_corrupt=on_corrupt) as progress:
             change(progress)
     except OSError as err:
-        _show(_warning(f"could not save your progress to {progress_path()}: {err}"))
+        show(warning(f"could not save your progress to {progress_path()}: {err}"))
 
 
 def _namespace() -> dict:
@@ -219,23 +172,19 @@ def check(exercise_id: str, step: int | None = None):
     code = _recorded.get((str(exercise.source_path), number))
     if code is None:
         magic = f"%%exercise {exercise.id}" + (f" --step {number}" if exercise.stepped else "")
-        _show(_note(f"Run the exercise cell first (the cell that starts with `{magic}`), then run this check."))
+        show(note(f"Run the exercise cell first (the cell that starts with `{magic}`), then run this check."))
         return None
     feedback = grading.grade(exercise, code, number, root=_get_course().root, workdir=str(work_dir(exercise, number)))
 
     def on_corrupt(err: ProgressCorrupt) -> None:
-        _show(_warning(str(err)))
+        show(warning(str(err)))
 
     try:
         grading.record(exercise, number, feedback, on_corrupt=on_corrupt)
     except OSError as err:
-        _show(_warning(f"could not save your progress to {progress_path()}: {err}"))
-    _show(Shown(feedback.text(), feedback._repr_html_()))
+        show(warning(f"could not save your progress to {progress_path()}: {err}"))
+    show(Shown(feedback.text(), feedback._repr_html_()))
     return None
-
-
-def _markdown(text: str, markdown: str) -> Shown:
-    return Shown(text, markdown=markdown)
 
 
 @_friendly
@@ -259,7 +208,7 @@ def hint(exercise_id: str, step: int | None = None) -> None:
         call = f'solution("{exercise.id}"' + (f", step={number})" if exercise.stepped else ")")
         plain.append(f"That was the last hint. {call} shows the answer.")
         rich.append(f"*That was the last hint. `{call}` shows the answer.*")
-    _show(_markdown("\n\n".join(plain), "\n\n".join(rich)))
+    show(markdown("\n\n".join(plain), "\n\n".join(rich)))
 
 
 @_friendly
@@ -274,10 +223,10 @@ def solution(exercise_id: str, step: int | None = None) -> None:
     code = exercise.step(number).solution.rstrip()
     label = f"{exercise.id} step {number}" if exercise.stepped else exercise.id
     magic = f"%%exercise {exercise.id}" + (f" --step {number}" if exercise.stepped else "")
-    note = f"To use it, paste it into the exercise cell under its first line, `{magic}`."
-    _show(
-        _markdown(
-            f"Solution to {label}:\n\n{code}\n\n{note}", f"**Solution to {label}:**\n\n```python\n{code}\n```\n\n{note}"
+    how = f"To use it, paste it into the exercise cell under its first line, `{magic}`."
+    show(
+        markdown(
+            f"Solution to {label}:\n\n{code}\n\n{how}", f"**Solution to {label}:**\n\n```python\n{code}\n```\n\n{how}"
         )
     )
 
@@ -382,7 +331,7 @@ def _explained_errors(shell, exercise: Exercise, number: int):
             self.showtraceback((etype, value, tb), tb_offset=tb_offset)
             return None
         first = (str(value).strip().splitlines() or [""])[0][:300]
-        _show(_note(f"{text}\n\n({etype.__name__}: {first})"))
+        show(note(f"{text}\n\n({etype.__name__}: {first})"))
         return None
 
     shell.set_custom_exc((Exception,), handler)
@@ -420,7 +369,7 @@ def load_ipython_extension(shell) -> None:
     try:
         Progress.load()
     except ProgressCorrupt as err:
-        _show(_warning(str(err)))
+        show(warning(str(err)))
     except OSError:
         pass  # reported when progress is first saved
     quiet_lightning()

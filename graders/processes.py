@@ -10,6 +10,7 @@ a run in progress, and everything below it, is a leftover, and is killed.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -90,3 +91,51 @@ def sweep(server_pid: int | None, running: set[int], rounds: int = 50) -> int:
                 pass
         time.sleep(0.005)
     return killed
+
+
+@contextlib.contextmanager
+def main_not_inherited():
+    """multiprocessing re-imports the parent's main module in every child (the pytest or
+    course script, or ipykernel's launcher in Jupyter): slow, and none of the sandbox's
+    business. Hiding the main module's origin while starting the child skips that."""
+    main = sys.modules["__main__"]
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+def receive(receiver, process, timeout_s: float) -> bytes | None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        if receiver.poll(min(left, 0.05)):
+            try:
+                return receiver.recv_bytes()
+            except (EOFError, OSError):
+                return None
+        if not process.is_alive() and not receiver.poll(0):
+            return None
+
+
+def kill_group(process) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, TypeError):
+        pass  # it had not yet made its group, or is gone already
+
+
+def kill(process) -> None:
+    """Kill the child and everything it started (it leads its own process group)."""
+    if process.pid is None:
+        return
+    kill_group(process)
+    if process.is_alive():
+        process.kill()
+    process.join(2)

@@ -9,7 +9,6 @@ own memory, a memory cap, a time limit and a scratch directory. Whatever the cod
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import json
 import multiprocessing as mp
@@ -17,15 +16,14 @@ import os
 import secrets
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.core.seeds import SEED, grading_threads
-from graders import processes, wire
+from graders import capture, confinement, processes, results
+from graders.results import ProbeError, RunResult, shown_workdir  # noqa: F401  (sandbox.RunResult, ...)
 
 # forkserver_setup first: it makes the fork server a subreaper and ignores Ctrl+C before
 # the seconds of importing torch (see that module).
@@ -45,9 +43,6 @@ _context = None
 # check: starting the fork server and children (which touches __main__) is serialised.
 _start_lock = threading.Lock()
 _running: set[int] = set()  # pids of the runs in progress: every other child of the fork server is a leftover
-# The folder to show in place of a run's scratch folder in what it printed: the folder
-# where the learner's kernel ran the same cell, so paths in both outputs agree.
-shown_workdir: contextvars.ContextVar[str | None] = contextvars.ContextVar("shown_workdir", default=None)
 
 
 def _ctx():
@@ -84,19 +79,6 @@ def _start_fork_server():
     return context
 
 
-@dataclass
-class RunResult:
-    status: str  # ok | error | pre_error | setup_timeout | timeout | crashed | tampered | course_changed | internal
-    stdout: str = ""
-    stdout_dropped: int = 0
-    error: dict | None = None
-    probes: list = field(default_factory=list)
-    times: dict = field(default_factory=dict)
-    exitcode: int | None = None
-    wall_s: float = 0.0
-    traceback: str = ""
-
-
 def run(
     pre_code: str,
     code: str,
@@ -130,7 +112,7 @@ def run(
         "seed": seed,
         "device": device,
         "stdout_limit": stdout_limit,
-        "protect": protected_paths() if PROTECT_COURSE else [],
+        "protect": confinement.protected_paths() if PROTECT_COURSE else [],
         "share": SHARE_SETUP,
     }
     key = hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()
@@ -150,18 +132,18 @@ def run(
             return RunResult(
                 status=failed.get("status", "internal"),
                 error=failed.get("error"),
-                stdout=_shown(failed.get("stdout", ""), lesson.workdir),
+                stdout=results.shown(failed.get("stdout", ""), lesson.workdir),
                 traceback=failed.get("traceback", ""),
                 times=failed.get("times", {}),
             )
         # Where the kernel gave learner code a read-only view of the course, nothing it does
         # can change it; elsewhere any change of a course file during the run fails the check.
-        before = None if ready.get("protected") else course_state()
+        before = None if ready.get("protected") else confinement.course_state()
         result = _run_check(lesson, check, timeout_s)
         result.times.setdefault("pre", ready["times"].get("pre", 0.0))
         result.times["setup_shared"] = bool(ready.get("shareable"))
         result.times["course_read_only"] = bool(ready.get("protected"))
-    changed = _changes(before, course_state()) if before is not None else []
+    changed = confinement.changes(before, confinement.course_state()) if before is not None else []
     if changed:
         return RunResult(
             status="course_changed",
@@ -196,11 +178,11 @@ def _run_check(lesson: "_Lesson", check: dict, timeout_s: float) -> RunResult:
             )
         # A child that writes half a message and then stalls would block recv forever: the
         # watchdog kills its process group at the deadline, which ends any read with EOF.
-        watchdog = threading.Timer(timeout_s + 0.5, _kill_group, (child,))
+        watchdog = threading.Timer(timeout_s + 0.5, processes.kill_group, (child,))
         watchdog.daemon = True
         watchdog.start()
         try:
-            data = _receive(receiver, child, timeout_s)
+            data = processes.receive(receiver, child, timeout_s)
             wall = time.perf_counter() - start
             if data is None:
                 # EOF before the deadline: the child ended early. Its exit status reaches us
@@ -208,53 +190,21 @@ def _run_check(lesson: "_Lesson", check: dict, timeout_s: float) -> RunResult:
                 timed_out = wall >= timeout_s or watchdog.finished.is_set()
                 if not timed_out:
                     child.join(2)
-                _kill(child)
-                printed = _shown(_printed_before_the_end(lesson.workdir), lesson.workdir)
+                processes.kill(child)
+                printed = results.shown(capture.printed_before_the_end(lesson.workdir, STDOUT_LIMIT), lesson.workdir)
                 if timed_out:
                     return RunResult(status="timeout", wall_s=wall, stdout=printed)
                 return RunResult(status="crashed", exitcode=child.exitcode, wall_s=wall, stdout=printed)
-            _kill(child)  # the answer is in: nothing the child left running may go on
+            processes.kill(child)  # the answer is in: nothing the child left running may go on
         finally:
             watchdog.cancel()
-        return _decode(data, check["token"], child.exitcode, wall, lesson.workdir)
+        return results.decode(data, check["token"], child.exitcode, wall, lesson.workdir)
     finally:
         receiver.close()
         if child is not None:
             _end(child)
         if not lesson.shareable:
             lesson.close()  # it ran its one check
-
-
-def _decode(data: bytes, token: str, exitcode, wall: float, workdir: str) -> RunResult:
-    try:
-        payload = wire.loads(data)
-        if not isinstance(payload, dict) or payload.get("token") != token:
-            raise ValueError("the result does not carry this run's token")
-        probes = [
-            wire.decode(p["ok"]) if "ok" in p else ProbeError(p["error"], p.get("where", ""))
-            for p in payload.get("probes", [])
-        ]
-    except Exception as err:  # a forged reply, or one weights_only refuses: no verdict from it
-        return RunResult(
-            status="tampered",
-            error={"type": type(err).__name__, "message": str(err)[:300]},
-            exitcode=exitcode,
-            wall_s=wall,
-        )
-    error = payload.get("error")
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        error = {**error, "message": _shown(error["message"], workdir)}
-    return RunResult(
-        status=payload.get("status", "internal"),
-        stdout=_shown(payload.get("stdout", ""), workdir),
-        stdout_dropped=payload.get("stdout_dropped", 0),
-        error=error,
-        probes=probes,
-        times=payload.get("times", {}),
-        exitcode=exitcode,
-        wall_s=wall,
-        traceback=payload.get("traceback", ""),
-    )
 
 
 class _Child:
@@ -304,7 +254,7 @@ class _Lesson:
         self.process = ctx.Process(
             target=worker.serve_lesson, args=({**setup, "workdir": self.workdir}, theirs), daemon=True
         )
-        with _start_lock, _main_not_inherited():
+        with _start_lock, processes.main_not_inherited():
             self.process.start()
             _lesson_pids.add(self.process.pid)
         theirs.close()
@@ -351,7 +301,7 @@ class _Lesson:
         self.closed = True
         with contextlib.suppress(OSError):
             self.control.close()
-        _kill(self.process)
+        processes.kill(self.process)
         with _start_lock:
             _lesson_pids.discard(self.process.pid)
         with _lessons_lock:
@@ -428,126 +378,15 @@ def shutdown() -> None:
         _context = None
 
 
-def protected_paths() -> list[str]:
-    """What learner code may not change: the course's content (chapters, solutions, SCT
-    files, data) and code, and the Python packages it runs on (mounted read-only for it)."""
-    import sysconfig
-
-    from course.core.paths import CONTENT_ROOT, PACKAGE_DIR
-
-    found = [CONTENT_ROOT / name for name in ("chapters", "solutions", "graders", "datasets")]
-    found += [PACKAGE_DIR, Path(__file__).resolve().parent]
-    found += [Path(sysconfig.get_paths()[name]) for name in ("purelib", "platlib", "stdlib")]
-    out = []
-    for path in found:
-        path = path.resolve()
-        if path.is_dir() and str(path) not in out:
-            out.append(str(path))
-    return out
-
-
-def course_state() -> dict[str, tuple]:
-    """Every course file (content and code, not the packages it runs on) with what a write
-    changes and no writer can set back: inode, size and change time. Caches are skipped
-    (Python writes them)."""
-    from course.core.paths import CONTENT_ROOT, PACKAGE_DIR
-
-    state = {}
-    roots = {CONTENT_ROOT / n for n in ("chapters", "solutions", "graders", "datasets")}
-    roots |= {PACKAGE_DIR, Path(__file__).resolve().parent}
-    for root in roots:
-        for folder, dirs, names in os.walk(root):
-            dirs[:] = [d for d in dirs if d != "__pycache__"]
-            for name in names + dirs:
-                path = os.path.join(folder, name)
-                with contextlib.suppress(OSError):
-                    info = os.lstat(path)
-                    state[path] = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-    return state
-
-
-def _changes(before: dict, after: dict) -> list[str]:
-    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
-
-
 def _end(process) -> None:
     """No process the run started outlives it: its own group is killed, and so is every
     process it started in a new session (re-parented to the subreaper fork server)."""
-    _kill(process)
+    processes.kill(process)
     with _start_lock:  # no run starts meanwhile, so every other child of the fork server is a leftover
         _running.discard(process.pid)
         from multiprocessing import forkserver
 
         processes.sweep(getattr(forkserver._forkserver, "_forkserver_pid", None), _running | _lesson_pids)
-
-
-def _shown(text: str, workdir: str) -> str:
-    """``text`` with the run's scratch folder shown as ``shown_workdir`` (if set)."""
-    shown = shown_workdir.get()
-    if not shown or not text:
-        return text
-    for path in {os.path.realpath(workdir), workdir}:
-        text = text.replace(path, shown)
-    return text
-
-
-def _printed_before_the_end(workdir: str) -> str:
-    """What a run that was stopped (or ended itself) had printed, from its output file."""
-    from graders import worker
-
-    try:
-        with open(os.path.join(workdir, worker.STDOUT_FILE), encoding="utf-8", errors="replace") as f:
-            return f.read(STDOUT_LIMIT)
-    except OSError:
-        return ""
-
-
-@contextlib.contextmanager
-def _main_not_inherited():
-    """multiprocessing re-imports the parent's main module in every child (the pytest or
-    course script, or ipykernel's launcher in Jupyter): slow, and none of the sandbox's
-    business. Hiding the main module's origin while starting the child skips that."""
-    main = sys.modules["__main__"]
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
-    main.__dict__.pop("__file__", None)
-    main.__spec__ = None
-    try:
-        yield
-    finally:
-        main.__dict__.pop("__spec__", None)
-        main.__dict__.update(saved)
-
-
-def _receive(receiver, process, timeout_s: float) -> bytes | None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        if receiver.poll(min(left, 0.05)):
-            try:
-                return receiver.recv_bytes()
-            except (EOFError, OSError):
-                return None
-        if not process.is_alive() and not receiver.poll(0):
-            return None
-
-
-def _kill_group(process) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, TypeError):
-        pass  # it had not yet made its group, or is gone already
-
-
-def _kill(process) -> None:
-    """Kill the child and everything it started (it leads its own process group)."""
-    if process.pid is None:
-        return
-    _kill_group(process)
-    if process.is_alive():
-        process.kill()
-    process.join(2)
 
 
 def warm_up() -> float:
@@ -557,11 +396,3 @@ def warm_up() -> float:
     if result.status != "ok":
         raise RuntimeError(f"the grading sandbox failed to start: {result.status} {result.error}")
     return time.perf_counter() - start
-
-
-@dataclass
-class ProbeError:
-    """A probe raised in the sandbox, usually because the learner's object misbehaved."""
-
-    error: dict
-    where: str = ""

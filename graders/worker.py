@@ -8,12 +8,10 @@ Nothing in here decides pass or fail: it only reports what happened, as plain da
 from __future__ import annotations
 
 import builtins
-import copy
 import io
 import json
 import linecache
 import os
-import pickle
 import random
 import resource
 import signal
@@ -29,6 +27,9 @@ import torch
 from course.core.quiet import quiet_lightning
 from course.core.seeds import SETUP_THREADS
 from graders import wire
+from graders.capture import STDOUT_FILE, CappedWriter
+from graders.confinement import protect_course, read_folder, write_folder
+from graders.guarded import guarded, restore, snapshot
 from graders.sct.api import LEARNER_FILE, PRE_FILE, learner_error, safe_str
 
 # Warm what every exercise needs, without running any parallel torch op: a fork server
@@ -58,45 +59,6 @@ try:  # pragma: no cover
     import onnxruntime  # noqa: F401
 except Exception:
     pass
-
-
-STDOUT_FILE = ".course-stdout"  # in the run's folder: what a run printed survives its being killed
-
-
-class CappedWriter(io.TextIOBase):
-    """Keeps the first ``limit`` characters written and counts the rest. With ``path``,
-    the kept text also goes to that file as it comes, so the grader can still show it
-    when the run is stopped at its time limit."""
-
-    def __init__(self, limit: int, path: str | None = None):
-        self.limit, self.parts, self.size, self.dropped = limit, [], 0, 0
-        self.file = open(path, "w", encoding="utf-8", errors="replace") if path else None
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text) -> int:
-        text = str(text)
-        room = self.limit - self.size
-        if room > 0:
-            kept = text[:room]
-            self.parts.append(kept)
-            self.size += len(kept)
-            if self.file:
-                self.file.write(kept)
-                self.file.flush()
-        self.dropped += max(0, len(text) - max(room, 0))
-        return len(text)
-
-    def reset(self) -> None:
-        """Forget what was written so far (the set-up's output is not the learner's)."""
-        self.parts, self.size, self.dropped = [], 0, 0
-        if self.file:
-            self.file.seek(0)
-            self.file.truncate()
-
-    def getvalue(self) -> str:
-        return "".join(self.parts)
 
 
 def _limit_memory(extra_mb: int, hard: bool = True) -> None:
@@ -164,7 +126,7 @@ def serve_lesson(job: dict, control, _exit=os._exit, _dumps=wire.dumps, _fork=os
             send({"status": "failed", "result": state["failed"]})
             return
         shareable = job.get("share", True) and state["threads"] <= state["threads_before"]
-        files = _read_folder(job["workdir"]) if shareable else None
+        files = read_folder(job["workdir"]) if shareable else None
         shareable = files is not None
         send(
             {"status": "ready", "shareable": shareable, "protected": protected, "times": dict(state["result"]["times"])}
@@ -185,7 +147,7 @@ def serve_lesson(job: dict, control, _exit=os._exit, _dumps=wire.dumps, _fork=os
                 try:
                     os.setsid()
                     os.close(control.fileno())
-                    _write_folder(job["workdir"], files)
+                    write_folder(job["workdir"], files)
                     _answer(state, check, Connection(fd), _dumps)
                 finally:
                     _exit(0)
@@ -223,108 +185,6 @@ def _answer(state: dict, check: dict, conn, _dumps) -> None:
         )
 
 
-SHARED_WORKDIR_MB = 256  # a set-up that writes more than this runs once per check instead
-
-
-def _read_folder(folder: str) -> dict | None:
-    """The files the set-up left in ``folder`` (relative path -> mode and bytes), or None
-    when they are too large to keep for every check."""
-    files, total = {}, 0
-    for root, dirs, names in os.walk(folder):
-        for name in dirs:
-            path = os.path.join(root, name)
-            files[os.path.relpath(path, folder)] = (os.stat(path).st_mode, None)
-        for name in names:
-            path = os.path.join(root, name)
-            if os.path.islink(path) or name == STDOUT_FILE:
-                continue
-            with open(path, "rb") as f:
-                data = f.read()
-            total += len(data)
-            if total > SHARED_WORKDIR_MB * 1024 * 1024:
-                return None
-            files[os.path.relpath(path, folder)] = (os.stat(path).st_mode, data)
-    return files
-
-
-def _write_folder(folder: str, files: dict) -> None:
-    """Give ``folder`` back exactly the set-up's files: an earlier check may have changed,
-    added or removed any of them. A file that is still there is rewritten in place (the
-    same inode): the set-up's open handles (an SQLite store's connection) stay valid."""
-    import shutil
-
-    for root, dirs, names in os.walk(folder, topdown=False):
-        for name in names + dirs:
-            path = os.path.join(root, name)
-            entry = files.get(os.path.relpath(path, folder))
-            is_dir = os.path.isdir(path) and not os.path.islink(path)
-            if entry is None or os.path.islink(path) or (entry[1] is None) != is_dir:
-                if is_dir:
-                    shutil.rmtree(path)
-                else:
-                    os.unlink(path)
-    for rel, (mode, data) in sorted(files.items()):
-        path = os.path.join(folder, rel)
-        if data is None:
-            os.makedirs(path, exist_ok=True)
-        else:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-        os.chmod(path, mode & 0o7777)
-
-
-# Linux constants for protect_course (<sched.h>, <sys/mount.h>).
-_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
-_MS_RDONLY, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
-# statvfs flag -> the mount flag a read-only remount must keep (the kernel refuses to drop
-# a flag the outer namespace set, such as nosuid).
-_KEPT_FLAGS = {2: 2, 4: 4, 8: 8, 1024: 1024, 2048: 2048, 4096: 1 << 21}
-
-
-def protect_course(paths: list[str]) -> bool:
-    """Make ``paths`` (the course's content and code) read-only for this process and all it
-    starts: a private mount namespace with read-only bind mounts, entered through a user
-    namespace (no privilege needed), then a second user namespace that locks those mounts
-    so the code that follows cannot unmount or remount them. Must run while the process
-    has one thread. False where the kernel does not allow it (the grader then detects
-    changes instead, ``sandbox.course_state``)."""
-    if not paths or not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    uid, gid = os.getuid(), os.getgid()
-
-    def enter_namespaces() -> None:
-        if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS) != 0:
-            raise OSError(ctypes.get_errno(), "unshare")
-        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
-            with open(f"/proc/self/{name}", "w") as f:
-                f.write(text)
-
-    def mount(source, target, flags) -> None:
-        if libc.mount(source, target, None, flags, None) != 0:
-            raise OSError(ctypes.get_errno(), f"mount {target!r}")
-
-    try:
-        enter_namespaces()
-        mount(b"none", b"/", _MS_REC | _MS_PRIVATE)
-        for path in paths:
-            target = os.fsencode(path)
-            mount(target, target, _MS_BIND | _MS_REC)
-            kept = sum(flag for st, flag in _KEPT_FLAGS.items() if os.statvfs(path).f_flag & st)
-            mount(None, target, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | kept)
-        enter_namespaces()
-        return True
-    except OSError:
-        return False
-
-
 def _detach_shared_pipes(conn) -> None:
     """The child inherits pipes to the fork server and to multiprocessing's resource
     tracker, which serve every run: learner code writing junk into them would kill them.
@@ -359,68 +219,6 @@ def _allow_process_groups_of_ranks() -> None:
     for name, module in list(sys.modules.items()):
         if name.startswith(("lightning_fabric", "pytorch_lightning")) and hasattr(module, "_IS_INTERACTIVE"):
             module._IS_INTERACTIVE = True
-
-
-def _guarded() -> list:
-    """What probes and the reply rely on, and learner code could rebind: builtins, torch's
-    functions and classes, pickling, and the grader's own modules and classes."""
-    import torch.nn.functional as F
-    from torch import nn
-
-    objects = [
-        builtins,
-        torch,
-        torch.testing,
-        torch.serialization,
-        torch.optim,
-        nn,
-        F,
-        np,
-        copy,
-        io,
-        pickle,
-        os,
-        torch.Tensor,
-        nn.Module,
-        nn.Parameter,
-        torch.optim.Optimizer,
-        torch.optim.SGD,
-    ]
-    import pytorch_lightning as pl
-
-    import course.core.distributed  # noqa: F401  (guarded even before the set-up imports it)
-
-    objects.append(pl.Trainer)  # its properties (num_devices...) are what a run's settings are read from
-    for name, module in list(sys.modules.items()):
-        if module is not None and (
-            name == "graders" or name.startswith("graders.") or name in ("course.core.data", "course.core.distributed")
-        ):
-            objects.append(module)
-            objects += [
-                v for v in vars(module).values() if isinstance(v, type) and getattr(v, "__module__", "") == name
-            ]
-    return objects
-
-
-def _snapshot(objects: list) -> list:
-    return [(obj, dict(vars(obj))) for obj in objects]
-
-
-def _restore(saved: list) -> list[str]:
-    """Undo learner rebinding of what ``_guarded`` lists; returns what was rebound."""
-    missing = object()
-    touched = []
-    for obj, before in saved:
-        now = vars(obj)
-        for key, value in before.items():
-            if now.get(key, missing) is not value:
-                touched.append(f"{getattr(obj, '__name__', obj)}.{key}")
-                setattr(obj, key, value)
-        if isinstance(obj, type):  # a method added to a class shadows the base class's one
-            for key in [k for k in now if k not in before]:
-                touched.append(f"{obj.__name__}.{key}")
-                delattr(obj, key)
-    return touched
 
 
 def _run(job: dict) -> dict:
@@ -490,7 +288,7 @@ def _setup(job: dict) -> dict:
     except BaseException as err:
         result.update(status="internal", error={"type": type(err).__name__, "message": safe_str(err)})
         return {"failed": _finish(result, out)}
-    saved = _snapshot(_guarded())
+    saved = snapshot(guarded())
 
     threads_before = _threads()
     start = time.perf_counter()
@@ -553,7 +351,7 @@ def _check(state: dict, job: dict) -> dict:
     times["code_cpu"] = _cpu_seconds() - cpu
     # Whatever the learner's code rebound (torch.equal, isinstance, the grader's modules),
     # the probes and the reply see the originals; sys.stdout is the capture again.
-    result["rebound"] = run.rebound = _restore(saved)[:20]
+    result["rebound"] = run.rebound = restore(saved)[:20]
     sys.stdout = sys.stderr = out
     if result["status"] != "ok":
         return _finish(result, out)
@@ -571,7 +369,7 @@ def _check(state: dict, job: dict) -> dict:
                 result["probes"].append({"ok": wire.encode(probe(run))})
             except BaseException as err:
                 result["probes"].append({"error": learner_error(err), "where": _probe_where(err)})
-            _restore(saved)  # a learner method called by the probe may rebind again
+            restore(saved)  # a learner method called by the probe may rebind again
             sys.stdout = sys.stderr = io.StringIO()
     sys.stdout = sys.stderr = out
     times["probes"] = time.perf_counter() - start

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from engine_support import check, make_exercise
 
+from graders import confinement, sandbox
 from graders import grade as grade_module
-from graders import sandbox
 from graders.feedback import ERROR, FAILED, INTERNAL
 
 PRE = """
@@ -288,12 +288,12 @@ def test_where_the_course_is_writable_a_change_fails_the_check(tmp_path, monkeyp
 
 def test_course_state_sees_a_write_that_resets_the_time(tmp_path, monkeypatch):
     target = _course_file()
-    before = sandbox.course_state()
+    before = confinement.course_state()
     info = target.stat()
     data = target.read_bytes()
     try:
         target.write_bytes(data)  # same bytes, same size
         os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))  # and the old time
-        assert sandbox._changes(before, sandbox.course_state()) == [str(target)]
+        assert confinement.changes(before, confinement.course_state()) == [str(target)]
     finally:
         target.write_bytes(data)
