@@ -599,8 +599,8 @@ def test_compressed_passes(compress_exercise):
             "amount=0.5",
             "amount=50",
             "0.2% of the weights of `small` are zero; pruning should leave 50% zeros.",
-            "50% zeros",
-            "0.2% zeros",
+            "50% of the weights zero",
+            "0.2% of the weights zero",
         ),
         (
             "predict = lambda x: small(x.to(torch.bfloat16))",

@@ -130,8 +130,8 @@ class _Sparsity(SubCheck):
         if got is not None and value is not None and abs(got - value) > self.tolerance:
             return Fail(
                 f"{got:.1%} of the weights of `{self.model}` are zero; pruning should leave {value:.0%} zeros.",
-                expected=f"{value:.0%} zeros",
-                got=f"{got:.1%} zeros",
+                expected=f"{value:.0%} of the weights zero",
+                got=f"{got:.1%} of the weights zero",
             )
         return None
 

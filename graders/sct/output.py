@@ -35,8 +35,8 @@ class _Printed(Check):
             self.msg,
             Fail(
                 "Your code printed a different number of lines.",
-                expected=f"{len(want_lines)} lines",
-                got=f"{len(got_lines)} lines",
+                expected=_lines(len(want_lines)),
+                got=_lines(len(got_lines)),
             ),
         )
 
@@ -44,3 +44,7 @@ class _Printed(Check):
 def printed(contains: str | None = None, msg: str | None = None) -> Check:
     """The printed output matches the solution's (or contains ``contains``)."""
     return _Printed(contains, msg)
+
+
+def _lines(n: int) -> str:
+    return f"{n} line" if n == 1 else f"{n} lines"
