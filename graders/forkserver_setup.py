@@ -11,9 +11,17 @@
   moments before this module runs.) Each run sets SIGINT back to its default.
 - Reaping those re-parented processes makes ``multiprocessing`` warn about an
   "unexpected pid": expected here, so not shown.
+- It moves to a folder that stays: the fork server starts in whatever folder its starter
+  was in, and a notebook runs each exercise in a scratch folder that the next run deletes.
+  In a deleted folder ``os.getcwd()`` fails, and importing torch's compiler (through
+  Lightning) failed halfway with it, leaving ``torch._inductor`` half-initialised in every
+  child ("partially initialized module 'torch._inductor'"). Each run then works in a
+  folder of its own.
 """
 
+import os
 import signal
+import tempfile
 import warnings
 
 from graders import processes
@@ -22,3 +30,5 @@ signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while it started (sandbox)
 processes.become_subreaper()
 warnings.filterwarnings("ignore", message=r"forkserver: waitpid returned unexpected pid")
+os.chdir(tempfile.gettempdir())
+

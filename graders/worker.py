@@ -286,7 +286,11 @@ def _setup(job: dict) -> dict:
         for before in befores:
             before(run)
     except BaseException as err:
-        result.update(status="internal", error={"type": type(err).__name__, "message": safe_str(err)})
+        result.update(
+            status="internal",
+            error={"type": type(err).__name__, "message": safe_str(err)},
+            traceback=traceback.format_exc(),
+        )
         return {"failed": _finish(result, out)}
     saved = snapshot(guarded())
 

@@ -250,3 +250,37 @@ def test_no_test_touches_the_learners_progress_or_grading_server():
     assert not progress_dir().is_relative_to(home_progress)
     assert Path(remote.runtime_dir()).is_relative_to(tempfile.gettempdir())
     assert Path(os.environ["COURSE_PROGRESS_DIR"]).is_relative_to(tempfile.gettempdir())
+
+
+def test_a_fork_server_whose_starting_folder_is_deleted_still_grades(tmp_path):
+    """A notebook runs each exercise in a scratch folder that the next run deletes, and its
+    fork server starts in the background from whatever folder the kernel is in. Deleted while
+    the server imported Lightning, the folder made os.getcwd() fail halfway through torch's
+    compiler, and every check of that kernel became an internal error."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, shutil, tempfile, threading, time\n"
+        "import torch\n"  # as in a kernel: torch and the course tools loaded before any exercise ran
+        "from graders import sandbox\n"
+        "scratch = tempfile.mkdtemp(dir=os.environ['SCRATCH'])\n"
+        "os.chdir(scratch)\n"
+        "results = []\n"
+        "warm = threading.Thread(target=lambda: results.append(sandbox.run('', 'x = 1', sct_path='')))\n"
+        "warm.start()\n"
+        "time.sleep(1.5)\n"  # the server has started and is importing torch and Lightning
+        "os.chdir(os.environ['SCRATCH'])\n"
+        "shutil.rmtree(scratch)\n"  # the next run of the exercise empties its folder
+        "warm.join(300)\n"
+        "result = sandbox.run('import pytorch_lightning as pl', 'x = pl.__version__', sct_path='')\n"
+        "print(results[0].status, result.status, result.error)\n"
+    )
+    env = {**__import__("os").environ, "SCRATCH": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env, cwd=str(tmp_path)
+    )
+    assert out.returncode == 0, out.stderr
+    # The warm-up's own run was asked for from the deleted folder (it may fail: nobody sees it);
+    # every check after it must be graded.
+    assert out.stdout.split()[1] == "ok", out.stdout + out.stderr
