@@ -31,4 +31,3 @@ signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while it 
 processes.become_subreaper()
 warnings.filterwarnings("ignore", message=r"forkserver: waitpid returned unexpected pid")
 os.chdir(tempfile.gettempdir())
-
