@@ -450,7 +450,10 @@ def test_a_class_on_jupyterhub(classroom):
     spawned = time.monotonic() - started
 
     # A passes, B answers wrong: each learner's own check, in their own kernel and grading server.
-    answers = {A: "answer = 2", B: "answer = 1"}
+    # The right option is the one the exercise's solution picks (the options move when rewritten).
+    right = load_course().exercise(EXERCISE).step(None).solution.strip().splitlines()[-1]
+    wrong = next(f"answer = {n}" for n in range(1, 5) if f"answer = {n}" != right)
+    answers = {A: right, B: wrong}
 
     async def both():
         return await asyncio.gather(
