@@ -192,6 +192,23 @@ class Family(Check):
     def judge_subject(self, got, want, ctx: Ctx) -> Fail | None:
         return None
 
+    def find_instance(self, run, cls: type) -> tuple[Any, dict]:
+        """For a ``find`` whose subject is the object ``self.name`` names, if it is a ``cls``:
+        ``(object or None, facts)``, the facts that ``judge_instance`` reads."""
+        obj, missing = lookup(run.ns, self.name)
+        if missing:
+            return None, missing
+        facts = {"exists": True, "types": class_names(obj), "is_instance": isinstance(obj, cls)}
+        return (obj if facts["is_instance"] else None), facts
+
+    def judge_instance(self, got, ctx: Ctx, message: str, expected: str) -> Fail | None:
+        """``judge_subject`` for ``find_instance``: missing, or not of the class (``message``)."""
+        if not got["exists"]:
+            return missing_fail(self.name, got)
+        if not got["is_instance"]:
+            return fail_with(None, Fail(message, expected=expected, got=got["types"][0].split(".")[-1]), ctx, self.name)
+        return None
+
     def before(self, run) -> None:
         for check in self.checks:
             check.before(run)

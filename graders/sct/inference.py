@@ -15,11 +15,7 @@ from graders.sct.api import (
     Family,
     SubCheck,
     cifar_batch,
-    class_names,
-    fail_with,
     learner_error,
-    lookup,
-    missing_fail,
 )
 
 _EVAL_HELP = (
@@ -165,27 +161,13 @@ class _InferenceModel(Family):
     def find(self, run):
         from torch import nn
 
-        obj, missing = lookup(run.ns, self.name)
-        if missing:
-            return None, missing
-        facts = {"exists": True, "types": class_names(obj), "is_module": isinstance(obj, nn.Module)}
-        return (obj if facts["is_module"] else None), facts
+        obj, facts = self.find_instance(run, nn.Module)
+        return obj, facts
 
     def judge_subject(self, got, want, ctx):
-        if not got["exists"]:
-            return missing_fail(self.name, got)
-        if not got["is_module"]:
-            return fail_with(
-                None,
-                Fail(
-                    f"`{self.name}` should be a torch.nn.Module ready for inference.",
-                    expected="an nn.Module",
-                    got=got["types"][0].split(".")[-1],
-                ),
-                ctx,
-                self.name,
-            )
-        return None
+        return self.judge_instance(
+            got, ctx, f"`{self.name}` should be a torch.nn.Module ready for inference.", "an nn.Module"
+        )
 
     def in_eval_mode(self, msg: str | None = None) -> "_InferenceModel":
         """The module and every submodule have ``training == False``."""

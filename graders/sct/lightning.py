@@ -12,12 +12,8 @@ from graders.sct.api import (
     Family,
     SubCheck,
     cifar_batch,
-    class_names,
     error_fail,
-    fail_with,
     learner_error,
-    lookup,
-    missing_fail,
     resolve,
 )
 
@@ -288,27 +284,13 @@ class _LightningModule(Family):
     def find(self, run):
         import pytorch_lightning as pl
 
-        obj, missing = lookup(run.ns, self.name)
-        if missing:
-            return None, missing
-        facts = {"exists": True, "types": class_names(obj), "is_lm": isinstance(obj, pl.LightningModule)}
-        return (_LightningSubject(obj, run, self.loader, self.batch) if facts["is_lm"] else None), facts
+        obj, facts = self.find_instance(run, pl.LightningModule)
+        return (_LightningSubject(obj, run, self.loader, self.batch) if obj is not None else None), facts
 
     def judge_subject(self, got, want, ctx):
-        if not got["exists"]:
-            return missing_fail(self.name, got)
-        if not got["is_lm"]:
-            return fail_with(
-                None,
-                Fail(
-                    f"`{self.name}` should be a LightningModule (subclass pl.LightningModule).",
-                    expected="LightningModule",
-                    got=got["types"][0].split(".")[-1],
-                ),
-                ctx,
-                self.name,
-            )
-        return None
+        return self.judge_instance(
+            got, ctx, f"`{self.name}` should be a LightningModule (subclass pl.LightningModule).", "LightningModule"
+        )
 
     def hooks(self, *names: str, msg: str | None = None) -> "_LightningModule":
         """The class overrides each of these hooks."""

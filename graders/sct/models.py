@@ -12,10 +12,7 @@ from graders.sct.api import (
     SubCheck,
     cifar_batch,
     class_names,
-    fail_with,
     learner_error,
-    lookup,
-    missing_fail,
     resolve,
     type_label,
     type_matches,
@@ -238,27 +235,11 @@ class _Module(Family):
     def find(self, run):
         from torch import nn
 
-        obj, missing = lookup(run.ns, self.name)
-        if missing:
-            return None, missing
-        facts = {"exists": True, "types": class_names(obj), "is_module": isinstance(obj, nn.Module)}
-        return (_Subject(obj, self.batch) if facts["is_module"] else None), facts
+        obj, facts = self.find_instance(run, nn.Module)
+        return (_Subject(obj, self.batch) if obj is not None else None), facts
 
     def judge_subject(self, got, want, ctx):
-        if not got["exists"]:
-            return missing_fail(self.name, got)
-        if not got["is_module"]:
-            return fail_with(
-                None,
-                Fail(
-                    f"`{self.name}` should be a torch.nn.Module.",
-                    expected="an nn.Module",
-                    got=got["types"][0].split(".")[-1],
-                ),
-                ctx,
-                self.name,
-            )
-        return None
+        return self.judge_instance(got, ctx, f"`{self.name}` should be a torch.nn.Module.", "an nn.Module")
 
     def layers(self, *types: str | type, msg: str | None = None) -> "_Module":
         """The module contains at least one layer of each of ``types``."""
