@@ -8,13 +8,12 @@ Outside CI, where no browser is found, the test is skipped with the reason.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_support import chromium  # noqa: F401  (the fixture)
 from PIL import Image
 
 from course.core.data import CLASSES, SUBSET_DIR, SUBSET_FILES
@@ -23,40 +22,11 @@ from course.product.serve_benchmark import free_port, start_server, stop_server
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT_DIR = REPO / "build" / "screenshots"
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def _find_browser():
-    browser = next((shutil.which(name) for name in BROWSERS if shutil.which(name)), None)
-    driver = shutil.which("chromedriver") or (
-        os.path.exists("/usr/lib/chromium/chromedriver") and "/usr/lib/chromium/chromedriver"
-    )
-    return browser, driver or None
 
 
 @pytest.fixture(scope="module")
-def browser():
-    binary, driver = _find_browser()
-    if not (binary and driver):
-        missing = "a Chromium browser" if not binary else "chromedriver"
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                f"CI must run the browser test, but {missing} is not installed (.ci/run installs "
-                "chromium and chromium-driver)"
-            )
-        pytest.skip(f"{missing} not found: `apt-get install chromium chromium-driver` to run the page test")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1000,900"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # the network requests, for the docs test
-    drv = webdriver.Chrome(service=Service(driver), options=options)
-    drv.set_page_load_timeout(30)
-    yield drv
-    drv.quit()
+def browser(chromium):  # noqa: F811  (the fixture from browser_support)
+    return chromium
 
 
 @pytest.fixture(scope="module")
