@@ -26,3 +26,26 @@ def no_learner_files():
         else:
             os.environ[name] = value
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject.toml): a worker per core this process may use, at most four;
+    each holds a fork server and its lesson processes (about 1 GB), and a test that starts
+    processes of its own (two-process training, a kernel) wants a core beside it."""
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4))
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``long`` (a minute of training, a kernel through every lesson) first, so
+    pytest-xdist's workers start on them and the short ones fill in around them rather than
+    one long test ending the run alone; and the tests of one ``xdist_group`` (an exercise, a
+    lesson's notebook) side by side, so what their process keeps (a set-up, a solution's run)
+    serves them one after another."""
+    first_of_group: dict[str, int] = {}
+    for index, item in enumerate(items):
+        group = item.get_closest_marker("xdist_group")
+        item.stash[_GROUP_AT] = first_of_group.setdefault(group.args[0], index) if group else index
+    items.sort(key=lambda item: (item.get_closest_marker("long") is None, item.stash[_GROUP_AT]))
+
+
+_GROUP_AT = pytest.StashKey[int]()

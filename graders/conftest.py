@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from graders.budget import BUDGET_S, RESULTS
+from graders.budget import BUDGET_S, RESULTS, TIMING
+
+
+def pytest_runtest_logreport(report):
+    """Each solution test's timing row, from this process or from a pytest-xdist worker's report."""
+    for name, row in getattr(report, "user_properties", ()):
+        if name == TIMING and report.when == "call":
+            RESULTS[row["id"]] = row
 
 
 def pytest_terminal_summary(terminalreporter):

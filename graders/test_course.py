@@ -6,44 +6,66 @@ from __future__ import annotations
 import pytest
 
 from course.core.exercises import load_course
-from graders.budget import RESULTS, over_budget, solution_seconds, timed
+from graders.budget import TIMING, over_budget, solution_seconds, timed
 from graders.feedback import BLANKS
 from graders.grade import grade
 from graders.sct import load_module
 
 COURSE = load_course()
-STEPS = [(ex, step.number if ex.stepped else None) for ex in COURSE.exercises for step in ex.steps]
 
 
 def _label(ex, step) -> str:
     return f"{ex.id} step {step}" if step else ex.id
 
 
+def _one_worker(ex):
+    """Every test of an exercise in one process, one after another (pytest-xdist's
+    loadgroup, and conftest.py keeps a group together): its set-up and its solution's
+    run are made once and serve them all, as they serve a learner's checks."""
+    return pytest.mark.xdist_group(f"exercise {ex.id}")
+
+
+STEPS = [
+    pytest.param(
+        ex,
+        step.number if ex.stepped else None,
+        marks=_one_worker(ex),
+        id=_label(ex, step.number if ex.stepped else None),
+    )
+    for ex in COURSE.exercises
+    for step in ex.steps
+]
+
+
 def _cases():
     for ex in COURSE.exercises:
         for case in getattr(load_module(ex.sct_path), "cases", []):
-            yield pytest.param(ex, case, id=f"{ex.id}: {case.name}")
+            yield pytest.param(ex, case, marks=_one_worker(ex), id=f"{ex.id}: {case.name}")
 
 
-@pytest.mark.parametrize("ex,step", STEPS, ids=[_label(*s) for s in STEPS])
-def test_solution_passes_within_budget(ex, step):
+@pytest.mark.parametrize("ex,step", STEPS)
+def test_solution_passes_within_budget(ex, step, record_property):
     feedback, seconds = timed(lambda: grade(ex, ex.step(step).solution, step))
     label = _label(ex, step)
     over = over_budget(label, seconds)
-    RESULTS[label] = {
-        "id": label,
-        "result": "passed"
-        if feedback.passed and not over
-        else ("over budget" if feedback.passed else feedback.outcome),
-        "seconds": round(solution_seconds(feedback.times), 3),
-        "budget_seconds": round(seconds, 3),
-        "pre_seconds": round(feedback.times.get("pre", 0.0), 3),
-    }
+    # On the test's report, so the table (graders/conftest.py) also gets it from pytest-xdist's workers
+    record_property(
+        TIMING,
+        {
+            "id": label,
+            "result": "passed"
+            if feedback.passed and not over
+            else ("over budget" if feedback.passed else feedback.outcome),
+            "seconds": round(solution_seconds(feedback.times), 3),
+            "budget_seconds": round(seconds, 3),
+            "pre_seconds": round(feedback.times.get("pre", 0.0), 3),
+        },
+    )
     assert feedback.passed, f"{label}: the solution does not pass its SCT:\n{feedback.text()}"
     assert not over, over
 
 
-@pytest.mark.parametrize("ex,step", STEPS, ids=[_label(*s) for s in STEPS])
+@pytest.mark.parametrize("ex,step", STEPS)
 def test_scaffold_asks_to_fill_in_the_blanks(ex, step):
     feedback = grade(ex, ex.step(step).scaffold, step)
     assert feedback.outcome == BLANKS, f"{_label(ex, step)}: the scaffold should fail as not attempted:\n{feedback}"
@@ -63,7 +85,7 @@ def test_known_answer(ex, case):
         )
 
 
-@pytest.mark.parametrize("ex,step", STEPS, ids=[_label(*s) for s in STEPS])
+@pytest.mark.parametrize("ex,step", STEPS)
 def test_known_answers_cover_misconceptions(ex, step):
     """At least two wrong answers that a misconception produces, and one correct
     alternative, for every exercise (and every step of a stepped one)."""

@@ -16,6 +16,8 @@ from nbformat.v4 import new_code_cell
 from course.core.exercises import load_course
 from course.notebooks import lesson_notebook
 
+pytestmark = pytest.mark.long  # a kernel through lesson 4.2's two-process checks
+
 LIVE_CHILDREN = '''
 import os
 def live_children():

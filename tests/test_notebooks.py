@@ -30,7 +30,9 @@ from course.notebooks import build, lesson_notebook, notebook_name, render_slide
 from graders.sct import load_module, load_sct
 
 COURSE = load_course()
-LESSONS = [lesson.id for lesson in COURSE.lessons]
+# Each lesson's notebook tests in one process, one after another (pytest-xdist's loadgroup;
+# conftest.py keeps a group together): the kernel's set-ups and solution runs serve them all.
+LESSONS = [pytest.param(lesson.id, marks=pytest.mark.xdist_group(f"notebook {lesson.id}")) for lesson in COURSE.lessons]
 
 
 def _role(cell) -> dict:
@@ -227,6 +229,7 @@ def test_slide_deck_builds_step_by_step(tmp_path):
 # --------------------------------------------------------------------------- executing
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("lesson_id", LESSONS)
 def test_shipped_notebook_asks_to_fill_in_the_blanks(lesson_id, kernel, built, tmp_path, capsys, monkeypatch):
     nb = kernel(_notebook(built, lesson_id), tmp_path)
@@ -287,6 +290,7 @@ def _same_output(cell_text: str, printed: list[str]) -> tuple[list[str], list[st
     return keep(cell_text.splitlines()), keep(printed)
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("lesson_id", LESSONS)
 def test_solutions_pass(lesson_id, kernel, built, tmp_path, capsys, monkeypatch):
     nb = kernel(_solve(_notebook(built, lesson_id), COURSE), tmp_path)
@@ -336,6 +340,7 @@ def test_solutions_pass(lesson_id, kernel, built, tmp_path, capsys, monkeypatch)
     assert (row["hints"], row["solutions"]) == (1, 1), f"the hint and solution of {first.id} only: {row}"
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("lesson_id", LESSONS)
 def test_wrong_answers_get_their_feedback(lesson_id, kernel, built, tmp_path, capsys, monkeypatch):
     nb = _notebook(built, lesson_id)

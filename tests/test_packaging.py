@@ -61,6 +61,7 @@ def test_the_wheel_holds_every_module_and_the_content(wheel):
         assert data in names
 
 
+@pytest.mark.long
 def test_the_course_runs_from_the_wheel_in_a_fresh_venv(wheel, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)

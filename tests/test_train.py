@@ -24,6 +24,7 @@ def run_course(*args, env_update=None, timeout=600):
     )
 
 
+@pytest.mark.long
 def test_course_train_runs_end_to_end_on_the_subset(tmp_path):
     out, run_dir = tmp_path / "model", tmp_path / "run"
     r = run_course(
