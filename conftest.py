@@ -35,15 +35,21 @@ def pytest_xdist_auto_num_workers(config):
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
-    """Tests marked ``long`` (a minute of training, a kernel through every lesson) first, so
-    pytest-xdist's workers start on them and the short ones fill in around them rather than
-    one long test ending the run alone; and the tests of one ``xdist_group`` (an exercise, a
-    lesson's notebook) side by side, so what their process keeps (a set-up, a solution's run)
-    serves them one after another."""
+    """For pytest-xdist (``--dist loadgroup``): a module of tests/ runs on one worker unless
+    its tests name an ``xdist_group`` of their own (an exercise, a lesson's notebooks), as its
+    module-scoped fixtures (a kernel, a server, a browser) are made once per worker. Then the
+    order: tests marked ``long`` (training, a kernel through lessons) first, so the workers
+    start on them and the short ones fill in around them rather than one long test ending
+    the run alone; and the tests of a group side by side, so what their process keeps (a
+    set-up, a solution's run) serves them one after another."""
     first_of_group: dict[str, int] = {}
     for index, item in enumerate(items):
         group = item.get_closest_marker("xdist_group")
+        if group is None and item.path.parent.name == "tests":
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+            group = item.get_closest_marker("xdist_group")
         item.stash[_GROUP_AT] = first_of_group.setdefault(group.args[0], index) if group else index
     items.sort(key=lambda item: (item.get_closest_marker("long") is None, item.stash[_GROUP_AT]))
 

@@ -48,6 +48,9 @@ __all__ = ["setup", "check", "hint", "solution"]
 _courses: dict[str, object] = {}
 _recorded: dict[tuple[str, int], str] = {}  # (exercise file, step) -> source of the cell as last run
 _shell = None
+# What every set-up imports: loaded in the background as the course tools load (see _import_ahead)
+IMPORTED_AHEAD = ("torch", "pytorch_lightning", "torchmetrics")
+_importing = None  # the thread that imports them, joined before any set-up or exercise code runs
 
 
 class Misuse(Exception):
@@ -247,6 +250,7 @@ def work_dir(exercise: Exercise, number: int) -> Path:
 def _like_the_grader(exercise: Exercise, number: int):
     """Run as a grading run starts: same seeds, in a fresh scratch folder, the set-up on the
     set-up's torch threads (``_learners_threads`` then switches to the learner code's)."""
+    _imported_ahead()
     folder = work_dir(exercise, number)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -373,6 +377,7 @@ def load_ipython_extension(shell) -> None:
     except OSError:
         pass  # reported when progress is first saved
     quiet_lightning()
+    _import_ahead()
     from graders import remote
 
     server = remote.status()
@@ -384,6 +389,33 @@ def load_ipython_extension(shell) -> None:
         return
     print(f"Course tools ready. Progress is saved to {progress_path()}.")
     _warm_up_grader()
+
+
+def _import_ahead() -> None:
+    """Import torch and Lightning in a background thread while the learner reads the
+    lesson's slides: the first ``setup()`` of a fresh kernel then runs only the set-up
+    itself, not seconds of imports (4-8 s cold, more on a busy machine)."""
+    global _importing
+    import importlib
+    import threading
+
+    def work() -> None:
+        for name in IMPORTED_AHEAD:
+            try:
+                importlib.import_module(name)
+            except BaseException:  # the set-up imports it again and shows the problem
+                return
+
+    if _importing is None:
+        _importing = threading.Thread(target=work, name="course-import-ahead", daemon=True)
+        _importing.start()
+
+
+def _imported_ahead() -> None:
+    """Wait for the imports started by ``_import_ahead`` before a set-up or an exercise cell
+    runs, so that the same modules are never imported from two threads at once."""
+    if _importing is not None:
+        _importing.join()
 
 
 def _warm_up_grader() -> None:

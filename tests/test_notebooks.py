@@ -83,6 +83,9 @@ def kernel(tmp_path_factory):
             COURSE_LEARNER="tester",
             COURSE_WORK_DIR=str(home.parent / f"{home.name}-work"),  # exercise cells' scratch folders
             COURSE_GRADER_DIR=str(home.parent / f"{home.name}-grader"),
+            # A lesson's three notebooks run one after another (conftest.py), and 3.4 alone has
+            # five set-ups: keep them all, so the later notebooks' checks fork from them
+            COURSE_LESSON_PROCESSES="6",
         )  # no grading server: its own sandbox
         env.pop("COURSE_ROOT", None)
         client = NotebookClient(

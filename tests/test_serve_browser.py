@@ -48,11 +48,14 @@ def _test_image(tmp_path, label: str) -> Path:
     return path
 
 
-def _wait_for_answer(browser, timeout=20):
+def _wait_for_answer(browser, timeout=20, caption=None):
+    """Until the page has answered (and shows ``caption``, the image just asked about: the
+    previous answer's "done" must not pass for this one's)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(browser, timeout).until(
         lambda b: b.find_element("tag name", "body").get_attribute("data-state") == "done"
+        and (caption is None or caption in b.find_element("id", "caption").text)
     )
 
 
@@ -121,7 +124,7 @@ def test_samples_show_their_true_class_and_whether_the_model_is_right(browser, s
     marks = {}
     for label in CLASSES:
         browser.find_element("css selector", f"#samples button[data-label='{label}']").click()
-        _wait_for_answer(browser)
+        _wait_for_answer(browser, caption=f"true class: {label})")
         answer = browser.find_element("id", "label").text
         truth = browser.find_element("id", "truth")
         assert truth.is_displayed()

@@ -88,6 +88,7 @@ async function loadSamples() {
     caption.textContent = s.label;
     button.append(img, caption);
     button.addEventListener("click", async () => {
+      document.body.dataset.state = "busy";  // from the click: the sample's own fetch takes a moment too
       const blob = await (await fetch(s.url)).blob();
       classify(blob, `CIFAR-10 test image ${s.test_index} (true class: ${s.label})`, s.label);
     });
