@@ -54,8 +54,10 @@ def _wait_for_answer(browser, timeout=20, caption=None):
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(browser, timeout).until(
-        lambda b: b.find_element("tag name", "body").get_attribute("data-state") == "done"
-        and (caption is None or caption in b.find_element("id", "caption").text)
+        lambda b: (
+            b.find_element("tag name", "body").get_attribute("data-state") == "done"
+            and (caption is None or caption in b.find_element("id", "caption").text)
+        )
     )
 
 

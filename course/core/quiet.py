@@ -28,9 +28,24 @@ _LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "light
 _PACKAGES = ("pytorch_lightning", "lightning_fabric", "lightning", "mlflow")  # importing these resets the levels
 
 
+class _NewExperiment(logging.Filter):
+    """Lightning's MLFlowLogger says, as a warning, "Experiment with name cifar not found.
+    Creating it." whenever it logs to a fresh store: the course's set-up made that store
+    empty on purpose, so it is MLflow's "Creating a new experiment" again, not a problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (str(record.msg).startswith("Experiment with name ") and str(record.msg).endswith("Creating it."))
+
+
+_NEW_EXPERIMENT = _NewExperiment()
+
+
 def _apply() -> None:
     for name in _LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("pytorch_lightning.loggers.mlflow", "lightning.pytorch.loggers.mlflow"):
+        if _NEW_EXPERIMENT not in logging.getLogger(name).filters:
+            logging.getLogger(name).addFilter(_NEW_EXPERIMENT)
 
 
 def quiet_lightning() -> None:
