@@ -60,7 +60,22 @@ def _record_forwards(run, rec: dict) -> None:
             return  # a symbolic size while torch.export traces: reading it would fix the batch size
         calls = rec["forwards"].setdefault(id(module), [])
         if len(calls) < _CAP:
-            calls.append({"grad": torch.is_grad_enabled() and not torch.is_inference_mode_enabled(), "rows": rows})
+            calls.append(
+                {
+                    "grad": torch.is_grad_enabled() and not torch.is_inference_mode_enabled(),
+                    "rows": rows,
+                    "training": bool(module.training),
+                    "images": _fingerprints(first),
+                }
+            )
+
+    def _fingerprints(x) -> list[float] | None:
+        """One number per image of a batch of images (the sum of its pixels), so that which
+        images a model saw can be compared whatever the batches were; None for other inputs."""
+        if x is None or x.dim() != 4 or x.shape[1] != 3 or not x.is_floating_point():
+            return None
+        with torch.no_grad():
+            return [round(v, 3) for v in x.detach().double().flatten(1).sum(1).tolist()]
 
     register_module_forward_hook(hook)
 
@@ -125,8 +140,9 @@ def loaded_file(
 
 
 class _Predicted(Check):
-    def __init__(self, name: str, rows: int | None, grad: bool | None, msgs: dict):
+    def __init__(self, name: str, rows: int | None, grad: bool | None, msgs: dict, eval_mode, images):
         self.name, self.rows, self.grad, self.msgs = name, rows, grad, msgs
+        self.eval_mode, self.images = eval_mode, images
 
     def before(self, run):
         _records(run, "forwards")
@@ -135,7 +151,13 @@ class _Predicted(Check):
         obj, missing = lookup(run.ns, self.name)
         if missing:
             return missing
-        return {"exists": True, "calls": run.records[_KEY]["forwards"].get(id(obj), [])}
+        calls = run.records[_KEY]["forwards"].get(id(obj), [])
+        images = sorted({v for call in calls for v in call["images"] or ()})
+        return {
+            "exists": True,
+            "calls": [{k: call[k] for k in ("grad", "rows", "training")} for call in calls],
+            "images": images[:5000],
+        }
 
     def judge(self, got, want, ctx):
         if not got.get("exists"):
@@ -159,6 +181,20 @@ class _Predicted(Check):
                     got="gradients tracked",
                 ),
             )
+        if self.eval_mode and any(call["training"] for call in calls):
+            return fail_with(
+                self.msgs.get("training"),
+                Fail(
+                    f"`{self.name}` predicted while in training mode: dropout zeroed activations at random and batch "
+                    "norm used each batch's own statistics. Switch it to evaluation mode before it predicts, not after.",
+                    expected="predictions in evaluation mode",
+                    got="predictions in training mode",
+                ),
+            )
+        if self.images and want and want.get("images"):
+            fail = self._judge_images(set(got["images"]), set(want["images"]))
+            if fail:
+                return fail
         if self.rows is not None and not any(call["rows"] == self.rows for call in calls):
             sizes = sorted({call["rows"] for call in calls if call["rows"] is not None})
             return fail_with(
@@ -171,20 +207,56 @@ class _Predicted(Check):
             )
         return None
 
+    def _judge_images(self, got: set, want: set) -> Fail | None:
+        missing, extra = want - got, got - want
+        if extra and self.images in ("only", "same"):
+            return fail_with(
+                self.msgs.get("other_images"),
+                Fail(
+                    f"`{self.name}` also ran on {len(extra)} images that are not the ones the exercise names: "
+                    "predict on the data the text asks for, no other split.",
+                    expected=f"the {len(want)} images",
+                    got=f"{len(extra)} other images",
+                ),
+            )
+        if missing and self.images in ("all", "same"):
+            return fail_with(
+                self.msgs.get("part"),
+                Fail(
+                    f"`{self.name}` predicted on {len(want) - len(missing)} of the {len(want)} images: every one of "
+                    "them counts, not only the first batches.",
+                    expected=f"{len(want)} images",
+                    got=f"{len(want) - len(missing)} images",
+                ),
+            )
+        return None
+
 
 def predicted(
     name: str,
     rows: int | None = None,
     grad: bool | None = None,
     *,
+    eval_mode: bool = False,
+    images: str | None = None,
     never_msg: str | None = None,
     grad_msg: str | None = None,
     rows_msg: str | None = None,
+    training_msg: str | None = None,
+    part_msg: str | None = None,
+    other_images_msg: str | None = None,
 ) -> Check:
     """The model ``name`` (as bound after the code ran) ran forward in the learner's code:
     with ``grad=False``, at least one pass without gradients (inference mode or no_grad);
+    with ``eval_mode``, never in training mode; with ``images``, on the images (of 3-channel
+    batches) the solution's model ran on, however they were batched: ``"only"`` no others
+    (another split), ``"all"`` every one of them (not part of the data), ``"same"`` both;
     with ``rows``, at least one pass on a batch of that many rows."""
-    return _Predicted(name, rows, grad, {"never": never_msg, "grad": grad_msg, "rows": rows_msg})
+    msgs = {"never": never_msg, "grad": grad_msg, "rows": rows_msg, "training": training_msg}
+    msgs.update({"part": part_msg, "other_images": other_images_msg})
+    if images not in (None, "only", "all", "same"):
+        raise ValueError(f"images={images!r}: use 'only', 'all' or 'same'")
+    return _Predicted(name, rows, grad, msgs, eval_mode, images)
 
 
 class _BuiltAnew(Check):
