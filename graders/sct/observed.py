@@ -1,7 +1,8 @@
 """What the learner's code really did, recorded while it ran: ``loaded_file`` (a file read
 with ``torch.load``, and how), ``predicted`` (a model's forward passes: with or without
-gradients, on how many images), ``built_anew`` (an object made by the code, not the one the
-set-up gave) and ``ort_ran`` (an ONNX Runtime session that really ran, on how many rows).
+gradients, in which mode, on how many and which images), ``built_anew`` (an object made by
+the code, not the one the set-up gave), ``built_in_code`` (constructed, not copied) and
+``ort_ran`` (an ONNX Runtime session that really ran, on how many rows).
 
 Each check's ``before`` installs a recorder ahead of the set-up; it keeps only what
 happens while the learner's code runs (``run.phase == "code"``), so neither the set-up
@@ -25,7 +26,9 @@ def _records(run, kind: str) -> dict:
     rec = run.records.setdefault(_KEY, {"loads": [], "forwards": {}, "ort_runs": [], "installed": set()})
     if kind not in rec["installed"]:
         rec["installed"].add(kind)
-        {"loads": _record_loads, "forwards": _record_forwards, "ort_runs": _record_ort_runs}[kind](run, rec)
+        recorders = {"loads": _record_loads, "forwards": _record_forwards, "ort_runs": _record_ort_runs}
+        recorders["constructed"] = _record_constructed
+        recorders[kind](run, rec)
     return rec
 
 
@@ -295,6 +298,61 @@ class _BuiltAnew(Check):
 def built_anew(name: str, given: str, msg: str | None = None) -> Check:
     """``name`` is a new object, not ``given`` (nor a module sharing its parameters)."""
     return _BuiltAnew(name, given, msg)
+
+
+def _record_constructed(run, rec: dict) -> None:
+    """Modules whose __init__ ran in the learner's code: built in code, not copied or unpickled."""
+    import weakref
+
+    import torch
+
+    built = rec["constructed"] = {}  # id -> weak reference: a WeakSet would hash modules that are half built
+    original = torch.nn.Module.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if run.phase == "code":
+            built[id(self)] = weakref.ref(self)
+
+    init.__wrapped__ = original
+    torch.nn.Module.__init__ = init
+
+
+class _BuiltInCode(Check):
+    def __init__(self, name: str, msg: str | None):
+        self.name, self.msg = name, msg
+
+    def before(self, run):
+        _records(run, "constructed")
+
+    def probe(self, run):
+        obj, missing = lookup(run.ns, self.name)
+        if missing:
+            return missing
+        ref = run.records[_KEY]["constructed"].get(id(obj))
+        return {"exists": True, "constructed": ref is not None and ref() is obj}
+
+    def judge(self, got, want, ctx):
+        if not got.get("exists"):
+            return missing_fail(self.name, got)
+        if not got["constructed"]:
+            return fail_with(
+                self.msg,
+                Fail(
+                    f"`{self.name}` was never built in your code: it is a copy of a model that already held the "
+                    "weights (copy.deepcopy, or an unpickled model), so nothing shows that the saved file can "
+                    "rebuild it. Build a new one from its class and load the saved weights into it."
+                ),
+                ctx,
+                self.name,
+            )
+        return None
+
+
+def built_in_code(name: str, msg: str | None = None) -> Check:
+    """The module ``name`` was constructed in the learner's code (its ``__init__`` ran there),
+    not deep-copied or unpickled from a model that already held the weights."""
+    return _BuiltInCode(name, msg)
 
 
 class _OrtRan(Check):
