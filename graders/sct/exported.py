@@ -51,10 +51,10 @@ class _Exported:
 class _Reproduces(SubCheck):
     locate = False
 
-    def __init__(self, model, batches, atol, msg, batch_msg):
-        # two messages of its own (outputs, batch size): ``msg`` stays unset for the family
+    def __init__(self, model, batches, atol, msg, batch_msg, other_msg=None):
+        # messages of its own (outputs, batch size, other weights): ``msg`` stays unset for the family
         self.model, self.batches, self.atol = model, tuple(batches), atol
-        self.outputs_msg, self.batch_msg = msg, batch_msg
+        self.outputs_msg, self.batch_msg, self.other_msg = msg, batch_msg, other_msg
 
     def probe(self, run, exported):
         import torch
@@ -71,6 +71,10 @@ class _Reproduces(SubCheck):
                 with torch.no_grad():
                     entry["want"] = reference(x)
                     entry["got"] = exported.runner(x)
+                    # a graph traced in training mode keeps dropout: the same images give other outputs
+                    entry["random"] = not torch.allclose(
+                        torch.as_tensor(exported.runner(x)), torch.as_tensor(entry["got"])
+                    )
             except Exception as err:  # as text: a dict here would be one level deeper than the wire keeps
                 err = learner_error(err)
                 entry["error"] = f"{err['type']}: {err['message'][:500]}"
@@ -99,6 +103,8 @@ class _Reproduces(SubCheck):
             )
             if fail:
                 fail.message += f" It should reproduce `{self.model}` in eval mode."
+                if self.other_msg and entry.get("random") is False:
+                    return fail_with(self.other_msg, fail)
                 return fail_with(self.outputs_msg, fail)
         return None
 
@@ -173,11 +179,14 @@ class _ExportedFile(Family):
         atol: float = 1e-4,
         msg: str | None = None,
         batch_msg: str | None = None,
+        other_msg: str | None = None,
     ) -> "_ExportedFile":
         """Loaded as production loads it, the file gives ``model``'s eval-mode outputs on
         real CIFAR-10 test images at every batch size in ``batches`` (``batch_msg`` speaks
-        to a batch size that fails, ``msg`` to outputs that differ)."""
-        return self.add(_Reproduces(model, batches, atol, msg, batch_msg))
+        to a batch size that fails, ``msg`` to outputs that differ; ``other_msg``, when
+        given, to outputs that differ though the same images give the same outputs twice,
+        so no dropout was traced in: the file holds another model's weights)."""
+        return self.add(_Reproduces(model, batches, atol, msg, batch_msg, other_msg))
 
     def ops(self, has: tuple[str, ...] = (), lacks: tuple[str, ...] = (), msg: str | None = None) -> "_ExportedFile":
         """The ONNX graph holds no node of an operator in ``lacks`` and one of each in ``has``:
