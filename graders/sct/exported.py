@@ -216,9 +216,30 @@ class _OneThread(SubCheck):
 
     def judge(self, got, want, ctx):
         if got["threads"] != 1 or got["spinning"] != "0":
+            if got["threads"] == 0 and got["spinning"] != "0":
+                why = (
+                    f"`{self.name}` uses ONNX Runtime's default threads, which spin while idle and slow down "
+                    "PyTorch in the same process."
+                )
+            elif got["threads"] not in (0, 1):
+                why = (
+                    f"`{self.name}` runs each operator on {got['threads']} threads: intra_op_num_threads is the number "
+                    "of threads one operator is split over, and one leaves the other cores to PyTorch."
+                )
+            elif got["threads"] == 0:
+                why = (
+                    f"`{self.name}` keeps ONNX Runtime's default of one intra-op thread per core (0): "
+                    "intra_op_num_threads splits each operator, and inter_op_num_threads, for parallel branches of "
+                    "the graph, does not limit it."
+                )
+            else:
+                why = (
+                    f"`{self.name}`'s intra-op threads still spin while idle, ONNX Runtime's default, and take CPU "
+                    "from PyTorch in the same process: the config entry session.intra_op.allow_spinning takes the "
+                    'string "0" (inter_op spinning is another entry, for another pool).'
+                )
             return Fail(
-                f"`{self.name}` uses ONNX Runtime's default threads, which spin while idle and slow down "
-                "PyTorch in the same process. Create it with SessionOptions that set "
+                f"{why} Create the session with SessionOptions that set "
                 'intra_op_num_threads = 1 and the config entry session.intra_op.allow_spinning = "0".',
                 expected="intra_op_num_threads=1, allow_spinning='0'",
                 got=f"intra_op_num_threads={got['threads']}, allow_spinning={got['spinning']!r}",
