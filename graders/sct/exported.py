@@ -239,7 +239,7 @@ class _OneThread(SubCheck):
                     'string "0" (inter_op spinning is another entry, for another pool).'
                 )
             return Fail(
-                f"{why} Create the session with SessionOptions that set "
+                f"{why} Create it with SessionOptions that set "
                 'intra_op_num_threads = 1 and the config entry session.intra_op.allow_spinning = "0".',
                 expected="intra_op_num_threads=1, allow_spinning='0'",
                 got=f"intra_op_num_threads={got['threads']}, allow_spinning={got['spinning']!r}",
