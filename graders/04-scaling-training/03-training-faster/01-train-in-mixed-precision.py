@@ -80,9 +80,22 @@ sct = SCT(
     .channels_last(),
     trainer("trainer").fitted(),
     custom(probe=_choice_on_other_gpus, judge=_chooses_by_device),
+    errors={
+        r"to\(\) received an invalid combination of arguments - got \(torch\.memory_format": (
+            ".to() reads its positional arguments as a device or a dtype: a memory format goes in by keyword, "
+            "memory_format=torch.channels_last."
+        )
+    },
 )
 
 cases = [
+    wrong(
+        "passes the memory format by position",
+        replace={
+            "CIFARClassifier().to(memory_format=torch.channels_last)": "CIFARClassifier().to(torch.channels_last)"
+        },
+        says="a memory format goes in by keyword",
+    ),
     wrong(
         "chooses bfloat16 on every device",
         replace={
