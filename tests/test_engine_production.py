@@ -403,9 +403,18 @@ def test_endpoint_passes(serving):
         (
             '@app.post("/p")',
             '@app.post("/predict")',
-            "POST /p with a PNG of CIFAR-10 test image 0 answered 404 instead of 200.",
+            "POST /p with a PNG of CIFAR-10 test image 0 answered 404 instead of 200. The app has no route at /p: "
+            "the path in the route's decorator is the URL clients use.",
             "200 and a prediction",
             "404 {'detail': 'Not Found'}",
+        ),
+        (
+            '@app.post("/p")',
+            '@app.get("/p")',
+            "POST /p with a PNG of CIFAR-10 test image 0 answered 405 instead of 200. The app answers /p, but not "
+            "POST requests (405, Method Not Allowed): the decorator's name is the HTTP method it routes.",
+            "200 and a prediction",
+            "405 {'detail': 'Method Not Allowed'}",
         ),
     ],
 )

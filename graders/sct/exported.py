@@ -51,10 +51,10 @@ class _Exported:
 class _Reproduces(SubCheck):
     locate = False
 
-    def __init__(self, model, batches, atol, msg, batch_msg):
-        # two messages of its own (outputs, batch size): ``msg`` stays unset for the family
+    def __init__(self, model, batches, atol, msg, batch_msg, other_msg=None):
+        # messages of its own (outputs, batch size, other weights): ``msg`` stays unset for the family
         self.model, self.batches, self.atol = model, tuple(batches), atol
-        self.outputs_msg, self.batch_msg = msg, batch_msg
+        self.outputs_msg, self.batch_msg, self.other_msg = msg, batch_msg, other_msg
 
     def probe(self, run, exported):
         import torch
@@ -71,6 +71,10 @@ class _Reproduces(SubCheck):
                 with torch.no_grad():
                     entry["want"] = reference(x)
                     entry["got"] = exported.runner(x)
+                    # a graph traced in training mode keeps dropout: the same images give other outputs
+                    entry["random"] = not torch.allclose(
+                        torch.as_tensor(exported.runner(x)), torch.as_tensor(entry["got"])
+                    )
             except Exception as err:  # as text: a dict here would be one level deeper than the wire keeps
                 err = learner_error(err)
                 entry["error"] = f"{err['type']}: {err['message'][:500]}"
@@ -99,6 +103,8 @@ class _Reproduces(SubCheck):
             )
             if fail:
                 fail.message += f" It should reproduce `{self.model}` in eval mode."
+                if self.other_msg and entry.get("random") is False:
+                    return fail_with(self.other_msg, fail)
                 return fail_with(self.outputs_msg, fail)
         return None
 
@@ -173,11 +179,14 @@ class _ExportedFile(Family):
         atol: float = 1e-4,
         msg: str | None = None,
         batch_msg: str | None = None,
+        other_msg: str | None = None,
     ) -> "_ExportedFile":
         """Loaded as production loads it, the file gives ``model``'s eval-mode outputs on
         real CIFAR-10 test images at every batch size in ``batches`` (``batch_msg`` speaks
-        to a batch size that fails, ``msg`` to outputs that differ)."""
-        return self.add(_Reproduces(model, batches, atol, msg, batch_msg))
+        to a batch size that fails, ``msg`` to outputs that differ; ``other_msg``, when
+        given, to outputs that differ though the same images give the same outputs twice,
+        so no dropout was traced in: the file holds another model's weights)."""
+        return self.add(_Reproduces(model, batches, atol, msg, batch_msg, other_msg))
 
     def ops(self, has: tuple[str, ...] = (), lacks: tuple[str, ...] = (), msg: str | None = None) -> "_ExportedFile":
         """The ONNX graph holds no node of an operator in ``lacks`` and one of each in ``has``:
@@ -207,9 +216,30 @@ class _OneThread(SubCheck):
 
     def judge(self, got, want, ctx):
         if got["threads"] != 1 or got["spinning"] != "0":
+            if got["threads"] == 0 and got["spinning"] != "0":
+                why = (
+                    f"`{self.name}` uses ONNX Runtime's default threads, which spin while idle and slow down "
+                    "PyTorch in the same process."
+                )
+            elif got["threads"] not in (0, 1):
+                why = (
+                    f"`{self.name}` runs each operator on {got['threads']} threads: intra_op_num_threads is the number "
+                    "of threads one operator is split over, and one leaves the other cores to PyTorch."
+                )
+            elif got["threads"] == 0:
+                why = (
+                    f"`{self.name}` keeps ONNX Runtime's default of one intra-op thread per core (0): "
+                    "intra_op_num_threads splits each operator, and inter_op_num_threads, for parallel branches of "
+                    "the graph, does not limit it."
+                )
+            else:
+                why = (
+                    f"`{self.name}`'s intra-op threads still spin while idle, ONNX Runtime's default, and take CPU "
+                    "from PyTorch in the same process: the config entry session.intra_op.allow_spinning takes the "
+                    'string "0" (inter_op spinning is another entry, for another pool).'
+                )
             return Fail(
-                f"`{self.name}` uses ONNX Runtime's default threads, which spin while idle and slow down "
-                "PyTorch in the same process. Create it with SessionOptions that set "
+                f"{why} Create it with SessionOptions that set "
                 'intra_op_num_threads = 1 and the config entry session.intra_op.allow_spinning = "0".',
                 expected="intra_op_num_threads=1, allow_spinning='0'",
                 got=f"intra_op_num_threads={got['threads']}, allow_spinning={got['spinning']!r}",

@@ -1,7 +1,8 @@
 """What the learner's code really did, recorded while it ran: ``loaded_file`` (a file read
 with ``torch.load``, and how), ``predicted`` (a model's forward passes: with or without
-gradients, on how many images), ``built_anew`` (an object made by the code, not the one the
-set-up gave) and ``ort_ran`` (an ONNX Runtime session that really ran, on how many rows).
+gradients, in which mode, on how many and which images), ``built_anew`` (an object made by
+the code, not the one the set-up gave), ``built_in_code`` (constructed, not copied) and
+``ort_ran`` (an ONNX Runtime session that really ran, on how many rows).
 
 Each check's ``before`` installs a recorder ahead of the set-up; it keeps only what
 happens while the learner's code runs (``run.phase == "code"``), so neither the set-up
@@ -25,7 +26,9 @@ def _records(run, kind: str) -> dict:
     rec = run.records.setdefault(_KEY, {"loads": [], "forwards": {}, "ort_runs": [], "installed": set()})
     if kind not in rec["installed"]:
         rec["installed"].add(kind)
-        {"loads": _record_loads, "forwards": _record_forwards, "ort_runs": _record_ort_runs}[kind](run, rec)
+        recorders = {"loads": _record_loads, "forwards": _record_forwards, "ort_runs": _record_ort_runs}
+        recorders["constructed"] = _record_constructed
+        recorders[kind](run, rec)
     return rec
 
 
@@ -60,7 +63,22 @@ def _record_forwards(run, rec: dict) -> None:
             return  # a symbolic size while torch.export traces: reading it would fix the batch size
         calls = rec["forwards"].setdefault(id(module), [])
         if len(calls) < _CAP:
-            calls.append({"grad": torch.is_grad_enabled() and not torch.is_inference_mode_enabled(), "rows": rows})
+            calls.append(
+                {
+                    "grad": torch.is_grad_enabled() and not torch.is_inference_mode_enabled(),
+                    "rows": rows,
+                    "training": bool(module.training),
+                    "images": _fingerprints(first),
+                }
+            )
+
+    def _fingerprints(x) -> list[float] | None:
+        """One number per image of a batch of images (the sum of its pixels), so that which
+        images a model saw can be compared whatever the batches were; None for other inputs."""
+        if x is None or x.dim() != 4 or x.shape[1] != 3 or not x.is_floating_point():
+            return None
+        with torch.no_grad():
+            return [round(v, 3) for v in x.detach().double().flatten(1).sum(1).tolist()]
 
     register_module_forward_hook(hook)
 
@@ -125,8 +143,9 @@ def loaded_file(
 
 
 class _Predicted(Check):
-    def __init__(self, name: str, rows: int | None, grad: bool | None, msgs: dict):
+    def __init__(self, name: str, rows: int | None, grad: bool | None, msgs: dict, eval_mode, images):
         self.name, self.rows, self.grad, self.msgs = name, rows, grad, msgs
+        self.eval_mode, self.images = eval_mode, images
 
     def before(self, run):
         _records(run, "forwards")
@@ -135,7 +154,13 @@ class _Predicted(Check):
         obj, missing = lookup(run.ns, self.name)
         if missing:
             return missing
-        return {"exists": True, "calls": run.records[_KEY]["forwards"].get(id(obj), [])}
+        calls = run.records[_KEY]["forwards"].get(id(obj), [])
+        images = sorted({v for call in calls for v in call["images"] or ()})
+        return {
+            "exists": True,
+            "calls": [{k: call[k] for k in ("grad", "rows", "training")} for call in calls],
+            "images": images[:5000],
+        }
 
     def judge(self, got, want, ctx):
         if not got.get("exists"):
@@ -159,6 +184,20 @@ class _Predicted(Check):
                     got="gradients tracked",
                 ),
             )
+        if self.eval_mode and any(call["training"] for call in calls):
+            return fail_with(
+                self.msgs.get("training"),
+                Fail(
+                    f"`{self.name}` predicted while in training mode: dropout zeroed activations at random and batch "
+                    "norm used each batch's own statistics. Switch it to evaluation mode before it predicts, not after.",
+                    expected="predictions in evaluation mode",
+                    got="predictions in training mode",
+                ),
+            )
+        if self.images and want and want.get("images"):
+            fail = self._judge_images(set(got["images"]), set(want["images"]))
+            if fail:
+                return fail
         if self.rows is not None and not any(call["rows"] == self.rows for call in calls):
             sizes = sorted({call["rows"] for call in calls if call["rows"] is not None})
             return fail_with(
@@ -171,20 +210,56 @@ class _Predicted(Check):
             )
         return None
 
+    def _judge_images(self, got: set, want: set) -> Fail | None:
+        missing, extra = want - got, got - want
+        if extra and self.images in ("only", "same"):
+            return fail_with(
+                self.msgs.get("other_images"),
+                Fail(
+                    f"`{self.name}` also ran on {len(extra)} images that are not the ones the exercise names: "
+                    "predict on the data the text asks for, no other split.",
+                    expected=f"the {len(want)} images",
+                    got=f"{len(extra)} other images",
+                ),
+            )
+        if missing and self.images in ("all", "same"):
+            return fail_with(
+                self.msgs.get("part"),
+                Fail(
+                    f"`{self.name}` predicted on {len(want) - len(missing)} of the {len(want)} images: every one of "
+                    "them counts, not only the first batches.",
+                    expected=f"{len(want)} images",
+                    got=f"{len(want) - len(missing)} images",
+                ),
+            )
+        return None
+
 
 def predicted(
     name: str,
     rows: int | None = None,
     grad: bool | None = None,
     *,
+    eval_mode: bool = False,
+    images: str | None = None,
     never_msg: str | None = None,
     grad_msg: str | None = None,
     rows_msg: str | None = None,
+    training_msg: str | None = None,
+    part_msg: str | None = None,
+    other_images_msg: str | None = None,
 ) -> Check:
     """The model ``name`` (as bound after the code ran) ran forward in the learner's code:
     with ``grad=False``, at least one pass without gradients (inference mode or no_grad);
+    with ``eval_mode``, never in training mode; with ``images``, on the images (of 3-channel
+    batches) the solution's model ran on, however they were batched: ``"only"`` no others
+    (another split), ``"all"`` every one of them (not part of the data), ``"same"`` both;
     with ``rows``, at least one pass on a batch of that many rows."""
-    return _Predicted(name, rows, grad, {"never": never_msg, "grad": grad_msg, "rows": rows_msg})
+    msgs = {"never": never_msg, "grad": grad_msg, "rows": rows_msg, "training": training_msg}
+    msgs.update({"part": part_msg, "other_images": other_images_msg})
+    if images not in (None, "only", "all", "same"):
+        raise ValueError(f"images={images!r}: use 'only', 'all' or 'same'")
+    return _Predicted(name, rows, grad, msgs, eval_mode, images)
 
 
 class _BuiltAnew(Check):
@@ -223,6 +298,61 @@ class _BuiltAnew(Check):
 def built_anew(name: str, given: str, msg: str | None = None) -> Check:
     """``name`` is a new object, not ``given`` (nor a module sharing its parameters)."""
     return _BuiltAnew(name, given, msg)
+
+
+def _record_constructed(run, rec: dict) -> None:
+    """Modules whose __init__ ran in the learner's code: built in code, not copied or unpickled."""
+    import weakref
+
+    import torch
+
+    built = rec["constructed"] = {}  # id -> weak reference: a WeakSet would hash modules that are half built
+    original = torch.nn.Module.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if run.phase == "code":
+            built[id(self)] = weakref.ref(self)
+
+    init.__wrapped__ = original
+    torch.nn.Module.__init__ = init
+
+
+class _BuiltInCode(Check):
+    def __init__(self, name: str, msg: str | None):
+        self.name, self.msg = name, msg
+
+    def before(self, run):
+        _records(run, "constructed")
+
+    def probe(self, run):
+        obj, missing = lookup(run.ns, self.name)
+        if missing:
+            return missing
+        ref = run.records[_KEY]["constructed"].get(id(obj))
+        return {"exists": True, "constructed": ref is not None and ref() is obj}
+
+    def judge(self, got, want, ctx):
+        if not got.get("exists"):
+            return missing_fail(self.name, got)
+        if not got["constructed"]:
+            return fail_with(
+                self.msg,
+                Fail(
+                    f"`{self.name}` was never built in your code: it is a copy of a model that already held the "
+                    "weights (copy.deepcopy, or an unpickled model), so nothing shows that the saved file can "
+                    "rebuild it. Build a new one from its class and load the saved weights into it."
+                ),
+                ctx,
+                self.name,
+            )
+        return None
+
+
+def built_in_code(name: str, msg: str | None = None) -> Check:
+    """The module ``name`` was constructed in the learner's code (its ``__init__`` ran there),
+    not deep-copied or unpickled from a model that already held the weights."""
+    return _BuiltInCode(name, msg)
 
 
 class _OrtRan(Check):

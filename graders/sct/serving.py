@@ -162,8 +162,13 @@ class _Endpoint(Check):
         for i, (mine, theirs) in enumerate(zip(got["answers"], want["answers"] if want else got["answers"])):
             request = f"POST {self.path} with {what} CIFAR-10 test image {i}"
             if mine["status"] != 200:
+                why = {
+                    404: f" The app has no route at {self.path}: the path in the route's decorator is the URL clients use.",
+                    405: f" The app answers {self.path}, but not POST requests (405, Method Not Allowed): the "
+                    "decorator's name is the HTTP method it routes.",
+                }.get(mine["status"], "")
                 fail = Fail(
-                    f"{request} answered {mine['status']} instead of 200.",
+                    f"{request} answered {mine['status']} instead of 200.{why}",
                     expected="200 and a prediction",
                     got=f"{mine['status']} {show(_body(mine))}",
                     detail=_last_error(got["log"]),

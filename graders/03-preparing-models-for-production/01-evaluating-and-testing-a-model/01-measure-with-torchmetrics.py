@@ -1,6 +1,7 @@
 """SCT for 3.1.1, Measure a model with torchmetrics."""
 
 from graders.sct import SCT, inference_model, metric, right, variable, wrong
+from graders.sct.observed import predicted
 
 sct = SCT(
     metric("metrics['acc']")
@@ -21,6 +22,19 @@ sct = SCT(
     inference_model("model").in_eval_mode(
         msg="`model` is still in training mode, so dropout zeroes activations at random and batch norm uses each "
         "test batch's own statistics: the scores would measure a different model. Call model.eval() first."
+    ),
+    predicted(
+        "model",
+        grad=False,
+        eval_mode=True,
+        images="only",
+        grad_msg="`model` predicted while autograd recorded every operation for a backward pass that never comes: "
+        "measuring needs no gradients. Run the loop inside torch.inference_mode() (or torch.no_grad()).",
+        training_msg="`model` predicted in training mode and was switched to evaluation mode only afterwards: the "
+        "scores measure the model with dropout on and batch norm using each batch's statistics. Switch the mode "
+        "before the loop.",
+        other_images_msg="`model` also predicted on {got} that are not test images: the scores must measure the test "
+        "split, `test_loader`, and nothing else.",
     ),
     metric("metrics['acc']").updates(
         msg="The metrics hold {got} when the loop ends, not {expected}, one per test batch: call update inside the "
@@ -69,6 +83,32 @@ cases = [
             "scores = metrics.compute()": "scores = batch_scores",
         },
         says="should combine every test batch",
+    ),
+    wrong(
+        "predicts while tracking gradients",
+        replace={
+            "with torch.inference_mode():\n    for x, y in test_loader:": "if True:\n    for x, y in test_loader:"
+        },
+        says="measuring needs no gradients",
+    ),
+    wrong(
+        "switches to evaluation mode after the loop",
+        replace={"model.eval()\n": "", "scores = metrics.compute()": "model.eval()\nscores = metrics.compute()"},
+        says="switched to evaluation mode only afterwards",
+    ),
+    wrong("measures on the training split", replace={"in test_loader": "in train_loader"}, says="not test images"),
+    wrong(
+        "measures the first batch only",
+        replace={"        metrics.update(model(x), y)": "        metrics.update(model(x), y)\n        break"},
+        says="hold 1 updates when the loop ends, not 4 updates",
+    ),
+    right(
+        "collects the scores from each metric, with no_grad and train(False)",
+        replace={
+            "scores = metrics.compute()": "scores = {'acc': metrics['acc'].compute(), 'f1': metrics['f1'].compute()}",
+            "torch.inference_mode()": "torch.no_grad()",
+            "model.eval()": "model.train(False)",
+        },
     ),
     right(
         "uses Accuracy with task= and passes probabilities",

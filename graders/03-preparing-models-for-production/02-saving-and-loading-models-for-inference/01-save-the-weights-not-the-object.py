@@ -1,7 +1,7 @@
 """SCT for 3.2.1, Save the weights, not the object."""
 
 from graders.sct import SCT, inference_model, right, variable, wrong
-from graders.sct.observed import built_anew, loaded_file, predicted
+from graders.sct.observed import built_anew, built_in_code, loaded_file, predicted
 
 PICKLED = (
     "torch.save(model) pickles the whole Python object, which ties the file to your code's classes and "
@@ -21,6 +21,14 @@ sct = SCT(
         "nothing shows that the file can rebuild it: build a new SmallCNN() and load the saved weights into it.",
     ),
     inference_model("restored").in_eval_mode(),
+    predicted(
+        "restored",
+        eval_mode=True,
+        never_msg="`preds` must come from `restored`, the model rebuilt from the file.",
+        training_msg="`restored` predicted in training mode and was switched to inference behaviour only afterwards: "
+        "dropout zeroed activations at random, and batch norm replaced the saved running statistics with these "
+        "images' own. Switch the mode before it predicts.",
+    ),
     inference_model("restored").matches_weights("weights.pt"),
     loaded_file(
         "weights.pt",
@@ -29,7 +37,12 @@ sct = SCT(
             'process has only the file. Load it with torch.load("weights.pt", weights_only=True).'
         ),
     ),
-    inference_model("restored").reproduces("model"),
+    built_in_code("restored"),
+    inference_model("restored").reproduces(
+        "model",
+        msg="`restored` holds what 'weights.pt' holds, yet it does not predict what `model` predicts: the file holds "
+        "other weights than the trained `model`'s. Save the state dict of `model` itself.",
+    ),
     predicted(
         "restored",
         rows=8,
@@ -113,6 +126,28 @@ cases = [
         "builds the model but never loads the weights",
         replace={'restored.load_state_dict(torch.load("weights.pt", weights_only=True))': 'torch.load("weights.pt")'},
         says="does not hold the weights saved in 'weights.pt'",
+    ),
+    wrong(
+        "copies the trained model instead of building a new one",
+        replace={"restored = SmallCNN()\n": "import copy\nrestored = copy.deepcopy(model)\n"},
+        says="was never built in your code",
+    ),
+    wrong(
+        "switches to inference behaviour only after predicting",
+        replace={"restored.eval()\n": "", "    print(preds": "    restored.eval()\n    print(preds"},
+        says="switched to inference behaviour only afterwards",
+    ),
+    wrong(
+        "saves the weights of a new, untrained model",
+        replace={"torch.save(model.state_dict()": "torch.save(SmallCNN().state_dict()"},
+        says="the file holds other weights than the trained `model`'s",
+    ),
+    right(
+        "loads the state dict into a variable first, reads the file through a file object, predicts in a function",
+        replace={
+            'restored.load_state_dict(torch.load("weights.pt", weights_only=True))': 'with open("weights.pt", "rb") as f:\n    state = torch.load(f, weights_only=True)\nrestored.load_state_dict(state)',
+            "with torch.inference_mode():\n    preds = restored(images).argmax(dim=1)": "@torch.inference_mode()\ndef predict(m, x):\n    return torch.argmax(m(x), dim=1)\npreds = predict(restored, images)\nif True:",
+        },
     ),
     right(
         "relies on the weights_only default and uses no_grad",

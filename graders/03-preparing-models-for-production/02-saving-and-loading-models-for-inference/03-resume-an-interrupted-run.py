@@ -11,15 +11,48 @@ def _spy_on_torch_load(run):
     import torch
 
     calls = run.records.setdefault("torch_load_calls", [])
+    read = run.records.setdefault("checkpoint_entries_read", {})
     original = torch.load
+
+    class Checkpoint(dict):
+        """The loaded dict, noting which of the entries that say where the run stopped the code read."""
+
+        def __getitem__(self, key):
+            value = super().__getitem__(key)
+            if key in _WHERE and isinstance(value, int):
+                read[key] = value
+            return value
+
+        def get(self, key, default=None):
+            return self[key] if key in self else default
 
     def load(f, *args, **kwargs):
         if sys._getframe(1).f_globals.get("__name__") == "__main__":
             where = kwargs.get("map_location", args[0] if args else None)
             calls.append({"file": str(f).rsplit("/", 1)[-1], "map_location": None if where is None else repr(where)})
+            loaded = original(f, *args, **kwargs)
+            return Checkpoint(loaded) if type(loaded) is dict else loaded
         return original(f, *args, **kwargs)
 
     torch.load = load
+
+
+_WHERE = ("global_step", "epoch")
+
+
+def _where_printed(run):
+    return {"read": dict(run.records.get("checkpoint_entries_read", {})), "stdout": run.stdout}
+
+
+def _printed_where_it_stopped(got, want, ctx):
+    if not got["read"]:
+        return (
+            "Your code does not read where the run stopped from the checkpoint: its 'global_step' and 'epoch' "
+            "entries say it. A number typed in is true of one file only; the code that reads it works for any."
+        )
+    if not any(str(value) in got["stdout"] for value in got["read"].values()):
+        return "Print where the run stopped, the step or the epoch you read from the checkpoint."
+    return None
 
 
 def _loads(run):
@@ -87,6 +120,7 @@ def _resumed(got, want, ctx):
 
 sct = SCT(
     custom(probe=_loads, judge=_loaded_onto_a_device, before=_spy_on_torch_load),
+    custom(probe=_where_printed, judge=_printed_where_it_stopped),
     trainer("trainer").fitted(),
     custom(probe=_resume, judge=_resumed, before=recorder.install),
     trainer("trainer").ran(train_batches=SOLUTION, optimizer_steps=SOLUTION),
@@ -95,6 +129,32 @@ sct = SCT(
 _FIT = 'trainer.fit(LitCNN(), train_loader, ckpt_path="trained.ckpt")'
 
 cases = [
+    wrong(
+        "prints where the run stopped as numbers typed in",
+        replace={'checkpoint["global_step"], "after epoch", checkpoint["epoch"]': '8, "after epoch", 1'},
+        says="does not read where the run stopped from the checkpoint",
+    ),
+    wrong(
+        "reads the checkpoint but never says where the run stopped",
+        replace={
+            'print("saved at step", checkpoint["global_step"], "after epoch", checkpoint["epoch"])': 'stopped = checkpoint["global_step"]'
+        },
+        says="Print where the run stopped",
+    ),
+    wrong(
+        "asks for two more epochs",
+        replace={"max_epochs=2": "max_epochs=3"},
+        says="resumed for one more epoch of 8 steps it ends at step 16",
+    ),
+    right(
+        "computes max_epochs from the checkpoint, maps with a function and formats the print",
+        replace={
+            "max_epochs=2": 'max_epochs=checkpoint["epoch"] + 1',
+            'map_location="cpu"': "map_location=lambda storage, loc: storage",
+            'print("saved at step", checkpoint["global_step"], "after epoch", checkpoint["epoch"])': 'step, epoch = checkpoint.get("global_step"), checkpoint["epoch"]\nprint(f"stopped at step {step}, epoch {epoch}")',
+        },
+    ),
+    right("stops after a number of steps", replace={"max_epochs=2": "max_steps=16"}),
     wrong(
         "loads the weights with load_from_checkpoint, then fits",
         replace={_FIT: 'trainer.fit(LitCNN.load_from_checkpoint("trained.ckpt"), train_loader)'},

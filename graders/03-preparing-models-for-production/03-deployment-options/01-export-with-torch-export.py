@@ -12,6 +12,8 @@ sct = SCT(
         msg="The .pt2 file does not reproduce the model in eval mode. An exported graph keeps "
         "the mode it was traced in, so dropout and batch-norm training behaviour were baked in. Call "
         "model.eval() before torch.export.export.",
+        other_msg="The .pt2 file does not reproduce `model`: it gives the same outputs every time, so it was traced "
+        "in evaluation mode, but from other weights. Export the trained `model` itself.",
     ),
     errors={
         r"Guard failed: x\.size\(\)\[0\] ==": "The exported program only accepts the batch size it was exported with, so the batch of 5 failed: mark "
@@ -31,6 +33,25 @@ cases = [
         "forgets the dynamic batch dimension",
         replace={', dynamic_shapes={"x": {0: Dim("batch")}}': ""},
         says="only accepts the batch size",
+    ),
+    wrong(
+        "switches to evaluation mode only after exporting",
+        replace={"model.eval()\n": "", "torch.export.save(": "model.eval()\ntorch.export.save("},
+        says="Call model.eval() before",
+    ),
+    wrong(
+        "exports a new, untrained model",
+        replace={"torch.export.export(model,": "torch.export.export(SmallCNN().eval(),"},
+        says="from other weights",
+    ),
+    right(
+        "exports from random images of four with a bounded Dim.DYNAMIC batch, saves to a Path",
+        replace={
+            "example = (images[:2],)": "example = (torch.randn(4, 3, 32, 32),)",
+            'dynamic_shapes={"x": {0: Dim("batch")}}': "dynamic_shapes=({0: Dim.DYNAMIC},)",
+            'torch.export.save(exported, "model.pt2")': 'from pathlib import Path\ntorch.export.save(exported, Path("model.pt2"))',
+            "model.eval()": "model.train(False)",
+        },
     ),
     wrong("exports in training mode", replace={"model.eval()\n": ""}, says="Call model.eval() before"),
     wrong(

@@ -10,6 +10,8 @@ sct = SCT(
         batches=(1, 8),
         batch_msg="model.onnx only accepts the batch size it was exported with: pass dynamic_shapes="
         '{"x": {0: Dim("batch")}} to torch.onnx.export.',
+        other_msg="model.onnx does not reproduce `model`: its outputs are those of a model in evaluation mode, but "
+        "of other weights. Export the trained `model` itself.",
     ),
     ort_session("session"),
     ort_ran(
@@ -38,6 +40,29 @@ sct = SCT(
 )
 
 cases = [
+    wrong(
+        "limits the inter-op threads instead of the intra-op ones",
+        replace={"options.intra_op_num_threads = 1": "options.inter_op_num_threads = 1"},
+        says="inter_op_num_threads, for parallel branches",
+    ),
+    wrong(
+        "turns off the spinning of the inter-op threads",
+        replace={"session.intra_op.allow_spinning": "session.inter_op.allow_spinning"},
+        says="still spin while idle",
+    ),
+    wrong(
+        "exports a new, untrained model",
+        replace={"torch.onnx.export(model,": "torch.onnx.export(SmallCNN().eval(),"},
+        says="but of other weights",
+    ),
+    right(
+        "names the options by keyword, takes the default provider and exports by position",
+        replace={
+            'session = ort.InferenceSession("model.onnx", options, providers=["CPUExecutionProvider"])': 'session = ort.InferenceSession("model.onnx", sess_options=options)',
+            'dynamic_shapes={"x": {0: Dim("batch")}}': 'dynamic_shapes=({0: Dim("n")},), input_names=["x"]',
+            "images.numpy()": "images.detach().cpu().numpy()",
+        },
+    ),
     wrong(
         "keeps ONNX Runtime's default threads",
         replace={

@@ -2,7 +2,7 @@
 
 import ast
 
-from graders.sct import SCT, avoids, correct, custom, endpoint, right, uses, variable, wrong
+from graders.sct import SCT, Fail, avoids, correct, custom, endpoint, right, uses, variable, wrong
 
 BLOCKING = (
     "`{name}` is an `async def`, so it runs on the server's one event loop, and the model call inside it "
@@ -28,9 +28,39 @@ def _blocking_async_endpoint(got, want, ctx):
     return None
 
 
+def _uploads(fn) -> set[str]:
+    """The arguments of ``fn`` annotated as an UploadFile (plain or inside Annotated[...])."""
+    return {
+        a.arg
+        for a in fn.args.args + fn.args.kwonlyargs
+        if a.annotation is not None
+        and "UploadFile" in {getattr(n, "id", getattr(n, "attr", None)) for n in ast.walk(a.annotation)}
+    }
+
+
+def _awaitable_read_in_plain_def(got, want, ctx):
+    """UploadFile.read() called in a plain def: it returns a coroutine there, not the bytes."""
+    for node in ast.walk(ctx.tree):
+        if isinstance(node, ast.FunctionDef):
+            uploads = _uploads(node)
+            for call in ast.walk(node):
+                f = getattr(call, "func", None)
+                if isinstance(call, ast.Call) and isinstance(f, ast.Attribute) and f.attr == "read":
+                    if isinstance(f.value, ast.Name) and f.value.id in uploads:
+                        return Fail(
+                            f"`{f.value.id}.read()` is a coroutine function, made for an `async def`: in a plain "
+                            "def it returns a coroutine object, not the bytes, and every request fails with a "
+                            "server error. Read the bytes from the UploadFile's underlying file object, which "
+                            "is an ordinary file.",
+                            line=call.lineno,
+                        )
+    return None
+
+
 sct = SCT(
     variable("app").instance_of("fastapi.FastAPI"),
     custom(judge=_blocking_async_endpoint),
+    custom(judge=_awaitable_read_in_plain_def),
     correct(
         endpoint("app", "/predict", upload="file")
         .predicts(images=4)
@@ -53,6 +83,33 @@ sct = SCT(
 )
 
 cases = [
+    wrong(
+        "awaits nothing: calls UploadFile.read() in a plain def",
+        replace={"decode_image(file.file.read())": "decode_image(file.read())"},
+        says="is a coroutine function, made for an `async def`",
+    ),
+    wrong(
+        "routes GET requests",
+        replace={'@app.post("/predict")': '@app.get("/predict")'},
+        says="but not POST requests",
+    ),
+    wrong(
+        "serves another path",
+        replace={
+            '@app.post("/predict")': '@app.post("/predictions")',
+            'client.post("/predict"': 'client.post("/predictions"',
+        },
+        says="has no route at /predict",
+    ),
+    right(
+        "takes the upload as bytes and answers bad input with a JSONResponse of its own",
+        replace={
+            "def predict(file: UploadFile):": "def predict(file: bytes = File(...)):",
+            "decode_image(file.file.read())": "decode_image(file)",
+            'raise HTTPException(status_code=422, detail=f"not a usable image: {err}")': 'return JSONResponse(status_code=422, content={"detail": str(err)})',
+            "app = FastAPI()": "from fastapi import File\nfrom fastapi.responses import JSONResponse\napp = FastAPI()",
+        },
+    ),
     wrong(
         "lets a bad upload crash the app",
         replace={

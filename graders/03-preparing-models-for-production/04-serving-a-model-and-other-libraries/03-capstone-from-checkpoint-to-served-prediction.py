@@ -2,7 +2,7 @@
 runs after the solutions of the steps before it)."""
 
 from graders.sct import SCT, endpoint, exported_file, inference_model, metric, ort_session, right, variable, wrong
-from graders.sct.observed import built_anew, loaded_file, ort_ran
+from graders.sct.observed import built_anew, loaded_file, ort_ran, predicted
 
 step1 = SCT(
     built_anew(
@@ -16,7 +16,18 @@ step1 = SCT(
         unread_msg="Your code never read trained.ckpt: take the network from the "
         'checkpoint, LitCNN.load_from_checkpoint("trained.ckpt").net, not from a model in memory.',
     ),
-    inference_model("net").in_eval_mode().matches_weights("trained.ckpt", key="state_dict", prefix="net."),
+    inference_model("net").in_eval_mode(),
+    predicted(
+        "net",
+        eval_mode=True,
+        images="only",
+        training_msg="`net` measured in training mode and was switched to evaluation mode only afterwards: dropout "
+        "zeroed activations at random, and batch norm used (and updated) each batch's own statistics. Switch the "
+        "mode before the loop.",
+        other_images_msg="`net` also predicted on {got} that are not test images: the accuracy must measure the "
+        "test split, `test_loader`, and nothing else.",
+    ),
+    inference_model("net").matches_weights("trained.ckpt", key="state_dict", prefix="net."),
     metric("accuracy")
     .kind("MulticlassAccuracy")
     .settings(
@@ -98,6 +109,18 @@ cases = [
         step=1,
         replace={'net = LitCNN.load_from_checkpoint("trained.ckpt").net': "net = model"},
         says="not the network from the checkpoint",
+    ),
+    wrong(
+        "switches to evaluation mode only after measuring",
+        step=1,
+        replace={"net.eval()\n": "", 'print(f"test': 'net.eval()\nprint(f"test'},
+        says="switched to evaluation mode only afterwards",
+    ),
+    wrong(
+        "measures on the training split",
+        step=1,
+        replace={"in test_loader": "in train_loader"},
+        says="that are not test images",
     ),
     right(
         "uses Accuracy with task=",

@@ -19,6 +19,51 @@ def _seed_right(got, want, ctx):
     return None
 
 
+def _record_seed_order(run):
+    """In the learner's code, which came first: the first seeding of torch, or the building of
+    the model that is fitted (the sandbox seeds before the code too, so the weights alone
+    cannot tell)."""
+    import pytorch_lightning as pl
+    import torch
+
+    order = run.records.setdefault("seed_order", {"n": 0, "seeded": None, "built": {}, "fits": []})
+    manual_seed, init, fit = torch.manual_seed, pl.LightningModule.__init__, pl.Trainer.fit
+
+    def seed(value):
+        if run.phase == "code" and order["seeded"] is None:
+            order["n"] += 1
+            order["seeded"] = order["n"]
+        return manual_seed(value)
+
+    def build(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if run.phase == "code":
+            order["n"] += 1
+            order["built"][id(self)] = order["n"]
+
+    def fit_(self, model, *args, **kwargs):
+        if run.phase == "code" and len(order["fits"]) < 10:
+            order["fits"].append(order["built"].get(id(model)))
+        return fit(self, model, *args, **kwargs)
+
+    torch.manual_seed, pl.LightningModule.__init__, pl.Trainer.fit = seed, build, fit_
+
+
+def _seed_order(run):
+    order = run.records.get("seed_order", {})
+    return {"seeded": order.get("seeded"), "built": order.get("fits", [None])[:1]}
+
+
+def _seeded_first(got, want, ctx):
+    built = got["built"][0] if got["built"] else None
+    if got["seeded"] is not None and built is not None and built < got["seeded"]:
+        return (
+            "The model was built before the run was seeded: its weights are drawn when it is built, so a seed set "
+            "after that repeats the batches but not the weights. Seed first, then build the model."
+        )
+    return None
+
+
 def _stores(run):
     import os
 
@@ -52,6 +97,7 @@ sct = SCT(
         "the next run starts from other random weights and shuffles differently, and cannot be repeated.",
     ),
     custom(probe=_seed, judge=_seed_right),
+    custom(probe=_seed_order, judge=_seeded_first, before=_record_seed_order),
     custom(probe=_stores, judge=_store_right),
     trainer("trainer").fitted(
         msg="The Trainer was never fitted, so no run was recorded: call trainer.fit(model, train_loader, val_loader)."
@@ -96,6 +142,13 @@ cases = [
         "points the logger at another store",
         replace={'tracking_uri="sqlite:///mlflow.db"': 'tracking_uri="sqlite:///runs.db"'},
         says="not to the store that is ready in mlflow.db",
+    ),
+    wrong(
+        "seeds after building the model",
+        replace={
+            "pl.seed_everything(0)\nmodel = CIFARClassifier(lr=1e-3)": "model = CIFARClassifier(lr=1e-3)\npl.seed_everything(0)"
+        },
+        says="a seed set after that repeats the batches but not the weights",
     ),
     right(
         "seeds by keyword and gives the store's absolute path",

@@ -23,8 +23,23 @@ def _order_right(got, want, ctx):
     return None
 
 
-def _from_store(run):
-    """The learner's code once more, after the store's learning rates changed."""
+def _scale_learning_rates(db):
+    for value, run_id in db.execute("SELECT value, run_uuid FROM params WHERE key = 'lr'").fetchall():
+        db.execute(
+            "UPDATE params SET value = ? WHERE key = 'lr' AND run_uuid = ?", (repr(float(value) * SCALE), run_id)
+        )
+
+
+def _reverse_accuracies(db):
+    """Give the runs their val_acc in reverse order of accuracy: the best run becomes the worst."""
+    rows = db.execute("SELECT run_uuid, value FROM latest_metrics WHERE key = 'val_acc' ORDER BY value").fetchall()
+    for (run_id, _), (_, value) in zip(rows, reversed(rows)):
+        for table in ("latest_metrics", "metrics"):
+            db.execute(f"UPDATE {table} SET value = ? WHERE key = 'val_acc' AND run_uuid = ?", (value, run_id))  # noqa: S608
+
+
+def _from_store(run, change=_scale_learning_rates):
+    """The learner's code once more, after the store changed."""
     import contextlib
     import io
     import os
@@ -33,10 +48,7 @@ def _from_store(run):
     from graders.sct.api import LEARNER_FILE, learner_error
 
     with contextlib.closing(sqlite3.connect(os.path.join(run.workdir, "mlflow.db"))) as db:
-        for value, run_id in db.execute("SELECT value, run_uuid FROM params WHERE key = 'lr'").fetchall():
-            db.execute(
-                "UPDATE params SET value = ? WHERE key = 'lr' AND run_uuid = ?", (repr(float(value) * SCALE), run_id)
-            )
+        change(db)
         db.commit()
     ns = dict(run.ns)
     try:
@@ -60,6 +72,18 @@ def _from_store_right(got, want, ctx):
     return None
 
 
+def _follows_accuracy_right(got, want, ctx):
+    if "error" in got or not want or want.get("again") is None:
+        return None
+    if got["again"] is None or abs(got["again"] - want["again"]) > 1e-12 * abs(want["again"]):
+        return (
+            "best_lr does not follow the validation accuracy: with the runs' val_acc reversed in mlflow.db, your "
+            f"code still gave {got['again']!r}, not the learning rate of the new best run, {want['again']!r}. The "
+            "store returns runs newest first unless you order them: order the search by the metric, highest first."
+        )
+    return None
+
+
 sct = SCT(
     uses(".search_runs", msg="Ask the store: client.search_runs([experiment.experiment_id], order_by=[...])."),
     expression("len(runs)").equals(msg="`runs` should hold the three runs of the sweep ({got})."),
@@ -73,6 +97,7 @@ sct = SCT(
     ),
     custom(probe=_order, judge=_order_right),
     custom(probe=_from_store, judge=_from_store_right),
+    custom(probe=lambda run: _from_store(run, _reverse_accuracies), judge=_follows_accuracy_right),
     errors={
         r"'NoneType' object has no attribute 'experiment_id'": (
             "get_experiment_by_name returns None when the store has no experiment of that name, and None has no "
@@ -111,6 +136,20 @@ cases = [
         says="`runs` is not ordered by validation accuracy",
     ),
     wrong("misspells the experiment's name", replace={'"lr-sweep"': '"lr_sweep"'}, says="called 'lr-sweep'"),
+    wrong(
+        "takes the first run in the store's own order",
+        replace={', order_by=["metrics.val_acc DESC"]': ""},
+        says="best_lr does not follow the validation accuracy",
+    ),
+    right(
+        "sorts the runs in Python by their accuracy and caps the search",
+        replace={
+            'runs = client.search_runs([experiment.experiment_id], order_by=["metrics.val_acc DESC"])': (
+                "runs = sorted(client.search_runs(experiment_ids=[experiment.experiment_id], max_results=100),"
+                ' key=lambda r: r.data.metrics["val_acc"], reverse=True)'
+            )
+        },
+    ),
     right(
         "picks the maximum in Python",
         replace={"best = runs[0]": 'best = max(runs, key=lambda run: run.data.metrics["val_acc"])'},

@@ -32,7 +32,44 @@ def _returned_number(got, want, ctx):
     return None
 
 
+def _watch_fits(run):
+    """Record which loaders each trial's fit trained and validated on."""
+    import pytorch_lightning as pl
+
+    fits = run.records.setdefault("fit_loaders", [])
+    real = pl.Trainer.fit
+
+    def fit(self, model, train_dataloaders=None, val_dataloaders=None, *args, **kwargs):
+        if run.phase == "code" and len(fits) < 20:
+            fits.append([id(train_dataloaders), id(val_dataloaders)])
+        return real(self, model, train_dataloaders, val_dataloaders, *args, **kwargs)
+
+    pl.Trainer.fit = fit
+
+
+def _fit_loaders(run):
+    train, val = id(run.ns.get("train_loader")), id(run.ns.get("val_loader"))
+    return [
+        {"trains_on_val": t == val, "validates_on_train": v == train} for t, v in run.records.get("fit_loaders", [])
+    ]
+
+
+def _splits_right(got, want, ctx):
+    if any(fit["trains_on_val"] for fit in got or []):
+        return (
+            "The trials train on val_loader: a model scored on the images it trained on looks better than it is, "
+            "and the search picks the learning rate that memorises best. Train on train_loader, score on val_loader."
+        )
+    if any(fit["validates_on_train"] for fit in got or []):
+        return (
+            "The trials are scored on train_loader, the images they trained on: that rewards memorising, not "
+            "generalising. Score each trial on the validation split, val_loader."
+        )
+    return None
+
+
 sct = SCT(
+    custom(probe=_fit_loaders, judge=_splits_right, before=_watch_fits),
     study("study")
     .trials(3)
     .searched("lr")
@@ -49,6 +86,23 @@ sct = SCT(
 )
 
 cases = [
+    wrong(
+        "trains each trial on the validation images",
+        replace={"train_loader, val_loader)": "val_loader, val_loader)"},
+        says="The trials train on val_loader",
+    ),
+    wrong(
+        "scores each trial on the training images",
+        replace={"train_loader, val_loader)": "train_loader, train_loader)"},
+        says="The trials are scored on train_loader",
+    ),
+    right(
+        "passes the loaders by keyword and returns the metric as a float",
+        replace={
+            "trainer.fit(CIFARClassifier(lr=lr), train_loader, val_loader)": "trainer.fit(model=CIFARClassifier(lr=lr), train_dataloaders=train_loader, val_dataloaders=val_loader)",
+            'return trainer.callback_metrics["val_acc"].item()': 'return float(trainer.callback_metrics["val_acc"])',
+        },
+    ),
     wrong(
         "minimises an accuracy",
         replace={'direction="maximize"': 'direction="minimize"'},

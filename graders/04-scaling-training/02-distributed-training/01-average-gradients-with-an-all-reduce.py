@@ -1,9 +1,39 @@
 """SCT for 4.2.1, Average gradients with an all-reduce."""
 
-from graders.sct import SCT, ranks, right, uses, wrong
+import ast
+
+from graders.sct import SCT, Fail, custom, ranks, right, uses, wrong
 from graders.sct.process_group import process_group
 
+
+def _divides_by_a_typed_in_count(got, want, ctx):
+    """A gradient divided by a number typed in (2) instead of the world size train_step receives."""
+    for node in ast.walk(ctx.tree):
+        divisor = dividend = None
+        if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Div, ast.FloorDiv)):
+            dividend, divisor = node.target, node.value
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.FloorDiv)):
+            dividend, divisor = node.left, node.right
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("div", "div_") and node.args:
+            dividend, divisor = node.func.value, node.args[0]
+        if (
+            dividend is not None
+            and "grad" in ast.unparse(dividend)
+            and isinstance(divisor, ast.Constant)
+            and isinstance(divisor.value, (int, float))
+            and divisor.value > 1
+        ):
+            return Fail(
+                f"Your code divides by {divisor.value!r}, a process count typed in: the same code launched on 4 or "
+                "64 processes would average wrongly. Divide by the world size that train_step receives (or that "
+                "dist.get_world_size() returns).",
+                line=node.lineno,
+            )
+    return None
+
+
 sct = SCT(
+    custom(judge=_divides_by_a_typed_in_count),
     uses(
         "torch.distributed.init_process_group",
         msg="Each rank has to join the group first: call "
@@ -23,6 +53,22 @@ sct = SCT(
 )
 
 cases = [
+    wrong(
+        "divides by a process count typed in",
+        replace={"p.grad /= world_size": "p.grad /= 2"},
+        says="a process count typed in",
+    ),
+    right(
+        "averages with the AVG reduction and a shuffled sampler",
+        replace={
+            "dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)\n        p.grad /= world_size": "dist.all_reduce(p.grad, op=dist.ReduceOp.AVG)",
+            "shuffle=False": "shuffle=True",
+        },
+    ),
+    right(
+        "divides in place by the group's size",
+        replace={"p.grad /= world_size": "p.grad.div_(dist.get_world_size())"},
+    ),
     wrong(
         "forgets to divide by the world size",
         replace={"        p.grad /= world_size\n": ""},

@@ -1,9 +1,29 @@
 """SCT for 4.2.2, Train on two processes with Lightning."""
 
-from graders.sct import SCT, SOLUTION, expression, ranks, right, trainer, wrong
+import ast
+
+from graders.sct import SCT, SOLUTION, Fail, custom, expression, ranks, right, trainer, wrong
 from graders.sct.process_group import process_group
 
+
+def _scales_by_a_typed_in_count(got, want, ctx):
+    """BASE_LR multiplied by a number typed in instead of the number of processes."""
+    for node in ast.walk(ctx.tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            names = {ast.unparse(node.left), ast.unparse(node.right)}
+            constants = [n for n in (node.left, node.right) if isinstance(n, ast.Constant)]
+            if "BASE_LR" in names and constants and isinstance(constants[0].value, (int, float)):
+                return Fail(
+                    f"Your code multiplies BASE_LR by {constants[0].value!r}, a process count typed in: on 8 devices "
+                    "the same code would scale wrongly. Scale by the number of processes, the variable the Trainer "
+                    "takes its devices from.",
+                    line=node.lineno,
+                )
+    return None
+
+
 sct = SCT(
+    custom(judge=_scales_by_a_typed_in_count),
     process_group().untouched(),
     trainer("trainer").settings(
         num_devices=SOLUTION,
@@ -43,14 +63,36 @@ sct = SCT(
         )
     ),
     errors={
+        r"strategy='ddp_spawn'\)` is not compatible with an interactive environment": (
+            '"ddp_spawn" starts fresh interpreters, which must import your code from a file, so a notebook\'s '
+            'classes cannot reach them. In Jupyter use strategy="ddp_notebook", which forks the running kernel '
+            "instead."
+        ),
         r"not compatible with an interactive environment": (
             'strategy="ddp" starts each process by running your script again from the top, which a notebook '
             'cannot do. In Jupyter use strategy="ddp_notebook", which forks the running kernel instead.'
-        )
+        ),
     },
 )
 
 cases = [
+    wrong(
+        "scales the learning rate by a process count typed in",
+        replace={"lr=BASE_LR * devices": "lr=BASE_LR * 2"},
+        says="a process count typed in",
+    ),
+    wrong(
+        "uses the spawning strategy",
+        replace={'strategy="ddp_notebook"': 'strategy="ddp_spawn"'},
+        says='"ddp_spawn" starts fresh interpreters, which must import your code from a file',
+    ),
+    right(
+        "gives a DDP strategy that forks, as an object",
+        replace={
+            'strategy="ddp_notebook"': 'strategy=DDPStrategy(start_method="fork")',
+            "devices = 2": "from pytorch_lightning.strategies import DDPStrategy\ndevices = 2",
+        },
+    ),
     wrong(
         "uses the script strategy in a notebook",
         replace={'strategy="ddp_notebook"': 'strategy="ddp"'},

@@ -30,6 +30,45 @@ def _printed_steps_right(got, want, ctx):
     return None
 
 
+def _accumulate_for_other_batches(run):
+    """The code up to the Trainer run again with a small_loader of batches of 16: a count
+    computed from the loader follows it (8), one typed in stays 4."""
+    import contextlib
+    import io
+
+    from torch.utils.data import DataLoader
+
+    from graders.sct.api import LEARNER_FILE
+
+    tree = ast.parse(run.code)
+    head = []
+    for node in tree.body:
+        if "Trainer" in ast.unparse(node) or ".fit(" in ast.unparse(node):
+            break
+        head.append(node)
+    loader = run.ns.get("small_loader")
+    if not head or loader is None:
+        return None
+    ns = {**run.ns, "small_loader": DataLoader(loader.dataset, batch_size=16)}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(ast.Module(body=head, type_ignores=[]), LEARNER_FILE, "exec"), ns)  # noqa: S102
+    except Exception:
+        return None
+    value = ns.get("accumulate")
+    return value if isinstance(value, int) else None
+
+
+def _computed_from_the_loader(got, want, ctx):
+    if got is not None and want is not None and got != want:
+        return (
+            f"`accumulate` does not follow the loader: with batches of 16 in small_loader, your code still gives "
+            f"{got}, not {want}. Compute it from target_batch and the batch size the loader keeps, so that it stays "
+            "right when the batch that fits in memory changes."
+        )
+    return None
+
+
 sct = SCT(
     training_record()
     .batches(
@@ -49,6 +88,7 @@ sct = SCT(
     )
     .fitted(),
     custom(probe=_printed_steps, judge=_printed_steps_right),
+    custom(probe=_accumulate_for_other_batches, judge=_computed_from_the_loader),
 )
 
 cases = [
@@ -85,8 +125,20 @@ cases = [
             'print(trainer.global_step, "optimizer steps")': 'print(f"{trainer.global_step} optimizer steps for {len(small_loader)} batches of 32")'
         },
     ),
-    right(
-        "writes the number of batches directly",
+    wrong(
+        "types in the number of batches",
         replace={"accumulate = target_batch // small_loader.batch_size": "accumulate = 4"},
+        says="does not follow the loader",
+    ),
+    wrong(
+        "types in the loader's batch size",
+        replace={"accumulate = target_batch // small_loader.batch_size": "accumulate = target_batch // 32"},
+        says="does not follow the loader",
+    ),
+    right(
+        "reads the batch size into a variable of its own first",
+        replace={
+            "accumulate = target_batch // small_loader.batch_size": "fits = small_loader.batch_size\naccumulate = int(target_batch / fits)"
+        },
     ),
 ]
