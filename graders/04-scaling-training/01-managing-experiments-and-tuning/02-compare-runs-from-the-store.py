@@ -154,4 +154,16 @@ cases = [
         "picks the maximum in Python",
         replace={"best = runs[0]": 'best = max(runs, key=lambda run: run.data.metrics["val_acc"])'},
     ),
+    right(
+        "searches with mlflow.search_runs, whose runs come back as a pandas DataFrame",
+        replace={
+            'runs = client.search_runs([experiment.experiment_id], order_by=["metrics.val_acc DESC"])': (
+                'import mlflow\nmlflow.set_tracking_uri("sqlite:///mlflow.db")\n'
+                'runs = mlflow.search_runs([experiment.experiment_id], order_by=["metrics.val_acc DESC"])'
+            ),
+            "best = runs[0]": "best = runs.iloc[0]",
+            'best_lr = float(best.data.params["lr"])': 'best_lr = float(best["params.lr"])',
+            "best.data.metrics['val_acc']": "best['metrics.val_acc']",
+        },
+    ),
 ]
