@@ -14,6 +14,7 @@ checker can see what data parallelism did.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import socket
@@ -35,11 +36,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _one_group_of(world_size: int, init):
+    """``init_process_group`` for a rank of ``run_ranks``: a group of another size than the
+    processes started fails at once with the reason, where gloo would fail with "rank < size"
+    or, now and then, leave a rank waiting for peers that never come."""
+
+    @functools.wraps(init)
+    def init_process_group(*args, **kwargs):
+        given = kwargs.get("world_size", -1)
+        if given not in (-1, world_size):
+            raise ValueError(
+                f"init_process_group(world_size={given}), but run_ranks started {world_size} processes: "
+                f"every process joins the one group of world_size={world_size}"
+            )
+        return init(*args, **kwargs)
+
+    return init_process_group
+
+
 def _rank_main(fn, rank: int, world_size: int, args: tuple, conn) -> None:
     import torch
     import torch.distributed as dist
 
     torch.set_num_threads(1)  # two ranks on two cores: one thread each keeps them steady
+    if dist.is_available():
+        dist.init_process_group = _one_group_of(world_size, dist.init_process_group)
     try:
         result = fn(rank, world_size, *args)
         reply = ("ok", result)
