@@ -46,7 +46,10 @@ EXERCISE = "1.1.3"  # multiple choice: the cheapest check, through the whole pat
 PASSWORD = secrets.token_urlsafe(16)
 SPAWN_S, CHECK_S = 150, 150  # bounds on a busy 2-core machine; a quiet one needs a fraction
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="a class server on one Linux machine")
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="a class server on one Linux machine"),
+    pytest.mark.long,  # about 1.5 minutes: started first under pytest-xdist, not last
+]
 
 
 def _missing() -> str | None:
