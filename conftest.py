@@ -11,6 +11,8 @@ import tempfile
 
 import pytest
 
+import course  # noqa: F401  (before any test loads torch: the package sets OpenMP's spin default)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def no_learner_files():

@@ -82,8 +82,9 @@ def test_lightning_imported_after_the_course_tools_stays_quiet(tmp_path):
     loud = subprocess.run([sys.executable, "-c", FIT], cwd=tmp_path, capture_output=True, text=True)
     assert "GPU available" in loud.stdout + loud.stderr and "| Name" in loud.stdout + loud.stderr
     with fresh_kernel(tmp_path, env={"COURSE_PROGRESS_DIR": str(tmp_path / "p")}) as kernel:
+        # Lightning loads after the course tools: in their import-ahead thread or in the cell,
+        # whichever comes first (a check of sys.modules here would race that thread)
         kernel.run("%load_ext course.jupyter")
-        assert "pytorch_lightning" not in text_of(kernel.run("import sys; print(sorted(sys.modules))"))
         cell = kernel.run(FIT)
     shown = text_of(cell)
     assert "fitted" in shown
