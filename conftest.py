@@ -42,18 +42,31 @@ def pytest_collection_modifyitems(items):
     """For pytest-xdist (``--dist loadgroup``): a module of tests/ runs on one worker unless
     its tests name an ``xdist_group`` of their own (an exercise, a lesson's notebooks), as its
     module-scoped fixtures (a kernel, a server, a browser) are made once per worker. Then the
-    order: tests marked ``long`` (training, a kernel through lessons) first, so the workers
-    start on them and the short ones fill in around them rather than one long test ending
-    the run alone; and the tests of a group side by side, so what their process keeps (a
-    set-up, a solution's run) serves them one after another."""
+    order (pytest-xdist hands out the groups in it, ``--no-loadscope-reorder``): tests marked
+    ``long`` (training, a kernel through lessons) first, so the workers start on them and the
+    short ones fill in around them rather than one long test ending the run alone; and the
+    tests of a group side by side, so what their process keeps (a set-up, a solution's run)
+    serves them one after another."""
     first_of_group: dict[str, int] = {}
+    first_of_lesson: dict[str, int] = {}
     for index, item in enumerate(items):
         group = item.get_closest_marker("xdist_group")
         if group is None and item.path.parent.name == "tests":
             item.add_marker(pytest.mark.xdist_group(item.path.name))
             group = item.get_closest_marker("xdist_group")
         item.stash[_GROUP_AT] = first_of_group.setdefault(group.args[0], index) if group else index
-    items.sort(key=lambda item: (item.get_closest_marker("long") is None, item.stash[_GROUP_AT]))
+        lesson = item.get_closest_marker("lesson")  # a lesson's notebooks, one after another
+        item.stash[_LESSON_AT] = first_of_lesson.setdefault(lesson.args[0], index) if lesson else index
+    items.sort(key=lambda item: (_wave(item), item.stash[_GROUP_AT], item.stash[_LESSON_AT]))
+
+
+def _wave(item) -> int:
+    """Long tests first; then the modules of tests/ (up to half a minute each); the many short
+    exercise groups of graders/ last, where they even out the workers' finishing times."""
+    if item.get_closest_marker("long"):
+        return 0
+    return 1 if item.path.parent.name == "tests" else 2
 
 
 _GROUP_AT = pytest.StashKey[int]()
+_LESSON_AT = pytest.StashKey[int]()

@@ -30,9 +30,10 @@ from course.notebooks import build, lesson_notebook, notebook_name, render_slide
 from graders.sct import load_module, load_sct
 
 COURSE = load_course()
-# Each lesson's notebook tests in one process, one after another (pytest-xdist's loadgroup;
-# conftest.py keeps a group together): the kernel's set-ups and solution runs serve them all.
-LESSONS = [pytest.param(lesson.id, marks=pytest.mark.xdist_group(f"notebook {lesson.id}")) for lesson in COURSE.lessons]
+# Every notebook runs in one kernel (this module's tests share a pytest-xdist worker), a
+# lesson's notebooks one after another (conftest.py orders them by this mark): the kernel's
+# lesson processes and solution runs serve all three.
+LESSONS = [pytest.param(lesson.id, marks=pytest.mark.lesson(lesson.id)) for lesson in COURSE.lessons]
 
 
 def _role(cell) -> dict:
