@@ -61,7 +61,7 @@ def _cmd_list(args) -> int:
 def _cmd_check(args) -> int:
     from course.core.answers import read_answer
 
-    course = load_course()
+    course = load_course(only=args.id)  # its lesson's files, not the whole course's
     try:
         exercise = course.exercise(args.id)
         code, step = read_answer(args.file, exercise.id, args.step)

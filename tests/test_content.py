@@ -47,6 +47,34 @@ def test_copy_loads(course_copy):
     assert [e.id for e in load_course(course_copy).exercises] == ["2.3.1", "2.3.2", "2.3.3"]
 
 
+def test_one_exercises_lesson_loads_as_the_whole_course_has_it():
+    """``load_course(only=ID)`` (what ``course check`` reads) gives the same exercise, set-up
+    and all, as the whole course does."""
+    whole = load_course()
+    for ex in whole.exercises:
+        one = load_course(only=ex.id)
+        assert [lesson.id for lesson in one.lessons] == [ex.lesson_id]
+        assert one.exercise(ex.id) == ex
+        assert [one.exercise(ex.id).pre_code(n) for n in range(1, len(ex.steps) + 1)] == [
+            ex.pre_code(n) for n in range(1, len(ex.steps) + 1)
+        ]
+
+
+@pytest.mark.parametrize("exercise_id", ["9.9.9", "2.3.9", "2.9.1", "02.3.1", "2.3", "x"])
+def test_an_exercise_that_is_not_there_reads_the_whole_course(exercise_id):
+    with pytest.raises(KeyError) as info:
+        load_course(only=exercise_id).exercise(exercise_id)
+    assert "known exercises: 1.1.1," in str(info.value) and "4.4.3" in str(info.value)
+
+
+def test_a_problem_in_the_lesson_is_reported_as_the_whole_course_reports_it(course_copy):
+    toml = course_copy / "chapters" / f"{EXERCISE}.toml"
+    toml.write_text(toml.read_text().replace('type = "coding"', 'type = "essay"'))
+    with pytest.raises(CourseFormatError) as info:
+        load_course(course_copy, only="2.3.2")
+    assert "type: must be one of" in str(info.value)
+
+
 def test_missing_field_names_file_and_field(course_copy):
     toml = course_copy / "chapters" / f"{EXERCISE}.toml"
     toml.write_text(toml.read_text().replace('title = "Fit a model with a Trainer"\n', ""))

@@ -121,7 +121,7 @@ def test_a_pasted_exercise_line_for_another_exercise_is_a_bad_file(tmp_path):
 @pytest.fixture()
 def small_course(tmp_path, monkeypatch, capsys):
     _content_root(tmp_path / "course")
-    monkeypatch.setattr(course.cli, "load_course", lambda: load_course(tmp_path / "course"))
+    monkeypatch.setattr(course.cli, "load_course", lambda **only: load_course(tmp_path / "course", **only))
     monkeypatch.setenv("COURSE_PROGRESS_DIR", str(tmp_path / "progress"))
     monkeypatch.setenv("COURSE_LEARNER", "tester")
     monkeypatch.setenv("COURSE_GRADER_DIR", str(tmp_path / "grader"))  # no server: graded here

@@ -196,7 +196,7 @@ def test_course_check_exit_codes(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COURSE_PROGRESS_DIR", str(tmp_path / "progress"))
     monkeypatch.setenv("COURSE_GRADER_DIR", str(tmp_path / "grader"))
     _content_root(tmp_path / "course")
-    monkeypatch.setattr(course.cli, "load_course", lambda: load_course(tmp_path / "course"))
+    monkeypatch.setattr(course.cli, "load_course", lambda **only: load_course(tmp_path / "course", **only))
     files = {
         "right.py": "import torch\nc = torch.ones(2) * 2\n",
         "wrong.py": "import torch\nc = torch.ones(2)\n",
