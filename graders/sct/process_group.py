@@ -20,6 +20,7 @@ class that overrides the recorder's hooks.
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import glob
 import hashlib
@@ -97,7 +98,9 @@ def _install(run) -> None:
 
     def all_reduce(*args, **kwargs):
         result = real_all_reduce(*args, **kwargs)
-        log({"event": "all_reduce", "pid": os.getpid()})
+        op = kwargs.get("op", args[1] if len(args) > 1 else dist.ReduceOp.SUM)
+        name = getattr(op, "name", None) or str(op).rsplit(".", 1)[-1]  # RedOpType.MAX -> MAX
+        log({"event": "all_reduce", "pid": os.getpid(), "op": str(name)})
         return result
 
     from torch.utils.data import DistributedSampler
@@ -174,6 +177,12 @@ class _ProcessGroup(Check):
         self.tests.append(("all_reduced", {"msg": msg}))
         return self
 
+    def summing(self, msg: str | None = None) -> "_ProcessGroup":
+        """Every ``all_reduce`` added the ranks' tensors up (``ReduceOp.SUM``, the default, or
+        ``AVG``): another operation is named with what it does instead."""
+        self.tests.append(("summing", {"msg": msg}))
+        return self
+
     def untouched(self, model: str = "trainer.lightning_module", msg: str | None = None) -> "_ProcessGroup":
         """Learner code left ``pl.Trainer``, ``RankRecorder`` and ``course.core.distributed`` as the
         course made them, and the model that trained (``model``) uses the recorder's own hooks."""
@@ -203,6 +212,7 @@ class _ProcessGroup(Check):
                 shards.setdefault(str(e["pid"]), set()).update(e.get("indices") or [])
         info["shards"] = {pid: sorted(indices) for pid, indices in shards.items()}
         info["all_reduce_pids"] = sorted({e["pid"] for e in entries if e.get("event") == "all_reduce"})
+        info["all_reduce_ops"] = sorted({str(e.get("op")) for e in entries if e.get("event") == "all_reduce"})
         for kind, opts in self.tests:
             if kind == "files":
                 files = []
@@ -242,6 +252,8 @@ class _ProcessGroup(Check):
                         expected="an all_reduce on every rank",
                         got="none on some ranks",
                     )
+            elif kind == "summing":
+                fail = _summing_fail(got["all_reduce_ops"], getattr(ctx, "tree", None))
             elif kind == "untouched" and got["touched"]:
                 fail = Fail(
                     "Your code changed what records the run: " + ", ".join(got["touched"][:4]) + ". The "
@@ -255,6 +267,39 @@ class _ProcessGroup(Check):
                     fail.message = opts["msg"]
                 return fail
         return None
+
+
+# What an all-reduce with each other operation leaves in every rank's tensor, element by element
+_REDUCE_OPS = {
+    "MAX": "the largest value any rank has",
+    "MIN": "the smallest value any rank has",
+    "PRODUCT": "the ranks' values multiplied together",
+    "BAND": "a bitwise AND of the ranks' values",
+    "BOR": "a bitwise OR of the ranks' values",
+    "BXOR": "a bitwise XOR of the ranks' values",
+    "PREMUL_SUM": "a sum of the values each multiplied by a factor first",
+}
+
+
+def _summing_fail(ops: list[str], tree) -> Fail | None:
+    other = [op for op in ops if op not in ("SUM", "AVG")]
+    if not other:
+        return None
+    op = other[0]
+    calls = [
+        node.lineno
+        for node in (ast.walk(tree) if tree is not None else ())
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "all_reduce" and op in ast.unparse(node)
+    ]
+    return Fail(
+        f"Your all_reduce uses ReduceOp.{op}: it leaves in every rank {_REDUCE_OPS.get(op, 'something else')}, "
+        "element by element, not the sum of the gradients, so dividing by the world size does not give their "
+        "average. Averaging needs the ranks' gradients added up (SUM, all_reduce's default) and divided by "
+        "the world size, or ReduceOp.AVG where the backend has it.",
+        expected="ReduceOp.SUM",
+        got=f"ReduceOp.{op}",
+        line=calls[0] if calls else None,
+    )
 
 
 def _joined_fail(joined: list[dict], n: int) -> Fail | None:

@@ -40,6 +40,7 @@ sct = SCT(
         'dist.init_process_group("gloo", rank=rank, world_size=world_size) at the start of train_step.',
     ),
     process_group().joined(2),
+    process_group().summing(),
     ranks("results")
     .processes(2)
     .own_shards(
@@ -93,6 +94,16 @@ cases = [
         "divides by the number of images in the shard as well",
         replace={"p.grad /= world_size": "p.grad /= world_size * world_size"},
         says="divided by 2 once more",
+    ),
+    wrong(
+        "keeps each element's largest value across the ranks (ReduceOp.MAX)",
+        replace={"op=dist.ReduceOp.SUM": "op=dist.ReduceOp.MAX"},
+        says="ReduceOp.MAX: it leaves in every rank the largest value any rank has",
+    ),
+    wrong(
+        "multiplies the ranks' gradients (ReduceOp.PRODUCT)",
+        replace={"op=dist.ReduceOp.SUM": "op=dist.ReduceOp.PRODUCT"},
+        says="ReduceOp.PRODUCT",
     ),
     wrong("starts a single process", replace={"world_size=2)": "world_size=1)"}, says="1 process joined"),
     wrong(
