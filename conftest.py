@@ -40,7 +40,7 @@ def pytest_xdist_auto_num_workers(config):
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     """For pytest-xdist (``--dist loadgroup``): a module of tests/ runs on one worker unless
-    its tests name an ``xdist_group`` of their own (an exercise, a lesson's notebooks), as its
+    its tests name an ``xdist_group`` of their own (an exercise's), as its
     module-scoped fixtures (a kernel, a server, a browser) are made once per worker. Then the
     order (pytest-xdist hands out the groups in it, ``--no-loadscope-reorder``): tests marked
     ``long`` (training, a kernel through lessons) first, so the workers start on them and the

@@ -337,29 +337,35 @@ def load_course(root: Path | str = ROOT, only: str | None = None) -> Course:
     if not (root / "chapters").is_dir():
         raise CourseFormatError([(root / "chapters", "", "folder is missing")], root)
     for ch_num, ch_slug, ch_path in _numbered_dirs(reader, root / "chapters", "chapter"):
-        meta_path = ch_path / "chapter.toml"
-        meta = reader.toml(meta_path)
-        reader.unknown_keys(meta, meta_path, {"title", "summary"})
-        # What the chapter's lessons share (their model classes) runs before each lesson's own set-up
-        chapter_pre, bound = reader.setup(ch_path / "pre_exercise.py", frozenset())
-        lessons = [
-            _read_lesson(reader, root, l_path, f"{ch_num}.{l_num}", l_slug, chapter_pre, bound)
-            for l_num, l_slug, l_path in _numbered_dirs(reader, ch_path, "lesson")
-        ]
-        chapters.append(
-            Chapter(
-                id=str(ch_num),
-                slug=ch_slug,
-                title=reader.text(meta, meta_path, "title"),
-                summary=reader.text(meta, meta_path, "summary"),
-                lessons=tuple(lessons),
-                path=ch_path,
-            )
-        )
+        chapters.append(_read_chapter(reader, root, ch_num, ch_slug, ch_path))
     _check_mirrors(reader, root)
     if reader.problems:
         raise CourseFormatError(reader.problems, root)
     return Course(chapters=tuple(chapters), root=root)
+
+
+def _read_chapter(
+    reader: _Reader, root: Path, ch_num: int, ch_slug: str, ch_path: Path, only_lesson: int | None = None
+) -> Chapter:
+    """A chapter with its lessons, or with lesson ``only_lesson`` alone (none if there is no such lesson)."""
+    meta_path = ch_path / "chapter.toml"
+    meta = reader.toml(meta_path)
+    reader.unknown_keys(meta, meta_path, {"title", "summary"})
+    # What the chapter's lessons share (their model classes) runs before each lesson's own set-up
+    chapter_pre, bound = reader.setup(ch_path / "pre_exercise.py", frozenset())
+    lessons = [
+        _read_lesson(reader, root, l_path, f"{ch_num}.{l_num}", l_slug, chapter_pre, bound)
+        for l_num, l_slug, l_path in _numbered_dirs(reader, ch_path, "lesson")
+        if only_lesson in (None, l_num)
+    ]
+    return Chapter(
+        id=str(ch_num),
+        slug=ch_slug,
+        title=reader.text(meta, meta_path, "title"),
+        summary=reader.text(meta, meta_path, "summary"),
+        lessons=tuple(lessons),
+        path=ch_path,
+    )
 
 
 def _one_lesson(root: Path, exercise_id: str) -> Course | None:
@@ -369,23 +375,14 @@ def _one_lesson(root: Path, exercise_id: str) -> Course | None:
     if not match or not (root / "chapters").is_dir():
         return None
     reader = _Reader(root)
-    chapter = next((c for c in _numbered_dirs(reader, root / "chapters", "chapter") if c[0] == int(match[1])), None)
-    if chapter is None:
-        return None
-    ch_num, ch_slug, ch_path = chapter
-    meta_path = ch_path / "chapter.toml"
-    meta = reader.toml(meta_path)
-    chapter_pre, bound = reader.setup(ch_path / "pre_exercise.py", frozenset())
-    found = next((lesson for lesson in _numbered_dirs(reader, ch_path, "lesson") if lesson[0] == int(match[2])), None)
-    if found is None:
-        return None
-    l_num, l_slug, l_path = found
-    lesson = _read_lesson(reader, root, l_path, f"{ch_num}.{l_num}", l_slug, chapter_pre, bound)
-    title, summary = reader.text(meta, meta_path, "title"), reader.text(meta, meta_path, "summary")
-    if reader.problems or exercise_id not in {ex.id for ex in lesson.exercises}:
-        return None
-    chapter_read = Chapter(id=str(ch_num), slug=ch_slug, title=title, summary=summary, lessons=(lesson,), path=ch_path)
-    return Course(chapters=(chapter_read,), root=root)
+    for ch_num, ch_slug, ch_path in _numbered_dirs(reader, root / "chapters", "chapter"):
+        if ch_num == int(match[1]):
+            chapter = _read_chapter(reader, root, ch_num, ch_slug, ch_path, only_lesson=int(match[2]))
+            found = [ex.id for lesson in chapter.lessons for ex in lesson.exercises]
+            if reader.problems or exercise_id not in found:
+                return None
+            return Course(chapters=(chapter,), root=root)
+    return None
 
 
 def _check_mirrors(reader: _Reader, root: Path) -> None:

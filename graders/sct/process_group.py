@@ -253,7 +253,7 @@ class _ProcessGroup(Check):
                         got="none on some ranks",
                     )
             elif kind == "summing":
-                fail = _summing_fail(got["all_reduce_ops"], getattr(ctx, "tree", None))
+                fail = _summing_fail(got["all_reduce_ops"], ctx.tree)
             elif kind == "untouched" and got["touched"]:
                 fail = Fail(
                     "Your code changed what records the run: " + ", ".join(got["touched"][:4]) + ". The "
@@ -288,7 +288,7 @@ def _summing_fail(ops: list[str], tree) -> Fail | None:
     op = other[0]
     calls = [
         node.lineno
-        for node in (ast.walk(tree) if tree is not None else ())
+        for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "all_reduce" and op in ast.unparse(node)
     ]
     return Fail(
